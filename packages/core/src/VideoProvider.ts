@@ -36,9 +36,13 @@ export interface ResolvedRequest extends Omit<GenerateRequest, "images" | "provi
   readonly images: ReadonlyArray<ResolvedImage>
 }
 
-export interface SubmitInput {
+/** A validated request for one model. */
+export interface CheckInput {
   readonly request: ResolvedRequest
   readonly model: ModelSpec
+}
+
+export interface SubmitInput extends CheckInput {
   /**
    * Minted once per logical submission and identical on every attempt; send it as the
    * `Idempotency-Key` header so a provider that honours it can drop duplicates.
@@ -74,7 +78,7 @@ interface Common {
    * Protocol rules the catalog cannot express (say, "4k needs 8 seconds"). Runs after the catalog
    * check, before anything is sent; returns warnings for options the protocol will ignore.
    */
-  readonly check?: ((input: SubmitInput) => Effect.Effect<ReadonlyArray<string>, InvalidRequest>) | undefined
+  readonly check?: ((input: CheckInput) => Effect.Effect<ReadonlyArray<string>, InvalidRequest>) | undefined
 }
 
 export interface AsyncVideoProvider extends Common {

@@ -1,0 +1,144 @@
+/**
+ * Spending limits. Before each billable call the engine reserves the worst case (the model's
+ * price); when the outcome is known it settles: the reservation becomes a charge, is released, or,
+ * when nobody can tell whether money was spent, stays counted as uncertain. A request that would
+ * exceed the limit fails with `BudgetExceeded` and nothing is sent.
+ *
+ * @since 0.1.0
+ */
+import * as BigDecimal from "effect/BigDecimal"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type { BillingOutcome } from "./Billing.js"
+import * as Money from "./Money.js"
+import { BudgetExceeded } from "./VideoError.js"
+
+export interface Reservation {
+  readonly id: number
+  readonly amount: Money.Usd
+}
+
+export interface Snapshot {
+  /** The limit, if any. */
+  readonly limit: Money.Usd | undefined
+  /** Certainly spent. */
+  readonly spent: Money.Usd
+  /** Held for calls in flight. */
+  readonly reserved: Money.Usd
+  /** Possibly spent: ambiguous submissions, tasks still running when we stopped waiting. */
+  readonly uncertain: Money.Usd
+  /** `spent + reserved + uncertain`: what counts against the limit. */
+  readonly committed: Money.Usd
+}
+
+export interface Service {
+  /** Holds `amount` against the limit, or fails with `BudgetExceeded` without holding anything. */
+  readonly reserve: (
+    amount: Money.Usd,
+    context?: { readonly provider?: string }
+  ) => Effect.Effect<Reservation, BudgetExceeded>
+  /**
+   * Settles a reservation once the outcome is known: `charged` moves `actual` (default: the
+   * reserved amount) to spent, `not-charged` releases it, `unknown` keeps it counted as uncertain.
+   * Settling twice is a no-op.
+   */
+  readonly settle: (reservation: Reservation, billing: BillingOutcome, actual?: Money.Usd) => Effect.Effect<void>
+  /**
+   * Counts a charge that had no reservation here: a task created by an earlier process and resumed
+   * by this one. It is counted whatever the limit, because the money is spent either way.
+   */
+  readonly record: (amount: Money.Usd, billing: BillingOutcome) => Effect.Effect<void>
+  readonly snapshot: Effect.Effect<Snapshot>
+}
+
+export class Budget extends Context.Tag("@reelay/core/Budget")<Budget, Service>() {}
+
+export interface Options {
+  /** The most that may be committed; no limit when absent. */
+  readonly limit?: Money.Usd | undefined
+  /** Already spent before this process started (say, by earlier runs of a resumed batch). */
+  readonly spent?: Money.Usd | undefined
+  /** Already possibly spent before this process started. */
+  readonly uncertain?: Money.Usd | undefined
+}
+
+interface State {
+  readonly spent: Money.Usd
+  readonly uncertain: Money.Usd
+  readonly open: ReadonlyMap<number, Money.Usd>
+  readonly nextId: number
+}
+
+const committedOf = (state: State): Money.Usd => Money.sum([state.spent, state.uncertain, ...state.open.values()])
+
+/** A budget kept in memory. */
+export const make = (options: Options = {}): Effect.Effect<Service> =>
+  Effect.map(
+    Ref.make<State>({
+      spent: options.spent ?? Money.zero,
+      uncertain: options.uncertain ?? Money.zero,
+      open: new Map(),
+      nextId: 1
+    }),
+    (ref): Service => ({
+      reserve: (amount, context) =>
+        Effect.flatten(
+          Ref.modify(ref, (state): [Effect.Effect<Reservation, BudgetExceeded>, State] => {
+            const committed = committedOf(state)
+            if (options.limit !== undefined && Money.greaterThan(BigDecimal.sum(committed, amount), options.limit)) {
+              const error = new BudgetExceeded({
+                ...(context?.provider === undefined ? {} : { provider: context.provider }),
+                limit: options.limit,
+                requested: amount,
+                committed,
+                billing: "not-charged",
+                message: `this video costs up to ${Money.format(amount)} and ${Money.format(committed)} of the ${Money.format(options.limit)} budget is already committed; nothing was sent`
+              })
+              return [Effect.fail(error), state]
+            }
+            const open = new Map(state.open).set(state.nextId, amount)
+            return [Effect.succeed({ id: state.nextId, amount }), { ...state, open, nextId: state.nextId + 1 }]
+          })
+        ),
+      settle: (reservation, billing, actual) =>
+        Ref.update(ref, (state) => {
+          if (!state.open.has(reservation.id)) return state
+          const open = new Map(state.open)
+          open.delete(reservation.id)
+          switch (billing) {
+            case "charged":
+              return { ...state, open, spent: Money.sum([state.spent, actual ?? reservation.amount]) }
+            case "unknown":
+              return { ...state, open, uncertain: Money.sum([state.uncertain, reservation.amount]) }
+            case "not-charged":
+              return { ...state, open }
+          }
+        }),
+      record: (amount, billing) =>
+        Ref.update(ref, (state) => {
+          switch (billing) {
+            case "charged":
+              return { ...state, spent: Money.sum([state.spent, amount]) }
+            case "unknown":
+              return { ...state, uncertain: Money.sum([state.uncertain, amount]) }
+            case "not-charged":
+              return state
+          }
+        }),
+      snapshot: Effect.map(Ref.get(ref), (state) => ({
+        limit: options.limit,
+        spent: state.spent,
+        reserved: Money.sum(state.open.values()),
+        uncertain: state.uncertain,
+        committed: committedOf(state)
+      }))
+    })
+  )
+
+/** A budget with a limit (and, for resumed work, what was already spent). */
+export const layer = (options: Options): Layer.Layer<Budget> => Layer.effect(Budget, make(options))
+
+/** No limit; spending is still tracked. The engine uses this when no `Budget` is provided. */
+export const unlimited: Layer.Layer<Budget> = layer({})

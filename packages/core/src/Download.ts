@@ -1,0 +1,822 @@
+/**
+ * The streaming download of a finished video: bytes go to `<path>.part` as they arrive, hashed on
+ * the way, and the file is renamed to `<path>` only once it is complete and on disk (fsync). The
+ * whole video is never in memory.
+ *
+ * Credentials go only to the provider's own origin: a CDN link it hands out, or a redirect to
+ * another origin, gets none. A cut transfer resumes with `Range` from what is on disk, including a
+ * `.part` left behind by a crashed process.
+ *
+ * @since 0.1.0
+ */
+
+import { createHash, type Hash } from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { AssetSource, StreamAsset, UrlAsset } from "./AssetSource.js"
+import { errorCodes } from "./Http.js"
+import { DownloadFailed, TaskExpired, type VideoError } from "./VideoError.js"
+import type { Credentials } from "./VideoProvider.js"
+
+/** How often and how long a cut transfer is resumed. */
+export interface RetryOptions {
+  /** Attempts after the first one. Default 5. */
+  readonly attempts?: number | undefined
+  /** The first delay; it doubles on each retry, jittered. Default 500 ms. */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  /** The longest delay between two attempts. Default 15 s. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+}
+
+export interface DownloadOptions {
+  readonly asset: AssetSource
+  /** The final path. Bytes are written to `${path}.part`, renamed to `path` when complete. */
+  readonly path: string
+  /**
+   * Sent only when a request goes to `credentials.origin` exactly (scheme, host and port), checked
+   * again after every redirect hop; never to a CDN.
+   */
+  readonly credentials?: Credentials | undefined
+  /** For error annotation. */
+  readonly provider?: string | undefined
+  /** For error annotation. */
+  readonly taskId?: string | undefined
+  /** More bytes than this fails the download (not transient) and removes the `.part`. Default 4 GiB. */
+  readonly maxBytes?: number | undefined
+  /** Default 5. */
+  readonly maxRedirects?: number | undefined
+  /** No bytes (or no response) for this long fails the attempt, which is then resumed. Default 60 s. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly retry?: RetryOptions | undefined
+  /**
+   * Called when the download starts, at most every 250 ms while bytes arrive, and once at the end.
+   * `receivedBytes` only grows, except when a server ignores `Range` and the transfer restarts from 0.
+   */
+  readonly onProgress?: ((receivedBytes: number, totalBytes: number | undefined) => Effect.Effect<void>) | undefined
+  /** Called before each resume attempt (`attempt` counts from 1) with the delay about to be waited. */
+  readonly onRetry?: ((attempt: number, delayMillis: number, error: DownloadFailed) => Effect.Effect<void>) | undefined
+}
+
+/** A complete file at `path`, flushed to disk. */
+export interface Downloaded {
+  readonly path: string
+  readonly bytes: number
+  /** Hex SHA-256 of the file. */
+  readonly sha256: string
+}
+
+const defaultMaxBytes = 4 * 1024 ** 3
+// Writes are batched: one `writev` per 512 KiB keeps syscalls and hash calls few without copying bytes,
+// and small enough that hashing one batch overlaps well with writing the previous one.
+const batchBytes = 512 * 1024
+const batchBuffers = 1024
+const syncEveryBytes = 64 * 1024 * 1024
+const progressIntervalMillis = 250
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+// A refusal on a download link almost always means the signed link expired or was revoked.
+const refusedStatuses: ReadonlySet<number> = new Set([401, 403, 404, 410])
+
+/** The origin (`scheme://host:port`) of a URL, or `undefined` when it does not parse. */
+const originOf = (url: string): string | undefined => {
+  try {
+    const origin = new URL(url).origin
+    return origin === "null" ? undefined : origin
+  } catch {
+    return undefined
+  }
+}
+
+/** The first error code (`ECONNRESET`, ...) in a cause chain. Never a message: messages may hold a URL. */
+const errorCode = (cause: unknown): string | undefined => errorCodes(cause)[0]
+
+const parseLength = (value: string | undefined): number | undefined => {
+  if (value === undefined || !/^\d{1,16}$/.test(value.trim())) return undefined
+  return Number(value.trim())
+}
+
+/** `Content-Range: bytes 100-199/1000` (total may be `*`). */
+const parseContentRange = (
+  value: string | undefined
+): { readonly start: number; readonly end: number; readonly total: number | undefined } | undefined => {
+  const match = value === undefined ? null : /^\s*bytes\s+(\d{1,16})-(\d{1,16})\/(\d{1,16}|\*)\s*$/i.exec(value)
+  if (match === null) return undefined
+  return {
+    start: Number(match[1]),
+    end: Number(match[2]),
+    total: match[3] === "*" ? undefined : Number(match[3])
+  }
+}
+
+/** `Content-Range: bytes *\/1000`, the form of a 416 answer. */
+const parseUnsatisfiedRange = (value: string | undefined): number | undefined => {
+  const match = value === undefined ? null : /^\s*bytes\s+\*\/(\d{1,16})\s*$/i.exec(value)
+  return match === null ? undefined : Number(match[1])
+}
+
+interface FailureContext {
+  readonly provider?: string | undefined
+  readonly taskId?: string | undefined
+  origin?: string | undefined
+}
+
+interface FailureDetails {
+  readonly transient: boolean
+  readonly httpStatus?: number | undefined
+  readonly receivedBytes?: number | undefined
+  readonly expectedBytes?: number | undefined
+}
+
+const makeFailure = (context: FailureContext, message: string, details: FailureDetails): DownloadFailed =>
+  new DownloadFailed({
+    message,
+    transient: details.transient,
+    ...(context.provider === undefined ? {} : { provider: context.provider }),
+    ...(context.taskId === undefined ? {} : { taskId: context.taskId }),
+    ...(context.origin === undefined ? {} : { origin: context.origin }),
+    ...(details.httpStatus === undefined ? {} : { httpStatus: details.httpStatus }),
+    ...(details.receivedBytes === undefined ? {} : { receivedBytes: details.receivedBytes }),
+    ...(details.expectedBytes === undefined ? {} : { expectedBytes: details.expectedBytes })
+  })
+
+/**
+ * Writes `buffers` at `position`, continuing after short writes. Callback-based on purpose: it runs
+ * on libuv's thread pool while the main thread receives and hashes the next batch.
+ */
+const writeAll = (fd: number, buffers: Array<Uint8Array>, position: number, done: (error: unknown) => void): void =>
+  NodeFs.writev(fd, buffers, position, (error, count) => {
+    if (error !== null) return done(error)
+    if (count === 0) return done(new Error("short write"))
+    let rest = count
+    let index = 0
+    while (index < buffers.length && rest >= buffers[index]!.length) {
+      rest -= buffers[index]!.length
+      index++
+    }
+    if (index === buffers.length) return done(null)
+    const remaining = buffers.slice(index)
+    if (rest > 0) remaining[0] = remaining[0]!.subarray(rest)
+    writeAll(fd, remaining, position + count, done)
+  })
+
+/**
+ * The `.part` file. Plain mutable state on purpose: it sits on the hot path, called once per
+ * received chunk, so it allocates nothing per chunk. Received bytes are batched (512 KiB), hashed on
+ * the main thread and written on the thread pool, one batch in flight while the next one fills:
+ * receiving, hashing and writing overlap instead of taking turns.
+ *
+ * `hashed` bytes have been fed to the hash and handed to the disk; once `settle` has run they are
+ * all on disk, so a resume continues from `hashed` with a hash that matches the file. A failed
+ * write is final for this download (the next run re-hashes what is on disk).
+ */
+class PartFile {
+  hashed = 0
+  pendingBytes = 0
+  /** Set when the content is known to be wrong (too large): the file is removed, not kept for a resume. */
+  discard = false
+  closed = false
+  private pending: Array<Uint8Array> = []
+  private hash: Hash = createHash("sha256")
+  private written = 0
+  private writing: Promise<void> | undefined = undefined
+  private failure: DownloadFailed | undefined = undefined
+  private durable = 0
+  private syncing: Promise<void> | undefined = undefined
+
+  constructor(
+    readonly handle: NodeFs.promises.FileHandle,
+    readonly path: string,
+    readonly fail: (message: string, details: FailureDetails) => DownloadFailed
+  ) {}
+
+  get received(): number {
+    return this.hashed + this.pendingBytes
+  }
+
+  append(bytes: Uint8Array): void {
+    if (bytes.length === 0) return
+    this.pending.push(bytes)
+    this.pendingBytes += bytes.length
+  }
+
+  /** Hands a full batch to the disk. An Effect when the caller must first wait for the write in flight. */
+  commit(): Effect.Effect<void, DownloadFailed> | undefined {
+    if (this.pendingBytes < batchBytes && this.pending.length < batchBuffers) return undefined
+    return this.dispatch()
+  }
+
+  /** Writes everything received and waits until it is on disk (not yet fsync'ed). */
+  readonly settle: Effect.Effect<void, DownloadFailed> = Effect.suspend(() => {
+    const dispatched = this.pending.length === 0 ? undefined : this.dispatch()
+    return Effect.zipRight(
+      dispatched ?? Effect.void,
+      Effect.suspend(() => (this.writing === undefined ? this.check() : Effect.zipRight(this.idle(), this.settle)))
+    )
+  })
+
+  /** Starts again from byte 0 (a server that ignores `Range`, a file that changed). */
+  readonly reset: Effect.Effect<void, DownloadFailed> = Effect.suspend(() =>
+    Effect.zipRight(
+      this.idle(),
+      Effect.suspend(() => {
+        this.pending = []
+        this.pendingBytes = 0
+        this.hashed = 0
+        this.written = 0
+        this.durable = 0
+        this.hash = createHash("sha256")
+        try {
+          NodeFs.ftruncateSync(this.handle.fd, 0)
+          return this.check()
+        } catch (cause) {
+          return Effect.fail(
+            this.fail(`cannot truncate ${this.path}: ${errorCode(cause) ?? "truncate failed"}`, { transient: false })
+          )
+        }
+      })
+    )
+  )
+
+  /** Takes bytes already on disk (a `.part` from an earlier run) into the hash. */
+  adopt(bytes: Uint8Array): void {
+    this.hash.update(bytes)
+    this.hashed += bytes.length
+    this.written += bytes.length
+  }
+
+  digest(): string {
+    return this.hash.digest("hex")
+  }
+
+  /** Waits for every write and background sync, so the descriptor can be fsync'ed or closed. */
+  readonly quiesce: Effect.Effect<void> = Effect.suspend(() => {
+    const busy = [this.writing, this.syncing].filter((promise) => promise !== undefined)
+    return busy.length === 0
+      ? Effect.void
+      : Effect.zipRight(
+          Effect.promise(() => Promise.all(busy)),
+          this.quiesce
+        )
+  })
+
+  private check(): Effect.Effect<void, DownloadFailed> {
+    return this.failure === undefined ? Effect.void : Effect.fail(this.failure)
+  }
+
+  private idle(): Effect.Effect<void> {
+    const writing = this.writing
+    return writing === undefined ? Effect.void : Effect.promise(() => writing)
+  }
+
+  private dispatch(): Effect.Effect<void, DownloadFailed> | undefined {
+    if (this.failure !== undefined) return Effect.fail(this.failure)
+    // One write in flight at a time: memory stays at two batches. Waiting re-enters `dispatch` from
+    // the fiber, so an attempt interrupted meanwhile starts nothing.
+    if (this.writing !== undefined)
+      return Effect.zipRight(
+        this.idle(),
+        Effect.suspend(() => this.dispatch() ?? Effect.void)
+      )
+    const batch = this.pending
+    const size = this.pendingBytes
+    this.pending = []
+    this.pendingBytes = 0
+    for (const bytes of batch) this.hash.update(bytes)
+    const position = this.hashed
+    this.hashed += size
+    this.writing = new Promise<void>((resolve) =>
+      writeAll(this.handle.fd, batch, position, (error) => {
+        this.writing = undefined
+        if (error === null) {
+          this.written = position + size
+          this.syncInBackground()
+        } else {
+          this.failure = this.fail(`cannot write ${this.path}: ${errorCode(error) ?? "write failed"}`, {
+            transient: false,
+            receivedBytes: this.written
+          })
+          try {
+            NodeFs.ftruncateSync(this.handle.fd, this.written)
+          } catch {
+            this.discard = true
+          }
+        }
+        resolve()
+      })
+    )
+    return undefined
+  }
+
+  // Flushes to disk every 64 MiB while the download runs: the final fsync then has little left to
+  // do, and a multi-GiB download does not pile up dirty pages. Errors surface at the final fsync.
+  private syncInBackground(): void {
+    if (this.syncing !== undefined || this.written - this.durable < syncEveryBytes) return
+    const target = this.written
+    this.syncing = new Promise<void>((resolve) =>
+      NodeFs.fdatasync(this.handle.fd, (error) => {
+        this.syncing = undefined
+        if (error === null) this.durable = Math.max(this.durable, target)
+        resolve()
+      })
+    )
+  }
+}
+
+const tryFs = <A>(
+  fail: (message: string, details: FailureDetails) => DownloadFailed,
+  what: string,
+  path: string,
+  run: () => Promise<A>
+): Effect.Effect<A, DownloadFailed> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) => fail(`cannot ${what} ${path}: ${errorCode(cause) ?? "file system error"}`, { transient: false })
+  })
+
+const openPart = (
+  path: string,
+  fail: (message: string, details: FailureDetails) => DownloadFailed
+): Effect.Effect<PartFile, DownloadFailed> =>
+  Effect.gen(function* () {
+    yield* tryFs(fail, "create the directory of", path, () =>
+      NodeFs.promises.mkdir(NodePath.dirname(path), { recursive: true })
+    )
+    // Read-write without truncation: an existing `.part` is what a resume continues from.
+    const handle = yield* tryFs(fail, "open", path, () =>
+      NodeFs.promises.open(path, NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT, 0o644)
+    )
+    return new PartFile(handle, path, fail)
+  })
+
+const closePart = (part: PartFile): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (part.closed) return Effect.void
+    part.closed = true
+    // Never close under a write or sync still running on the thread pool: the descriptor number could be reused.
+    return Effect.zipRight(
+      part.quiesce,
+      Effect.promise(() => part.handle.close().catch(() => undefined))
+    )
+  })
+
+/** Hashes the bytes of a `.part` left by an earlier run, reading one batch at a time. */
+const adoptExisting = (part: PartFile, limit: number): Effect.Effect<void, DownloadFailed> =>
+  Effect.gen(function* () {
+    const { size } = yield* tryFs(part.fail, "inspect", part.path, () => part.handle.stat())
+    if (size === 0) return
+    if (size > limit) return yield* part.reset
+    const buffer = Buffer.allocUnsafe(Math.min(size, batchBytes))
+    while (part.hashed < size) {
+      const { bytesRead } = yield* tryFs(part.fail, "read", part.path, () =>
+        part.handle.read(buffer, 0, Math.min(buffer.length, size - part.hashed), part.hashed)
+      )
+      if (bytesRead === 0) break
+      part.adopt(buffer.subarray(0, bytesRead))
+    }
+    // The file shrank under us (or the read failed short): start over rather than trust it.
+    if (part.hashed !== size) yield* part.reset
+  })
+
+/** Fetch-based clients follow redirects by themselves unless told not to; undici's `request` never does. */
+const withManualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(effect, FetchHttpClient.RequestInit, {
+      ...Option.getOrElse(init, () => ({})),
+      redirect: "manual"
+    })
+  )
+
+type Outcome = "complete" | "incomplete"
+
+/**
+ * Downloads `asset` to `path`, resuming cut transfers, and returns its size and SHA-256.
+ *
+ * Only `HttpClient` is needed; the client must not follow redirects by itself (neither
+ * `NodeHttpClient.layerUndici` nor, as configured here, `FetchHttpClient` does). A client that
+ * follows them anyway is detected and the download fails.
+ *
+ * @example
+ * ```ts
+ * const saved = yield* Download.download({
+ *   asset,
+ *   path: "out/fox.mp4",
+ *   credentials: provider.credentials,
+ *   provider: provider.id,
+ *   onProgress: (received, total) => Effect.log(`${received} / ${total ?? "?"}`)
+ * })
+ * ```
+ */
+export const download: (
+  options: DownloadOptions
+) => Effect.Effect<Downloaded, DownloadFailed | TaskExpired, HttpClient.HttpClient> = Effect.fn("Download.download")(
+  function* (options: DownloadOptions) {
+    const { asset } = options
+    const context: FailureContext = {
+      provider: options.provider,
+      taskId: options.taskId,
+      origin: asset._tag === "Url" ? originOf(asset.url) : undefined
+    }
+    const fail = (message: string, details: FailureDetails) => makeFailure(context, message, details)
+    yield* Effect.annotateCurrentSpan({
+      "download.path": options.path,
+      "download.source": asset._tag,
+      ...(context.origin === undefined ? {} : { "download.origin": context.origin })
+    })
+
+    if (asset._tag === "Url" && asset.expiresAt !== undefined) {
+      const now = yield* Clock.currentTimeMillis
+      if (asset.expiresAt.getTime() <= now) {
+        return yield* new TaskExpired({
+          message: `the download link expired at ${asset.expiresAt.toISOString()}; ask the provider for the video again`,
+          expiredAt: asset.expiresAt,
+          ...(options.provider === undefined ? {} : { provider: options.provider }),
+          ...(options.taskId === undefined ? {} : { taskId: options.taskId })
+        })
+      }
+    }
+    if (asset._tag === "Url" && (context.origin === undefined || !/^https?:$/.test(new URL(asset.url).protocol))) {
+      return yield* fail("the provider returned a download link that is not an http(s) URL", { transient: false })
+    }
+
+    const partPath = `${options.path}.part`
+    return yield* Effect.acquireUseRelease(
+      openPart(partPath, fail),
+      (part) => run(options, part, context),
+      (part) =>
+        Effect.zipRight(
+          closePart(part),
+          part.discard
+            ? Effect.promise(() => NodeFs.promises.rm(partPath, { force: true }).catch(() => undefined))
+            : Effect.void
+        )
+    )
+  }
+)
+
+const run = (
+  options: DownloadOptions,
+  part: PartFile,
+  context: FailureContext
+): Effect.Effect<Downloaded, DownloadFailed | TaskExpired, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const { asset } = options
+    const fail = part.fail
+    const maxBytes = options.maxBytes ?? defaultMaxBytes
+    const idleMillis = Duration.toMillis(options.idleTimeout ?? Duration.seconds(60))
+    const clock = yield* Effect.clock
+
+    // The total the server announced most recently; the provider's `size` stands in until then.
+    let announced: number | undefined
+    const expected = (): number | undefined => announced ?? asset.size
+    let attempts = 0
+
+    let lastProgress = Number.NEGATIVE_INFINITY
+    const onProgress = options.onProgress
+    const progress = (force: boolean): Effect.Effect<void> => {
+      if (onProgress === undefined) return Effect.void
+      const now = clock.unsafeCurrentTimeMillis()
+      if (!force && now - lastProgress < progressIntervalMillis) return Effect.void
+      lastProgress = now
+      return onProgress(part.received, expected())
+    }
+
+    yield* adoptExisting(part, Math.min(maxBytes, asset.size ?? Number.POSITIVE_INFINITY))
+    yield* progress(true)
+
+    // Consumes a body into the part file. Per chunk it only pushes bytes; an Effect is built only
+    // for a progress report or a failure.
+    const consume = <E, F>(
+      stream: Stream.Stream<Uint8Array, E>,
+      onError: (error: E) => F
+    ): Effect.Effect<void, DownloadFailed | F> => {
+      const total = expected()
+      const limit = Math.min(total ?? Number.POSITIVE_INFINITY, maxBytes)
+      const overflow = (incoming: number) => {
+        part.discard = true
+        const message =
+          total !== undefined && total <= maxBytes
+            ? `the download is longer than the ${total} bytes announced`
+            : `the video is larger than the ${maxBytes}-byte limit (maxBytes)`
+        return Effect.fail(
+          fail(message, {
+            transient: false,
+            receivedBytes: part.received + incoming,
+            ...(total === undefined ? {} : { expectedBytes: total })
+          })
+        )
+      }
+      return Stream.runForEachChunk(Stream.mapError(stream, onError), (chunk: Chunk.Chunk<Uint8Array>) => {
+        for (const bytes of chunk) {
+          if (part.received + bytes.length > limit) return overflow(bytes.length)
+          part.append(bytes)
+        }
+        const wait = part.commit()
+        return wait === undefined
+          ? progress(false)
+          : Effect.zipRight(
+              wait,
+              Effect.suspend(() => progress(false))
+            )
+      })
+    }
+
+    // The bytes stopped arriving, or a response never came: fail the attempt so it is resumed.
+    const watchdog = Effect.suspend(() => {
+      const tick = Math.max(1, idleMillis / 4)
+      let seen = part.received
+      let quiet = 0
+      const loop: Effect.Effect<never, DownloadFailed> = Effect.flatMap(Effect.sleep(tick), () => {
+        if (part.received !== seen) {
+          seen = part.received
+          quiet = 0
+        } else if (++quiet >= 4) {
+          const total = expected()
+          return Effect.fail(
+            fail(`no data for ${Duration.format(Duration.millis(idleMillis))} after ${part.received} bytes`, {
+              transient: true,
+              receivedBytes: part.received,
+              ...(total === undefined ? {} : { expectedBytes: total })
+            })
+          )
+        }
+        return loop
+      })
+      return loop
+    })
+
+    const attemptBody = asset._tag === "Url" ? attemptUrl(asset) : attemptStream(asset)
+
+    // One attempt: whatever was received before a failure is kept (flushed), so the next one resumes after it.
+    const attempt = Effect.suspend(() => {
+      attempts++
+      return Effect.raceFirst(attemptBody, watchdog)
+    }).pipe(
+      Effect.tap(() => part.settle),
+      Effect.catchAll((failure) =>
+        // A disk failure while keeping what arrived takes precedence: it is final.
+        part.discard ? Effect.fail(failure) : Effect.zipRight(part.settle, Effect.fail(failure))
+      ),
+      Effect.flatMap((outcome): Effect.Effect<void, DownloadFailed> => {
+        const total = expected()
+        if (outcome === "complete" || total === undefined || part.hashed === total) return Effect.void
+        return Effect.fail(
+          fail(`the transfer stopped after ${part.hashed} of ${total} bytes`, {
+            transient: true,
+            receivedBytes: part.hashed,
+            expectedBytes: total
+          })
+        )
+      })
+    )
+
+    function attemptStream(asset: StreamAsset): Effect.Effect<Outcome, DownloadFailed | TaskExpired> {
+      return Effect.suspend(() =>
+        consume(
+          Stream.suspend(() => asset.open(part.received)),
+          (error: VideoError): DownloadFailed | TaskExpired => {
+            if (error._tag === "DownloadFailed" || error._tag === "TaskExpired") return error
+            const transient = error._tag === "ProviderUnavailable" || error._tag === "RateLimited"
+            return fail(`the provider's byte stream failed: ${error.message}`, {
+              transient,
+              receivedBytes: part.received,
+              ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus })
+            })
+          }
+        )
+      ).pipe(Effect.as("incomplete" as const))
+    }
+
+    function attemptUrl(asset: UrlAsset): Effect.Effect<Outcome, DownloadFailed, HttpClient.HttpClient> {
+      const credentialOrigin = options.credentials === undefined ? undefined : originOf(options.credentials.origin)
+      const credentialNames = options.credentials?.headers.map(([name]) => name.toLowerCase()) ?? []
+
+      const transportFailure = (error: HttpClientError.HttpClientError): DownloadFailed => {
+        if (error._tag === "RequestError" && error.reason !== "Transport") {
+          return fail(`the download request could not be built (${error.reason})`, { transient: false })
+        }
+        return fail(`the connection to the download server failed (${errorCode(error.cause) ?? "transport error"})`, {
+          transient: true,
+          receivedBytes: part.received
+        })
+      }
+
+      const statusFailure = (status: number): DownloadFailed => {
+        if (refusedStatuses.has(status)) {
+          return fail(
+            `the download server refused the link (HTTP ${status}); it may have expired — ask the provider for a fresh link`,
+            { transient: false, httpStatus: status }
+          )
+        }
+        const transient = status >= 500 || status === 429 || status === 408 || status === 425
+        return fail(`the download server answered HTTP ${status}`, { transient, httpStatus: status })
+      }
+
+      // Sends one GET per hop, deciding per hop whether the credentials go, and returns the first
+      // non-redirect response. Redirect responses are released (their scope closed) at once.
+      const follow = (offset: number) =>
+        Effect.gen(function* () {
+          const client = (yield* HttpClient.HttpClient).pipe(
+            // The client span would record the full URL, query included: CDN links carry their token there.
+            HttpClient.withTracerDisabledWhen(() => true),
+            HttpClient.withScope
+          )
+          const outer = yield* Effect.scope
+          let url = new URL(asset.url)
+          for (let hop = 0; ; hop++) {
+            context.origin = url.origin
+            let request = HttpClientRequest.get(url.href).pipe(
+              HttpClientRequest.setHeader("accept-encoding", "identity"),
+              offset > 0 ? HttpClientRequest.setHeader("range", `bytes=${offset}-`) : (request) => request
+            )
+            if (options.credentials !== undefined && credentialOrigin === url.origin) {
+              for (const [name, value] of options.credentials.headers) {
+                request = HttpClientRequest.setHeader(request, name, Redacted.value(value))
+              }
+            }
+            const hopScope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+            const response: HttpClientResponse.HttpClientResponse = yield* client
+              .execute(request)
+              .pipe(withManualRedirects, Scope.extend(hopScope), Effect.mapError(transportFailure))
+            if (originOf(response.request.url) !== url.origin) {
+              return yield* fail(
+                "the HTTP client followed a redirect by itself, so credentials may have gone to another origin; use a client that does not follow redirects",
+                { transient: false }
+              )
+            }
+            if (!redirectStatuses.has(response.status)) return response
+            yield* Scope.close(hopScope, Exit.void)
+            if (hop >= (options.maxRedirects ?? 5)) {
+              return yield* fail(`too many redirects (more than ${options.maxRedirects ?? 5})`, {
+                transient: false,
+                httpStatus: response.status
+              })
+            }
+            const location = response.headers.location
+            const next =
+              location === undefined ? undefined : URL.canParse(location, url.href) ? new URL(location, url) : undefined
+            if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
+              return yield* fail(`a redirect (HTTP ${response.status}) without a usable Location`, {
+                transient: false,
+                httpStatus: response.status
+              })
+            }
+            url = next
+          }
+        })
+
+      const once = Effect.gen(function* () {
+        const offset = part.received
+        const response = yield* follow(offset)
+        const status = response.status
+        const headers = response.headers
+        const length = parseLength(headers["content-length"])
+
+        if (status === 416 && offset > 0) {
+          const total = parseUnsatisfiedRange(headers["content-range"])
+          if ((total ?? expected()) === offset) {
+            if (total !== undefined) announced = total
+            return "complete" as const
+          }
+          yield* part.reset
+          return yield* fail(`the server has fewer bytes than the ${offset} already downloaded; restarting`, {
+            transient: true,
+            httpStatus: status
+          })
+        }
+        if (status === 200) {
+          if (offset > 0) {
+            // The server ignored `Range`: the body starts at byte 0 again.
+            yield* part.reset
+          }
+          announced = length
+        } else if (status === 206) {
+          const range = parseContentRange(headers["content-range"])
+          if (range === undefined || range.start !== offset) {
+            yield* part.reset
+            return yield* fail(`the server answered a resume from byte ${offset} with another range; restarting`, {
+              transient: true,
+              httpStatus: status
+            })
+          }
+          const total = range.total ?? (length === undefined ? undefined : offset + length)
+          if (announced !== undefined && total !== undefined && total !== announced) {
+            yield* part.reset
+            return yield* fail(`the file changed on the server (${announced} bytes, now ${total}); restarting`, {
+              transient: true,
+              httpStatus: status
+            })
+          }
+          if (total !== undefined) announced = total
+        } else {
+          return yield* statusFailure(status)
+        }
+
+        const total = expected()
+        if (total !== undefined && total > maxBytes) {
+          part.discard = true
+          return yield* fail(`the video is larger than the ${maxBytes}-byte limit (maxBytes)`, {
+            transient: false,
+            expectedBytes: total
+          })
+        }
+        yield* consume(response.stream, (error) =>
+          fail(`the transfer broke after ${part.received} bytes (${errorCode(error.cause) ?? "connection lost"})`, {
+            transient: true,
+            receivedBytes: part.received,
+            ...(expected() === undefined ? {} : { expectedBytes: expected() })
+          })
+        )
+        return "incomplete" as const
+      })
+
+      return Effect.scoped(once).pipe(
+        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...credentialNames])
+      )
+    }
+
+    const retry = options.retry ?? {}
+    const maxDelay = Duration.decode(retry.maxDelay ?? Duration.seconds(15))
+    const onRetry = options.onRetry
+    const schedule = Schedule.exponential(retry.baseDelay ?? Duration.millis(500), 2).pipe(
+      Schedule.jittered,
+      Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
+      Schedule.intersect(Schedule.recurs(retry.attempts ?? 5)),
+      Schedule.intersect(Schedule.identity<DownloadFailed | TaskExpired>()),
+      Schedule.whileInput((error: DownloadFailed | TaskExpired) => error._tag === "DownloadFailed" && error.transient),
+      Schedule.modifyDelayEffect(([[, retries], error], delay) =>
+        onRetry === undefined || error._tag !== "DownloadFailed"
+          ? Effect.succeed(delay)
+          : Effect.as(onRetry(retries + 1, Duration.toMillis(delay), error), delay)
+      )
+    )
+
+    yield* Effect.retry(attempt, schedule).pipe(
+      Effect.catchAll((error) => {
+        // Out of attempts with a body still short of its announced size: that is final.
+        if (
+          error._tag === "DownloadFailed" &&
+          error.transient &&
+          error.expectedBytes !== undefined &&
+          (error.receivedBytes ?? 0) < error.expectedBytes
+        ) {
+          return Effect.fail(
+            fail(`${error.message} (gave up after ${attempts} attempts)`, {
+              transient: false,
+              receivedBytes: part.hashed,
+              expectedBytes: error.expectedBytes,
+              httpStatus: error.httpStatus
+            })
+          )
+        }
+        return Effect.fail(error)
+      })
+    )
+
+    const total = expected()
+    if (total !== undefined && part.hashed !== total) {
+      return yield* fail(`the file has ${part.hashed} bytes, the server announced ${total}`, {
+        transient: false,
+        receivedBytes: part.hashed,
+        expectedBytes: total
+      })
+    }
+    yield* part.settle
+    const sha256 = part.digest()
+    yield* part.quiesce
+    yield* tryFs(fail, "flush", part.path, () => part.handle.sync())
+    yield* closePart(part)
+    yield* tryFs(fail, "rename", part.path, () => NodeFs.promises.rename(part.path, options.path))
+    yield* syncDirectory(NodePath.dirname(options.path))
+    yield* progress(true)
+    return { path: options.path, bytes: part.hashed, sha256 }
+  })
+
+/** Makes the rename durable. Best effort: not every platform can open or fsync a directory. */
+const syncDirectory = (directory: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    let handle: NodeFs.promises.FileHandle | undefined
+    try {
+      handle = await NodeFs.promises.open(directory, "r")
+      await handle.sync()
+    } catch {
+      // ignored: the file itself is already flushed
+    } finally {
+      await handle?.close().catch(() => undefined)
+    }
+  })

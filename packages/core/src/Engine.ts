@@ -1,0 +1,892 @@
+/**
+ * The engine: every provider wrapped in the same policy. It validates before spending, reserves
+ * budget, submits with billing-aware retries, polls adaptively (or follows a provider's stream),
+ * fetches the video with a verified streaming download, and reports each step as a typed event.
+ *
+ * Entry points:
+ * - `generate(request)`: a stream of `GenerationEvent`s for one video;
+ * - `generateTo(request, path)`: the same, run to a verified file on disk;
+ * - `generateMany(items, options)`: a batch, with separate concurrency for submits, status polls
+ *   and downloads, resumable when a durable `JobStore` (the journal) is provided;
+ * - `resume(handle)`: collects a task that outlived an earlier wait (`PollTimeout`).
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomUUID } from "node:crypto"
+import * as path from "node:path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { AssetSource } from "./AssetSource.js"
+import * as Billing from "./Billing.js"
+import * as Budget from "./Budget.js"
+import * as Delivery from "./Delivery.js"
+import * as Download from "./Download.js"
+import type { GenerateRequest } from "./GenerateRequest.js"
+import {
+  Charged,
+  Downloading,
+  Failed,
+  type GenerationEvent,
+  Progress,
+  Queued,
+  Retrying,
+  Saved,
+  Submitted,
+  Submitting,
+  Succeeded,
+  Validated,
+  Warning
+} from "./GenerationEvent.js"
+import * as JobStore from "./JobStore.js"
+import type { ModelSpec } from "./ModelSpec.js"
+import * as Polling from "./Polling.js"
+import * as Probe from "./Probe.js"
+import { ProviderRegistry } from "./ProviderRegistry.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import { SavedVideo } from "./SavedVideo.js"
+import { TaskHandle } from "./TaskHandle.js"
+import * as Validation from "./Validation.js"
+import {
+  annotate,
+  DownloadFailed,
+  InvalidRequest,
+  MalformedResponse,
+  PollTimeout,
+  ProviderUnavailable,
+  TaskExpired,
+  UncertainSubmission,
+  type VideoError,
+  withBilling
+} from "./VideoError.js"
+import * as VideoProvider from "./VideoProvider.js"
+
+export interface EngineOptions {
+  readonly polling?: Partial<Polling.PollingOptions> | undefined
+  readonly retry?: Partial<RetryPolicy.RetryOptions> | undefined
+  readonly regeneration?: Partial<RetryPolicy.RegenerationOptions> | undefined
+  /** Concurrent status calls per provider, across everything the engine runs (default 10). */
+  readonly statusConcurrency?: number | undefined
+  /** Limit on one status or content call (default 60 s); a read that hangs is retried. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** Limit on one create call (default 120 s); a create that hangs is an uncertain submission. */
+  readonly submitTimeout?: Duration.DurationInput | undefined
+  readonly download?:
+    | Partial<Pick<Download.DownloadOptions, "maxBytes" | "maxRedirects" | "idleTimeout" | "retry">>
+    | undefined
+}
+
+export interface GenerateOptions {
+  /** The key events carry (default: a fresh id). */
+  readonly key?: string | undefined
+  /** Save the video here; without it the stream ends at `Succeeded`, which carries the asset. */
+  readonly output?: string | undefined
+  readonly polling?: Partial<Polling.PollingOptions> | undefined
+}
+
+export interface BatchItem {
+  /** Unique within the batch (default: `item-<n>`, its 1-based position). */
+  readonly key?: string | undefined
+  readonly request: GenerateRequest
+  /** Default: `<outputDir>/<key>.mp4`. */
+  readonly output?: string | undefined
+}
+
+export interface BatchConcurrency {
+  /** Items validating, reserving and submitting at once (default 10). */
+  readonly submit?: number | undefined
+  /** Status calls in flight for this batch (default 10). */
+  readonly status?: number | undefined
+  /** Downloads at once (default 5). */
+  readonly download?: number | undefined
+}
+
+export interface BatchOptions {
+  /** The batch id a journal files the items under (default: a fresh id). */
+  readonly batch?: string | undefined
+  /** Where videos go when an item names no output (default: the working directory). */
+  readonly outputDir?: string | undefined
+  readonly concurrency?: BatchConcurrency | undefined
+  /** Re-create items whose earlier create is uncertain, accepting a possible second charge (default false). */
+  readonly recreateUncertain?: boolean | undefined
+  readonly polling?: Partial<Polling.PollingOptions> | undefined
+}
+
+/** How each item of a batch ended. */
+export interface BatchReport {
+  readonly batch: string
+  readonly saved: ReadonlyMap<string, SavedVideo>
+  readonly failed: ReadonlyMap<string, VideoError>
+  /** Items that repeated another item's key or request, and the item they repeated. */
+  readonly duplicates: ReadonlyMap<string, string>
+}
+
+export interface Service {
+  readonly generate: (request: GenerateRequest, options?: GenerateOptions) => Stream.Stream<GenerationEvent, VideoError>
+  readonly generateTo: (
+    request: GenerateRequest,
+    output: string,
+    options?: Omit<GenerateOptions, "output">
+  ) => Effect.Effect<SavedVideo, VideoError>
+  /** Runs a batch. Item failures are `Failed` events, not stream failures: one bad item stops nothing. */
+  readonly generateMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Stream.Stream<GenerationEvent>
+  /** `generateMany`, run to its report. */
+  readonly runMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Effect.Effect<BatchReport>
+  /** Polls and collects a task created earlier (after a `PollTimeout`, say). Never submits. */
+  readonly resume: (handle: TaskHandle, options?: GenerateOptions) => Stream.Stream<GenerationEvent, VideoError>
+}
+
+export class Engine extends Context.Tag("@reelay/core/Engine")<Engine, Service>() {}
+
+type Emit = (event: GenerationEvent) => Effect.Effect<void>
+
+interface Gates {
+  readonly submit?: Effect.Semaphore | undefined
+  readonly status?: Effect.Semaphore | undefined
+  readonly download?: Effect.Semaphore | undefined
+}
+
+/** One item's run: who it reports to, where its video goes, which gates it passes. */
+interface Job {
+  readonly key: string
+  readonly output: string | undefined
+  readonly emit: Emit
+  readonly gates: Gates
+  readonly polling: Polling.PollingOptions
+}
+
+/** Settles one attempt's money exactly once: budget and `Charged` event. */
+type Settle = (billing: Billing.BillingOutcome, taskId?: string) => Effect.Effect<void>
+
+const gate = <A, E, R>(semaphore: Effect.Semaphore | undefined, effect: Effect.Effect<A, E, R>) =>
+  semaphore === undefined ? effect : semaphore.withPermits(1)(effect)
+
+const fileNameFor = (key: string) => `${key.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "video"}.mp4`
+
+/** Builds the engine from the registry and platform services in the context. */
+export const make = (
+  options: EngineOptions = {}
+): Effect.Effect<Service, never, ProviderRegistry | HttpClient.HttpClient | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const budget = yield* Effect.serviceOption(Budget.Budget).pipe(
+      Effect.flatMap(Option.match({ onNone: () => Budget.make(), onSome: Effect.succeed }))
+    )
+    const store = Option.getOrElse(yield* Effect.serviceOption(JobStore.JobStore), () => JobStore.memory)
+    const platform = yield* Effect.context<HttpClient.HttpClient | FileSystem.FileSystem>()
+    const fs = yield* FileSystem.FileSystem
+    const regeneration = { ...RetryPolicy.defaultRegeneration, ...options.regeneration }
+    const requestTimeout = options.requestTimeout ?? "60 seconds"
+    const submitTimeout = options.submitTimeout ?? "120 seconds"
+    const statusGates = new Map<string, Effect.Semaphore>()
+    for (const provider of registry.providers) {
+      statusGates.set(provider.id, yield* Effect.makeSemaphore(options.statusConcurrency ?? 10))
+    }
+    const pollingFor = (override?: Partial<Polling.PollingOptions>): Polling.PollingOptions => ({
+      ...Polling.defaultPollingOptions,
+      ...options.polling,
+      ...override
+    })
+
+    /** Repeats `effect` while its failure allows it for `operation`, reporting each retry. */
+    const retrying = <A>(job: Job, operation: RetryPolicy.Operation, effect: Effect.Effect<A, VideoError>) =>
+      Effect.retry(effect, {
+        schedule: RetryPolicy.schedule(options.retry, (step) =>
+          job.emit(
+            new Retrying({
+              key: job.key,
+              operation,
+              attempt: step.attempt,
+              delayMillis: step.delayMillis,
+              error: step.error
+            })
+          )
+        ),
+        while: (error) => RetryPolicy.isRetryable(error, operation)
+      })
+
+    /** A read that hangs is a broken exchange: retryable, costs nothing. */
+    const readTimeout = <A>(effect: Effect.Effect<A, VideoError>, provider: string, what: string) =>
+      Effect.timeoutFail(effect, {
+        duration: requestTimeout,
+        onTimeout: () =>
+          new ProviderUnavailable({
+            provider,
+            stage: "exchange",
+            message: `${what}: no answer from ${provider} within ${Duration.format(Duration.decode(requestTimeout))}`
+          })
+      })
+
+    const settler = (job: Job, provider: string, model: ModelSpec, reservation: Budget.Reservation | undefined) => {
+      let settled = false
+      const settle: Settle = (billing, taskId) =>
+        Effect.suspend(() => {
+          if (settled) return Effect.void
+          settled = true
+          const account =
+            reservation === undefined ? budget.record(model.price, billing) : budget.settle(reservation, billing)
+          const report =
+            billing === "not-charged"
+              ? Effect.void
+              : job.emit(
+                  new Charged({
+                    key: job.key,
+                    provider,
+                    model: model.id,
+                    amount: model.price,
+                    chargePolicy: model.chargePolicy,
+                    billing,
+                    ...(taskId === undefined ? {} : { taskId })
+                  })
+                )
+          return Effect.zipRight(account, report)
+        })
+      return settle
+    }
+
+    /** Turns progress readings into `Queued` / `Progress` events, percentages never going down. */
+    const progressReporter = (job: Job, taskId: string) => {
+      let queued = false
+      let percent = -1
+      return (reading: { readonly queued: boolean; readonly percent?: number | undefined }, finishAt?: number) =>
+        Effect.gen(function* () {
+          if (reading.queued && !queued && percent < 0) {
+            queued = true
+            yield* job.emit(new Queued({ key: job.key, taskId }))
+          }
+          if (reading.percent !== undefined && !reading.queued && reading.percent > percent) {
+            percent = reading.percent
+            const now = yield* Clock.currentTimeMillis
+            const etaSeconds = finishAt === undefined ? undefined : Math.max(0, Math.round((finishAt - now) / 100) / 10)
+            yield* job.emit(
+              new Progress({
+                key: job.key,
+                taskId,
+                percent,
+                ...(etaSeconds === undefined ? {} : { etaSeconds })
+              })
+            )
+          }
+        })
+    }
+
+    /** Polls an async task to its end and returns where its video is. */
+    const followTask = (
+      job: Job,
+      provider: VideoProvider.AsyncVideoProvider,
+      model: ModelSpec,
+      handle: TaskHandle,
+      settle: Settle,
+      immediately: boolean
+    ): Effect.Effect<AssetSource, VideoError> =>
+      Effect.gen(function* () {
+        const policy = model.chargePolicy
+        const context = { provider: provider.id, taskId: handle.taskId }
+        const stillRunning = Billing.outcome(policy, "accepted", { stillRunning: true })
+        const now = new Date(yield* Clock.currentTimeMillis)
+        if (handle.isExpired(now)) {
+          const error = new TaskExpired({
+            ...context,
+            billing: stillRunning,
+            ...(handle.expiresAt === undefined ? {} : { expiredAt: handle.expiresAt }),
+            message: `task ${handle.taskId} expired at ${handle.expiresAt?.toISOString()}; ${provider.id} keeps tasks and videos for a limited time`
+          })
+          yield* settle(error.billing, handle.taskId)
+          return yield* error
+        }
+        const report = progressReporter(job, handle.taskId)
+        const statusGate = statusGates.get(provider.id)
+        const status = gate(
+          job.gates.status,
+          gate(statusGate, readTimeout(provider.status(handle), provider.id, `status of ${handle.taskId}`))
+        )
+        const terminal = yield* Polling.poll({
+          handle,
+          time: model.generationTime,
+          status: retrying(job, "status", status),
+          onReading: (reading, finishAt) =>
+            reading._tag === "Queued" || reading._tag === "Running"
+              ? report({ queued: reading._tag === "Queued", percent: Polling.progressOf(reading) }, finishAt)
+              : Effect.void,
+          immediately,
+          options: job.polling
+        }).pipe(
+          Effect.catchAll((failure) =>
+            Effect.gen(function* () {
+              let error: VideoError = annotate(failure, context)
+              const at = new Date(yield* Clock.currentTimeMillis)
+              if (error._tag === "TaskNotFound" && handle.isExpired(at)) {
+                error = new TaskExpired({ ...context, message: `task ${handle.taskId} has expired at ${provider.id}` })
+              }
+              error = withBilling(
+                error,
+                RetryPolicy.endsTask(error) ? Billing.outcome(policy, "accepted") : stillRunning
+              )
+              yield* settle(error.billing, handle.taskId)
+              return yield* Effect.fail(error)
+            })
+          )
+        )
+        if (terminal._tag === "Failed") {
+          const error = withBilling(annotate(terminal.error, context), Billing.outcome(policy, "accepted"))
+          yield* settle(error.billing, handle.taskId)
+          return yield* Effect.fail(error)
+        }
+        yield* settle("charged", handle.taskId)
+        const asset =
+          terminal._tag === "Succeeded" && terminal.asset !== undefined
+            ? terminal.asset
+            : yield* retrying(
+                job,
+                "content",
+                readTimeout(provider.content(handle), provider.id, `content of ${handle.taskId}`)
+              ).pipe(Effect.mapError((error) => withBilling(annotate(error, context), "charged")))
+        yield* job.emit(new Succeeded({ key: job.key, taskId: handle.taskId, asset }))
+        return asset
+      })
+
+    interface Produced {
+      readonly handle: TaskHandle
+      readonly asset: AssetSource
+    }
+
+    /** One billable attempt at an async provider: reserve, submit once (retried safely), follow. */
+    const attemptAsync = (
+      job: Job,
+      provider: VideoProvider.AsyncVideoProvider,
+      model: ModelSpec,
+      request: VideoProvider.ResolvedRequest
+    ): Effect.Effect<Produced, VideoError> =>
+      Effect.gen(function* () {
+        const policy = model.chargePolicy
+        const idempotencyKey = randomUUID()
+        const handle = yield* gate(
+          job.gates.submit,
+          Effect.gen(function* () {
+            const reservation = yield* budget.reserve(model.price, { provider: provider.id })
+            const settle = settler(job, provider.id, model, reservation)
+            yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
+            const submit = Effect.timeoutFail(provider.submit({ request, model, idempotencyKey }), {
+              duration: submitTimeout,
+              onTimeout: () =>
+                new ProviderUnavailable({
+                  provider: provider.id,
+                  stage: "exchange",
+                  message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(submitTimeout))}`
+                })
+            })
+            const created = yield* retrying(job, "submit", submit).pipe(
+              Effect.catchAll((failure) => {
+                const final = RetryPolicy.submitFailure(annotate(failure, { provider: provider.id }), idempotencyKey)
+                const stage = RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous"
+                const error = withBilling(final, Billing.outcome(policy, stage))
+                return Effect.zipRight(settle(error.billing), Effect.fail(error))
+              })
+            )
+            return { created, settle }
+          })
+        )
+        // Handles are filed under the registry id, which may differ from the provider's own name.
+        const task = new TaskHandle({ ...handle.created, provider: provider.id, model: model.id })
+        yield* job.emit(new Submitted({ key: job.key, handle: task }))
+        if (Billing.chargedAt(policy) === "accepted") yield* handle.settle("charged", task.taskId)
+        const asset = yield* followTask(job, provider, model, task, handle.settle, false)
+        return { handle: task, asset }
+      })
+
+    /** One billable attempt at a streaming provider: the response itself carries the progress. */
+    const attemptStreaming = (
+      job: Job,
+      provider: VideoProvider.StreamingVideoProvider,
+      model: ModelSpec,
+      request: VideoProvider.ResolvedRequest
+    ): Effect.Effect<Produced, VideoError> =>
+      Effect.gen(function* () {
+        const policy = model.chargePolicy
+        const idempotencyKey = randomUUID()
+        const reservation = yield* gate(job.gates.submit, budget.reserve(model.price, { provider: provider.id }))
+        const settle = settler(job, provider.id, model, reservation)
+        yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
+        let handle: TaskHandle | undefined
+        let asset: AssetSource | undefined
+        let report: ReturnType<typeof progressReporter> | undefined
+        const onEvent = (event: VideoProvider.ProviderEvent) =>
+          Effect.gen(function* () {
+            switch (event._tag) {
+              case "Accepted": {
+                if (handle !== undefined) return
+                const createdAt = new Date(yield* Clock.currentTimeMillis)
+                handle = new TaskHandle({
+                  provider: provider.id,
+                  model: model.id,
+                  taskId: event.taskId,
+                  mode: "streaming",
+                  createdAt
+                })
+                report = progressReporter(job, event.taskId)
+                return yield* job.emit(new Submitted({ key: job.key, handle }))
+              }
+              case "Queued":
+                return yield* report?.({ queued: true }) ?? Effect.void
+              case "Progress":
+                return yield* report?.({ queued: false, percent: event.percent }) ?? Effect.void
+              case "Completed":
+                asset = event.asset
+                return
+            }
+          })
+        const deadline = job.polling.deadline
+        const consume = Stream.runForEach(provider.submit({ request, model, idempotencyKey }), onEvent).pipe(
+          Effect.timeoutFail({
+            duration: deadline,
+            onTimeout: (): VideoError =>
+              handle === undefined
+                ? new ProviderUnavailable({
+                    provider: provider.id,
+                    stage: "exchange",
+                    message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(deadline))}`
+                  })
+                : new PollTimeout({
+                    provider: provider.id,
+                    taskId: handle.taskId,
+                    handle,
+                    waitedMillis: Duration.toMillis(deadline),
+                    message: `the streamed generation ${handle.taskId} did not finish within ${Duration.format(Duration.decode(deadline))}; a synchronous stream cannot be resumed`
+                  })
+          })
+        )
+        yield* gate(
+          job.gates.submit,
+          Effect.retry(consume, {
+            schedule: RetryPolicy.schedule(options.retry, (step) =>
+              job.emit(
+                new Retrying({
+                  key: job.key,
+                  operation: "submit",
+                  attempt: step.attempt,
+                  delayMillis: step.delayMillis,
+                  error: step.error
+                })
+              )
+            ),
+            // Once the provider answered, the call is billed: it is never repeated.
+            while: (error) => handle === undefined && RetryPolicy.isRetryable(error, "submit")
+          })
+        ).pipe(
+          Effect.catchAll((failure) => {
+            let error: VideoError
+            if (handle === undefined) {
+              const final = RetryPolicy.submitFailure(annotate(failure, { provider: provider.id }), idempotencyKey)
+              error = withBilling(
+                final,
+                Billing.outcome(policy, RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous")
+              )
+            } else {
+              // The provider answered and then reported a failure: the answer is what it bills.
+              // A connection cut mid-stream is different: nobody can say what it will bill.
+              const answered = failure._tag === "GenerationFailed" || failure._tag === "ContentRejected"
+              error = withBilling(
+                annotate(failure, { provider: provider.id, taskId: handle.taskId }),
+                Billing.outcome(policy, answered ? "accepted" : "ambiguous")
+              )
+            }
+            return Effect.zipRight(settle(error.billing, handle?.taskId), Effect.fail(error))
+          })
+        )
+        const taskHandle = handle as TaskHandle | undefined
+        const delivered = asset as AssetSource | undefined
+        if (taskHandle === undefined || delivered === undefined) {
+          const error = new MalformedResponse({
+            provider: provider.id,
+            ...(taskHandle === undefined ? {} : { taskId: taskHandle.taskId }),
+            billing: Billing.outcome(policy, taskHandle === undefined ? "ambiguous" : "accepted"),
+            message: `${provider.id} ended its stream without ${taskHandle === undefined ? "answering" : "a video"}`
+          })
+          yield* settle(error.billing, taskHandle?.taskId)
+          return yield* error
+        }
+        yield* settle("charged", taskHandle.taskId)
+        yield* job.emit(new Succeeded({ key: job.key, taskId: taskHandle.taskId, asset: delivered }))
+        return { handle: taskHandle, asset: delivered }
+      })
+
+    /** Attempts until a video exists, regenerating after a failed generation where that is allowed. */
+    const produce = (job: Job, validated: Validation.Validated): Effect.Effect<Produced, VideoError> =>
+      Effect.gen(function* () {
+        const { provider, model, request } = validated
+        for (let attempt = 0; ; attempt++) {
+          const result = yield* Effect.either(
+            provider.mode === "async"
+              ? attemptAsync(job, provider, model, request)
+              : attemptStreaming(job, provider, model, request)
+          )
+          if (Either.isRight(result)) return result.right
+          const error = result.left
+          if (!RetryPolicy.shouldRegenerate(error, model.chargePolicy, attempt, regeneration)) {
+            return yield* Effect.fail(error)
+          }
+          yield* job.emit(
+            new Retrying({ key: job.key, operation: "generate", attempt: attempt + 1, delayMillis: 0, error })
+          )
+        }
+      })
+
+    const sha256Of = (file: string) =>
+      Effect.gen(function* () {
+        const hash = createHash("sha256")
+        yield* Stream.runForEach(fs.stream(file), (chunk) => Effect.sync(() => hash.update(chunk)))
+        return hash.digest("hex")
+      })
+
+    /** Downloads, probes and checks the video, then reports it saved. */
+    const save = (
+      job: Job,
+      provider: VideoProvider.Service,
+      model: ModelSpec,
+      taskId: string,
+      asset: AssetSource,
+      expected: Validation.Expected | undefined
+    ): Effect.Effect<SavedVideo | undefined, VideoError> =>
+      Effect.gen(function* () {
+        const output = job.output
+        if (output === undefined) return undefined
+        const context = { provider: provider.id, taskId }
+        const downloaded = yield* gate(
+          job.gates.download,
+          Download.download({
+            ...options.download,
+            asset,
+            path: output,
+            credentials: provider.credentials,
+            provider: provider.id,
+            onProgress: (receivedBytes, totalBytes) =>
+              job.emit(
+                new Downloading({
+                  key: job.key,
+                  receivedBytes,
+                  ...(totalBytes === undefined ? {} : { totalBytes })
+                })
+              ),
+            onRetry: (attempt, delayMillis, error) =>
+              job.emit(new Retrying({ key: job.key, operation: "download", attempt, delayMillis, error }))
+          })
+        ).pipe(
+          Effect.provide(platform),
+          Effect.mapError((error) => withBilling(annotate(error, context), "charged"))
+        )
+        const probe = yield* Probe.probe(downloaded.path).pipe(
+          Effect.tapError(() =>
+            // Keep what was delivered for inspection, but never under a name that passes for a video.
+            fs.rename(downloaded.path, `${downloaded.path}.rejected`).pipe(Effect.ignore)
+          ),
+          Effect.mapError((error) => withBilling(annotate(error, context), "charged"))
+        )
+        if (expected !== undefined) {
+          for (const warning of Delivery.check(probe, expected)) {
+            yield* job.emit(new Warning({ key: job.key, code: warning.code, message: warning.message }))
+          }
+        }
+        const video = new SavedVideo({
+          path: downloaded.path,
+          bytes: downloaded.bytes,
+          sha256: downloaded.sha256,
+          probe,
+          provider: provider.id,
+          model: model.id,
+          taskId,
+          cost: model.price
+        })
+        yield* job.emit(new Saved({ key: job.key, video }))
+        return video
+      })
+
+    const providerAndModel = (handle: TaskHandle) =>
+      Effect.gen(function* () {
+        const provider = yield* registry.get(handle.provider)
+        const model = VideoProvider.findModel(provider, handle.model)
+        if (model === undefined) {
+          return yield* new InvalidRequest({
+            provider: provider.id,
+            taskId: handle.taskId,
+            billing: "not-charged",
+            message: `task ${handle.taskId} was made with model ${JSON.stringify(handle.model)}, which provider ${JSON.stringify(provider.id)} no longer lists`
+          })
+        }
+        return { provider, model }
+      })
+
+    const asyncProvider = (provider: VideoProvider.Service, handle: TaskHandle) =>
+      provider.mode === "async" && handle.mode === "async"
+        ? Effect.succeed(provider)
+        : Effect.fail(
+            new TaskExpired({
+              provider: provider.id,
+              taskId: handle.taskId,
+              billing: "unknown",
+              message: `task ${handle.taskId} was a synchronous stream; it cannot be polled again, and its video link was not recorded`
+            })
+          )
+
+    /** Continues an item from wherever it stands. */
+    const run = (
+      job: Job,
+      request: GenerateRequest | undefined,
+      resumption: JobStore.Resumption,
+      batch?: { readonly name: string; readonly recreateUncertain: boolean }
+    ): Effect.Effect<SavedVideo | undefined, VideoError> =>
+      Effect.gen(function* () {
+        switch (resumption._tag) {
+          case "Fresh": {
+            if (request === undefined) return yield* Effect.dieMessage("a fresh item needs its request")
+            const provider = yield* registry.get(request.provider)
+            const validated = yield* Validation.validate(request, provider).pipe(Effect.provide(platform))
+            yield* job.emit(
+              new Validated({
+                key: job.key,
+                provider: provider.id,
+                model: validated.model.id,
+                estimatedCost: validated.model.price,
+                chargePolicy: validated.model.chargePolicy,
+                warnings: validated.warnings
+              })
+            )
+            for (const warning of validated.warnings) {
+              yield* job.emit(new Warning({ key: job.key, code: "provider", message: warning }))
+            }
+            const produced = yield* produce(job, validated)
+            return yield* save(
+              job,
+              provider,
+              validated.model,
+              produced.handle.taskId,
+              produced.asset,
+              validated.expected
+            )
+          }
+          case "Poll": {
+            const { provider, model } = yield* providerAndModel(resumption.handle)
+            const polled = yield* asyncProvider(provider, resumption.handle)
+            const settle = settler(job, provider.id, model, undefined)
+            const asset = yield* followTask(job, polled, model, resumption.handle, settle, true)
+            const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
+            return yield* save(job, provider, model, resumption.handle.taskId, asset, expected)
+          }
+          case "Fetch": {
+            const { handle } = resumption
+            const { provider, model } = yield* providerAndModel(handle)
+            const now = new Date(yield* Clock.currentTimeMillis)
+            const recorded = resumption.asset
+            const usable =
+              recorded !== undefined &&
+              recorded._tag === "Url" &&
+              (recorded.expiresAt === undefined || recorded.expiresAt.getTime() > now.getTime())
+            let asset: AssetSource
+            if (usable) {
+              asset = recorded
+            } else {
+              const polled = yield* asyncProvider(provider, handle)
+              asset = yield* retrying(
+                job,
+                "content",
+                readTimeout(polled.content(handle), provider.id, `content of ${handle.taskId}`)
+              ).pipe(Effect.mapError((error) => withBilling(annotate(error, { provider: provider.id }), "charged")))
+            }
+            const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
+            return yield* save(job, provider, model, handle.taskId, asset, expected)
+          }
+          case "Verify": {
+            const { video } = resumption
+            const intact = yield* sha256Of(video.path).pipe(
+              Effect.map((sha256) => sha256 === video.sha256),
+              Effect.orElseSucceed(() => false)
+            )
+            if (intact) {
+              yield* job.emit(new Saved({ key: job.key, video }))
+              return video
+            }
+            if (resumption.handle === undefined) {
+              return yield* new DownloadFailed({
+                provider: video.provider,
+                taskId: video.taskId,
+                transient: false,
+                billing: "charged",
+                message: `${video.path} is missing or damaged (sha256 differs from the one recorded), and the task cannot be fetched again`
+              })
+            }
+            yield* job.emit(
+              new Warning({
+                key: job.key,
+                code: "file-damaged",
+                message: `${video.path} is missing or does not match its recorded sha256; fetching it again`
+              })
+            )
+            return yield* run(job, request, { _tag: "Fetch", handle: resumption.handle }, batch)
+          }
+          case "Uncertain": {
+            if (batch?.recreateUncertain === true) {
+              if (store.release !== undefined) yield* store.release(batch.name, job.key)
+              return yield* run(job, request, { _tag: "Fresh" }, batch)
+            }
+            return yield* new UncertainSubmission({
+              idempotencyKey: resumption.idempotencyKey,
+              billing: "unknown",
+              message: `item ${job.key} was being created when the previous run stopped; a task may exist and may be billed. It is not created again unless you allow it (recreateUncertain), accepting a possible second charge`
+            })
+          }
+          case "Ended":
+            return yield* Effect.fail(resumption.error)
+          case "Duplicate":
+            yield* job.emit(
+              new Warning({
+                key: job.key,
+                code: "duplicate",
+                message: `item ${job.key} repeats item ${resumption.of} (same key or same request); it is generated once`
+              })
+            )
+            return undefined
+        }
+      })
+
+    /** Runs an item and reports its failure as a `Failed` event before failing. */
+    const runReported = (
+      job: Job,
+      request: GenerateRequest | undefined,
+      resumption: JobStore.Resumption,
+      batch?: { readonly name: string; readonly recreateUncertain: boolean }
+    ) =>
+      run(job, request, resumption, batch).pipe(
+        Effect.tapError((error) => job.emit(new Failed({ key: job.key, error })))
+      )
+
+    /** Runs `body` with an emitter feeding a stream; the stream ends when `body` does. */
+    const streamed = <E>(body: (emit: Emit) => Effect.Effect<unknown, E>): Stream.Stream<GenerationEvent, E> =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const mailbox = yield* Mailbox.make<GenerationEvent, E>()
+          const emit: Emit = (event) => Effect.asVoid(mailbox.offer(event))
+          yield* body(emit).pipe(Mailbox.into(mailbox), Effect.forkScoped)
+          return Mailbox.toStream(mailbox)
+        })
+      )
+
+    const singleJob = (emit: Emit, options: GenerateOptions | undefined): Job => ({
+      key: options?.key ?? `video-${randomUUID().slice(0, 8)}`,
+      output: options?.output,
+      emit,
+      gates: {},
+      polling: pollingFor(options?.polling)
+    })
+
+    const generate: Service["generate"] = (request, generateOptions) =>
+      streamed((emit) => runReported(singleJob(emit, generateOptions), request, { _tag: "Fresh" }))
+
+    const resume: Service["resume"] = (handle, generateOptions) =>
+      streamed((emit) => runReported(singleJob(emit, generateOptions), undefined, { _tag: "Poll", handle }))
+
+    const generateTo: Service["generateTo"] = (request, output, generateOptions) =>
+      Effect.gen(function* () {
+        let video: SavedVideo | undefined
+        yield* Stream.runForEach(generate(request, { ...generateOptions, output }), (event) =>
+          Effect.sync(() => {
+            if (event._tag === "Saved") video = event.video
+          })
+        )
+        if (video === undefined) return yield* Effect.dieMessage("the generation ended without saving a video")
+        return video
+      })
+
+    const generateMany: Service["generateMany"] = (items, batchOptions = {}) =>
+      streamed((emit) =>
+        Effect.gen(function* () {
+          const name = batchOptions.batch ?? `batch-${randomUUID().slice(0, 8)}`
+          const outputDir = batchOptions.outputDir ?? "."
+          const jobs: Array<JobStore.JobItem> = Array.from(items, (item, index) => {
+            const key = item.key ?? `item-${index + 1}`
+            return {
+              key,
+              fingerprint: JobStore.fingerprint(item.request),
+              request: item.request,
+              output: item.output ?? path.join(outputDir, fileNameFor(key))
+            }
+          })
+          const concurrency = batchOptions.concurrency ?? {}
+          const gates: Gates = {
+            submit: yield* Effect.makeSemaphore(concurrency.submit ?? 10),
+            status: yield* Effect.makeSemaphore(concurrency.status ?? 10),
+            download: yield* Effect.makeSemaphore(concurrency.download ?? 5)
+          }
+          const plans = yield* store.open(name, jobs)
+          const polling = pollingFor(batchOptions.polling)
+          const batch = { name, recreateUncertain: batchOptions.recreateUncertain === true }
+          yield* Effect.forEach(
+            plans,
+            (plan, index) => {
+              const item = jobs[index]!
+              const job: Job = {
+                key: plan.key,
+                output: item.output,
+                // The store records first: the journal must know before anyone else, and before the
+                // engine moves on to the next (possibly billable) step.
+                emit: (event) => Effect.zipRight(store.record(name, plan.key, event), emit(event)),
+                gates,
+                polling
+              }
+              return Effect.ignore(runReported(job, item.request, plan.resumption, batch))
+            },
+            { concurrency: "unbounded", discard: true }
+          )
+        })
+      )
+
+    const runMany: Service["runMany"] = (items, batchOptions = {}) =>
+      Effect.gen(function* () {
+        const batch = batchOptions.batch ?? `batch-${randomUUID().slice(0, 8)}`
+        const saved = new Map<string, SavedVideo>()
+        const failed = new Map<string, VideoError>()
+        const duplicates = new Map<string, string>()
+        yield* Stream.runForEach(generateMany(items, { ...batchOptions, batch }), (event) =>
+          Effect.sync(() => {
+            if (event._tag === "Saved") saved.set(event.key, event.video)
+            if (event._tag === "Failed") failed.set(event.key, event.error)
+            if (event._tag === "Warning" && event.code === "duplicate") duplicates.set(event.key, event.message)
+          })
+        )
+        return { batch, saved, failed, duplicates }
+      })
+
+    return { generate, generateTo, generateMany, runMany, resume }
+  })
+
+/** The engine as a layer. Provide a `ProviderRegistry`, an `HttpClient` and a `FileSystem`; optionally a `Budget` and a `JobStore`. */
+export const layer = (
+  options: EngineOptions = {}
+): Layer.Layer<Engine, never, ProviderRegistry | HttpClient.HttpClient | FileSystem.FileSystem> =>
+  Layer.effect(Engine, make(options))
+
+/** Generates one video as a stream of events (see `Service.generate`). */
+export const generate = (request: GenerateRequest, options?: GenerateOptions) =>
+  Stream.unwrap(Effect.map(Engine, (engine) => engine.generate(request, options)))
+
+/** Generates one video into `output` (see `Service.generateTo`). */
+export const generateTo = (request: GenerateRequest, output: string, options?: Omit<GenerateOptions, "output">) =>
+  Effect.flatMap(Engine, (engine) => engine.generateTo(request, output, options))
+
+/** Runs a batch as a stream of events (see `Service.generateMany`). */
+export const generateMany = (items: Iterable<BatchItem>, options?: BatchOptions) =>
+  Stream.unwrap(Effect.map(Engine, (engine) => engine.generateMany(items, options)))
+
+/** Runs a batch to its report (see `Service.runMany`). */
+export const runMany = (items: Iterable<BatchItem>, options?: BatchOptions) =>
+  Effect.flatMap(Engine, (engine) => engine.runMany(items, options))
+
+/** Collects a task created earlier (see `Service.resume`). */
+export const resume = (handle: TaskHandle, options?: GenerateOptions) =>
+  Stream.unwrap(Effect.map(Engine, (engine) => engine.resume(handle, options)))

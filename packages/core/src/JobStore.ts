@@ -1,0 +1,131 @@
+/**
+ * Where a batch keeps its state. The engine records every event of every item here *before* it
+ * moves on, so a durable store (the journal) can tell after a crash exactly how far each item got:
+ * the `Submitting` intent is committed before the billable call, the task id (`Submitted`) the
+ * moment it returns, and `Saved` once the file is on disk.
+ *
+ * Without a store in the context, `generateMany` keeps its state in memory (`memory`).
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type { AssetSource } from "./AssetSource.js"
+import { GenerateRequest } from "./GenerateRequest.js"
+import type { GenerationEvent } from "./GenerationEvent.js"
+import type { SavedVideo } from "./SavedVideo.js"
+import type { TaskHandle } from "./TaskHandle.js"
+import type { VideoError } from "./VideoError.js"
+
+/** One item of a batch. */
+export interface JobItem {
+  /** Unique within the batch; the same key is generated once however often it is submitted. */
+  readonly key: string
+  /** `fingerprint(request)`: equal requests in one batch are generated once. */
+  readonly fingerprint: string
+  readonly request: GenerateRequest
+  /** Where the video goes. */
+  readonly output: string
+}
+
+/** Where an item stands when a batch is opened, and so what the engine does with it. */
+export type Resumption =
+  /** Nothing billable happened: validate, reserve, submit. */
+  | { readonly _tag: "Fresh" }
+  /** A task exists: poll it, never create another. */
+  | { readonly _tag: "Poll"; readonly handle: TaskHandle }
+  /** The video is ready: fetch it (from `asset` if still valid, else ask the provider again). */
+  | { readonly _tag: "Fetch"; readonly handle: TaskHandle; readonly asset?: AssetSource | undefined }
+  /** The video was saved: check the file's sha256, and fetch again only if it is gone or damaged. */
+  | { readonly _tag: "Verify"; readonly video: SavedVideo; readonly handle?: TaskHandle | undefined }
+  /** A create was sent and its answer never recorded: a task may exist. Reported, not re-created. */
+  | { readonly _tag: "Uncertain"; readonly idempotencyKey: string }
+  /** The item already ended without a video. Reported again, not retried. */
+  | { readonly _tag: "Ended"; readonly error: VideoError }
+  /** Another item of the batch has the same key or request; this one is not generated again. */
+  | { readonly _tag: "Duplicate"; readonly of: string }
+
+export interface Service {
+  /**
+   * Opens a batch: records items not seen before and says for every item where it stands.
+   * Items are answered in the order given.
+   */
+  readonly open: (
+    batch: string,
+    items: ReadonlyArray<JobItem>
+  ) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly resumption: Resumption }>>
+  /**
+   * Records one event of one item, durably, before returning. The engine waits for it: a billable
+   * call is never made before its intent is recorded.
+   */
+  readonly record: (batch: string, key: string, event: GenerationEvent) => Effect.Effect<void>
+  /**
+   * Allows re-creating an `Uncertain` item: the caller accepts it may be billed twice. The store
+   * marks it so; the engine then treats it as fresh.
+   */
+  readonly release?: ((batch: string, key: string) => Effect.Effect<void>) | undefined
+}
+
+export class JobStore extends Context.Tag("@reelay/core/JobStore")<JobStore, Service>() {}
+
+const canonical = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])])
+    )
+  }
+  return value
+}
+
+const encodeRequest = Schema.encodeSync(GenerateRequest)
+
+/**
+ * A stable hash of what a request asks for (keys sorted, images by content or path), so the same
+ * request in one batch is recognised however its fields were ordered.
+ */
+export const fingerprint = (request: GenerateRequest): string =>
+  createHash("sha256")
+    .update(JSON.stringify(canonical(encodeRequest(request))))
+    .digest("hex")
+
+/** Marks repeated keys and fingerprints within `items` as duplicates of their first occurrence. */
+export const findDuplicates = (items: ReadonlyArray<JobItem>): ReadonlyMap<number, string> => {
+  const byKey = new Map<string, string>()
+  const byFingerprint = new Map<string, string>()
+  const duplicates = new Map<number, string>()
+  items.forEach((item, index) => {
+    const original = byKey.get(item.key) ?? byFingerprint.get(item.fingerprint)
+    if (original !== undefined) {
+      duplicates.set(index, original)
+      return
+    }
+    byKey.set(item.key, item.key)
+    byFingerprint.set(item.fingerprint, item.key)
+  })
+  return duplicates
+}
+
+/** State in memory: every item is fresh except duplicates within the call. Nothing survives a crash. */
+export const memory: Service = {
+  open: (_batch, items) => {
+    const duplicates = findDuplicates(items)
+    return Effect.succeed(
+      items.map((item, index) => {
+        const of = duplicates.get(index)
+        return {
+          key: item.key,
+          resumption: of === undefined ? { _tag: "Fresh" as const } : { _tag: "Duplicate" as const, of }
+        }
+      })
+    )
+  },
+  record: () => Effect.void
+}
+
+export const layerMemory: Layer.Layer<JobStore> = Layer.succeed(JobStore, memory)

@@ -1,0 +1,195 @@
+/**
+ * The one place that decides what a failure allows: repeat the call, ask for a new video, or stop.
+ *
+ * Two different kinds of "again" exist and are kept apart:
+ * - **retry** repeats the same call (a submit, a status poll, a download). A submit is repeated
+ *   only when the failure proves nothing was created, so a retry can never bill twice.
+ * - **regenerate** submits a new task after the provider produced no video. It is automatic only
+ *   where it is free (`on-success` billing), or where the caller opted in to paying for it.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import { type ChargePolicy, regenerationIsFree } from "./Billing.js"
+import { UncertainSubmission, type VideoError } from "./VideoError.js"
+
+/** The calls the engine makes. `submit` is billable; the others are reads. */
+export type Operation = "submit" | "status" | "content" | "download"
+
+/**
+ * Whether repeating `operation` after `error` may succeed without any risk of a second charge.
+ *
+ * A submit is repeated only on failures that prove the server created nothing: a refused
+ * connection, a 429 or a 5xx it answered. Reads are also repeated after a broken connection or a
+ * garbled answer, which cost nothing.
+ */
+export const isRetryable = (error: VideoError, operation: Operation): boolean => {
+  switch (error._tag) {
+    case "RateLimited":
+      return true
+    case "ProviderUnavailable":
+      return operation !== "submit" || error.stage !== "exchange"
+    case "MalformedResponse":
+      return operation !== "submit"
+    case "DownloadFailed":
+      return error.transient
+    default:
+      return false
+  }
+}
+
+/** Whether a failed submit proves that the provider created nothing. */
+export const provesNothingCreated = (error: VideoError): boolean => {
+  switch (error._tag) {
+    case "InvalidRequest":
+    case "AuthenticationFailed":
+    case "InsufficientBalance":
+    case "ContentRejected":
+    case "RateLimited":
+    case "BudgetExceeded":
+      return true
+    case "ProviderUnavailable":
+      return error.stage !== "exchange"
+    default:
+      return false
+  }
+}
+
+/**
+ * The error a failed submit ends with: itself when it proves nothing was created, otherwise an
+ * `UncertainSubmission` that keeps the original explanation and the idempotency key sent.
+ */
+export const submitFailure = (error: VideoError, idempotencyKey: string): VideoError =>
+  provesNothingCreated(error) || error._tag === "UncertainSubmission"
+    ? error
+    : new UncertainSubmission({
+        ...(error.provider === undefined ? {} : { provider: error.provider }),
+        ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+        idempotencyKey,
+        billing: "unknown",
+        message: `the create may have reached the provider, and whether a task exists is unknown (${error._tag}: ${error.message}); not retried, because a retry could be billed twice`
+      })
+
+export interface RegenerationOptions {
+  /** New tasks to ask for after a failed generation, at most (default 1). */
+  readonly maxAttempts: number
+  /** Regenerate also where it costs money (`per-request`, `on-response`); off by default. */
+  readonly allowPaid: boolean
+}
+
+export const defaultRegeneration: RegenerationOptions = { maxAttempts: 1, allowPaid: false }
+
+/**
+ * Whether to ask for a new video after the task ended with `error`. Only a plain generation
+ * failure qualifies: a content rejection would be rejected again, and the rest are not failures of
+ * the generation itself.
+ */
+export const shouldRegenerate = (
+  error: VideoError,
+  policy: ChargePolicy,
+  attemptsSoFar: number,
+  options: RegenerationOptions = defaultRegeneration
+): boolean =>
+  error._tag === "GenerationFailed" &&
+  attemptsSoFar < options.maxAttempts &&
+  (regenerationIsFree(policy) || options.allowPaid)
+
+/**
+ * Whether `error` ends the task for good. Anything else (a timeout, an outage, a failed download)
+ * leaves a task that can still be polled or fetched later, so a batch can resume it.
+ */
+export const endsTask = (error: VideoError): boolean => {
+  switch (error._tag) {
+    case "GenerationFailed":
+    case "ContentRejected":
+    case "TaskExpired":
+    case "TaskNotFound":
+      return true
+    default:
+      return false
+  }
+}
+
+/** What the engine does after `error` in `operation` under `policy`. Used by the decision table tests. */
+export type Decision = "retry" | "regenerate" | "fail"
+
+export const decide = (
+  error: VideoError,
+  operation: Operation | "task",
+  policy: ChargePolicy,
+  options: RegenerationOptions = defaultRegeneration
+): Decision => {
+  if (operation === "task") return shouldRegenerate(error, policy, 0, options) ? "regenerate" : "fail"
+  return isRetryable(error, operation) ? "retry" : "fail"
+}
+
+export interface RetryOptions {
+  /** Delay before the first retry (default 500 ms). */
+  readonly baseDelay: Duration.DurationInput
+  /** Growth per attempt (default 2). */
+  readonly factor: number
+  /** Longest computed delay between attempts (default 30 s). */
+  readonly maxDelay: Duration.DurationInput
+  /** Longest server-requested delay we honour; a longer `Retry-After` stops retrying (default 2 min). */
+  readonly maxServerDelay: Duration.DurationInput
+  /** Retries after the first attempt (default 5). */
+  readonly maxRetries: number
+  /** Relative jitter: each delay is scaled by a random factor in [1 - jitter, 1 + jitter] (default 0.2). */
+  readonly jitter: number
+}
+
+export const defaultRetryOptions: RetryOptions = {
+  baseDelay: "500 millis",
+  factor: 2,
+  maxDelay: "30 seconds",
+  maxServerDelay: "2 minutes",
+  maxRetries: 5,
+  jitter: 0.2
+}
+
+/** The server's requested delay carried by an error, if any. */
+export const serverDelayMillis = (error: VideoError): number | undefined =>
+  error._tag === "RateLimited" || error._tag === "ProviderUnavailable" ? error.retryAfterMillis : undefined
+
+/** One planned retry: the schedule's output, used for `Retrying` events. */
+export interface RetryStep {
+  readonly attempt: number
+  readonly delayMillis: number
+  readonly error: VideoError
+}
+
+/**
+ * Jittered exponential backoff, capped, that honours the server's `Retry-After` /
+ * `retry-after-ms` (carried by `RateLimited` and `ProviderUnavailable`). A hint longer than
+ * `maxServerDelay` ends the retries: waiting that long belongs to the caller, not to one call.
+ * `onRetry` runs before each wait (for `Retrying` events).
+ */
+export const schedule = (
+  options: Partial<RetryOptions> = {},
+  onRetry: (step: RetryStep) => Effect.Effect<void> = () => Effect.void
+): Schedule.Schedule<RetryStep, VideoError> => {
+  const settings = { ...defaultRetryOptions, ...options }
+  const base = Duration.toMillis(settings.baseDelay)
+  const cap = Duration.toMillis(settings.maxDelay)
+  const serverCap = Duration.toMillis(settings.maxServerDelay)
+  return Schedule.makeWithState<number, VideoError, RetryStep>(0, (now, error, attempt) =>
+    Effect.gen(function* () {
+      const hinted = serverDelayMillis(error)
+      if (attempt >= settings.maxRetries || (hinted !== undefined && hinted > serverCap)) {
+        return [attempt, { attempt, delayMillis: 0, error }, ScheduleDecision.done] as const
+      }
+      const spread = settings.jitter > 0 ? 1 - settings.jitter + (yield* Random.next) * 2 * settings.jitter : 1
+      const computed = Math.min(cap, base * settings.factor ** attempt) * spread
+      // The server's word wins: never retry sooner than it said, and no later either.
+      const delayMillis = Math.round(hinted ?? computed)
+      const step: RetryStep = { attempt: attempt + 1, delayMillis, error }
+      yield* onRetry(step)
+      return [attempt + 1, step, ScheduleDecision.continueWith(ScheduleInterval.after(now + delayMillis))] as const
+    })
+  )
+}

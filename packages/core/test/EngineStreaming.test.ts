@@ -1,0 +1,120 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Engine from "../src/Engine.js"
+import { GenerateRequest } from "../src/GenerateRequest.js"
+import * as VideoError from "../src/VideoError.js"
+import type * as VideoProvider from "../src/VideoProvider.js"
+import { portrait } from "./helpers/catalog.js"
+import { collect, engineLayer, tempDir } from "./helpers/engine.js"
+import { fileAsset, fixture, scriptedStream } from "./helpers/ScriptedProvider.js"
+
+const sora = portrait("on-response", "acme-sync")
+const request = GenerateRequest.make({ prompt: "a cat chasing a ball" })
+const accepted: VideoProvider.ProviderEvent = { _tag: "Accepted", taskId: "chatcmpl-1" }
+const completed: VideoProvider.ProviderEvent = { _tag: "Completed", asset: fileAsset(fixture("720x1280-8s.mp4")) }
+
+describe("Engine with a streaming provider", () => {
+  it.live("turns the provider's stream into the same events as polling", () => {
+    const { provider } = scriptedStream({
+      models: [sora],
+      runs: [
+        {
+          events: [
+            accepted,
+            { _tag: "Queued" },
+            { _tag: "Progress", percent: 12 },
+            { _tag: "Progress", percent: 8 },
+            { _tag: "Progress", percent: 64 },
+            completed
+          ]
+        }
+      ]
+    })
+    const output = path.join(tempDir(), "cat.mp4")
+    return Effect.gen(function* () {
+      const { events, exit, tags } = yield* collect(Engine.generate(request, { output }))
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
+      assert.deepStrictEqual(
+        tags.filter((tag) => tag !== "Downloading"),
+        ["Validated", "Submitting", "Submitted", "Queued", "Progress", "Progress", "Charged", "Succeeded", "Saved"]
+      )
+      const submitted = events.find((event) => event._tag === "Submitted")
+      assert.strictEqual(submitted?._tag === "Submitted" && submitted.handle.mode, "streaming")
+      assert.isTrue(fs.existsSync(output))
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("repeats a create that was refused before the provider answered", () => {
+    const { provider, recorder } = scriptedStream({
+      models: [sora],
+      runs: [
+        { events: [], failure: new VideoError.RateLimited({ message: "429", retryAfterMillis: 1 }) },
+        { events: [accepted, completed] }
+      ]
+    })
+    return Effect.gen(function* () {
+      const { exit } = yield* collect(Engine.generate(request))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(recorder.submits.length, 2)
+      assert.strictEqual(new Set(recorder.submits).size, 1, "the same idempotency key on every attempt")
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("a failure reported after the answer is charged and not regenerated", () => {
+    const { provider, recorder } = scriptedStream({
+      models: [sora],
+      runs: [
+        {
+          events: [accepted, { _tag: "Progress", percent: 40 }],
+          failure: new VideoError.GenerationFailed({ message: "no video", vendorMessage: "content check failed" })
+        }
+      ]
+    })
+    return Effect.gen(function* () {
+      const { events, exit } = yield* collect(Engine.generate(request))
+      assert.isTrue(Exit.isFailure(exit))
+      const failed = events.at(-1)
+      assert.strictEqual(failed?._tag, "Failed")
+      if (failed?._tag === "Failed") {
+        assert.strictEqual(failed.error._tag, "GenerationFailed")
+        assert.strictEqual(failed.error.billing, "charged")
+        assert.strictEqual(failed.error.taskId, "chatcmpl-1")
+      }
+      assert.strictEqual(recorder.submits.length, 1)
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("a stream cut after the answer is never repeated and its billing is unknown", () => {
+    const { provider, recorder } = scriptedStream({
+      models: [sora],
+      runs: [
+        {
+          events: [accepted, { _tag: "Progress", percent: 40 }],
+          failure: new VideoError.ProviderUnavailable({ message: "socket hang up", stage: "exchange" })
+        }
+      ]
+    })
+    return Effect.gen(function* () {
+      const { events, exit } = yield* collect(Engine.generate(request))
+      assert.isTrue(Exit.isFailure(exit))
+      const failed = events.at(-1)
+      assert.isTrue(failed?._tag === "Failed" && failed.error.billing === "unknown")
+      assert.strictEqual(events.filter((event) => event._tag === "Charged")[0]?._tag, "Charged")
+      assert.strictEqual(recorder.submits.length, 1)
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("a stream that ends without a video is a malformed, charged answer", () => {
+    const { provider } = scriptedStream({ models: [sora], runs: [{ events: [accepted] }] })
+    return Effect.gen(function* () {
+      const { events } = yield* collect(Engine.generate(request))
+      const failed = events.at(-1)
+      assert.isTrue(
+        failed?._tag === "Failed" && failed.error._tag === "MalformedResponse" && failed.error.billing === "charged"
+      )
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+})
