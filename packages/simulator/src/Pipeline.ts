@@ -1,0 +1,305 @@
+/**
+ * The steps every request shares, whatever its protocol: authenticate, collect the faults that apply,
+ * answer transient failures before anything happens, check the balance, then create the task and
+ * charge it by the protocol's rule. Keeping them in one place keeps the protocols' billing and fault
+ * behaviour identical wherever the vendors' rules are.
+ *
+ * @since 0.1.0
+ */
+import * as BigDecimal from "effect/BigDecimal"
+import * as Auth from "./Auth.js"
+import type { Directive, Kind, Stage } from "./Directive.js"
+import * as Faults from "./Faults.js"
+import type { Exchange } from "./Http.js"
+import * as Http from "./Http.js"
+import type { Account } from "./Ledger.js"
+import type { Model } from "./Models.js"
+import * as Seeded from "./Seeded.js"
+import type { State } from "./State.js"
+import type { Task } from "./Tasks.js"
+import * as Tasks from "./Tasks.js"
+import * as Timeline from "./Timeline.js"
+import * as Videos from "./Videos.js"
+
+/** Checks the credentials for the request's host; answers 401 when they are refused. */
+export const authorize = (x: Exchange): Account | undefined => {
+  const result = Auth.authenticate(x.host ?? "laozhang", Http.header(x, "authorization"), x.state.keys)
+  if (result._tag === "Refused") {
+    Http.sendError(x, "invalid_api_key", result.message)
+    return undefined
+  }
+  return result.account
+}
+
+/**
+ * The identity of a logical request, so retries share fault counts: the `Idempotency-Key` when the
+ * client sends one, otherwise the key, route, model and prompt (a retry repeats all four).
+ */
+export const identity = (x: Exchange, account: Account, model: string, prompt: string): string => {
+  const key = Http.header(x, "idempotency-key")
+  return [account.fingerprint, x.host, ...(key === undefined ? [x.record.route, model, prompt] : ["key", key])].join(
+    "\u0000"
+  )
+}
+
+/** The faults of one create, split by when they act. */
+export interface CreateFaults {
+  /** Acting on this create (transient errors, resets, malformed answer, refusals). */
+  readonly now: ReadonlyArray<Directive>
+  /** Shaping the new task (outcome, expiry, padding, timing, SSE cut). */
+  readonly task: ReadonlyArray<Directive>
+  /** Acting on later requests about the task. */
+  readonly later: ReadonlyArray<Directive>
+}
+
+/** Sorts the prompt's directives and the global rules that fire for this create. */
+export const collect = (
+  x: Exchange,
+  directives: ReadonlyArray<Directive>,
+  requestIdentity: string,
+  model: Model
+): CreateFaults => {
+  const now: Array<Directive> = []
+  const task: Array<Directive> = []
+  const later: Array<Directive> = []
+  directives.forEach((d, index) => {
+    const stage = Faults.actsAt(d)
+    // A cut stream is retried by sending the same request again: it counts per logical request like a
+    // create fault. The other task-shaping directives describe every task made from the prompt.
+    if (stage === "task" && d.kind === "sse-cut") {
+      if (x.state.faults.takeBurst(requestIdentity, index, d)) task.push(d)
+    } else if (stage === "task") task.push(d)
+    else if (stage !== "create") later.push(d)
+    else if (x.state.faults.takeBurst(requestIdentity, index, d)) now.push(d)
+  })
+  const facts = { host: x.host, protocol: model.protocol, model: model.id }
+  now.push(...x.state.faults.fire({ ...facts, stage: "create" }))
+  task.push(...x.state.faults.fire({ ...facts, stage: "task" }))
+  return { now, task, later }
+}
+
+/** The first directive of `kind`, if any. */
+export const find = (ds: ReadonlyArray<Directive>, kind: Kind): Directive | undefined => ds.find((d) => d.kind === kind)
+
+const note = (x: Exchange, d: Directive) => {
+  x.record.faults.push(d.text)
+}
+
+/**
+ * Applies the faults that answer before the request is processed: `slow` (a delay), then
+ * `reset-before-create`, `429`, `500`, `503`. Returns `true` when the request has been answered.
+ */
+export const transient = async (x: Exchange, ds: ReadonlyArray<Directive>): Promise<boolean> => {
+  for (const d of ds) {
+    if (d.kind !== "slow") continue
+    note(x, d)
+    await Http.sleep(d.ms ?? 0, x.state.shutdown.signal, x.req.socket)
+    if (x.res.destroyed) return true
+  }
+  for (const d of ds) {
+    switch (d.kind) {
+      case "reset-before-create":
+        note(x, d)
+        Http.reset(x)
+        return true
+      case "429":
+        note(x, d)
+        Http.sendError(x, "rate_limited", "Too many requests, please slow down (simulated)", {
+          "retry-after": String(Math.ceil(d.retryAfter ?? 1)),
+          "retry-after-ms": String(Math.round((d.retryAfter ?? 1) * 1000))
+        })
+        return true
+      case "500":
+        note(x, d)
+        Http.sendError(x, "internal", "Internal server error (simulated)")
+        return true
+      case "503":
+        note(x, d)
+        Http.sendError(
+          x,
+          "unavailable",
+          "Service temporarily unavailable (simulated)",
+          d.retryAfter === undefined ? {} : { "retry-after": String(Math.ceil(d.retryAfter)) }
+        )
+        return true
+    }
+  }
+  return false
+}
+
+/**
+ * Refuses a create the account cannot pay for (402 / `quota_exceeded`), or that an
+ * `insufficient-balance` directive refuses. Returns `true` when the request has been answered.
+ */
+export const refuseUnfunded = (x: Exchange, account: Account, model: Model, ds: ReadonlyArray<Directive>): boolean => {
+  const forced = find(ds, "insufficient-balance")
+  if (forced !== undefined) note(x, forced)
+  const balance = x.state.ledger.balance(account)
+  if (forced === undefined && !BigDecimal.lessThan(balance, BigDecimal.unsafeFromString(model.price))) return false
+  Http.sendError(
+    x,
+    "insufficient_balance",
+    x.host === "apiyi"
+      ? "Quota exceeded: the key's balance does not cover this request"
+      : `Insufficient balance: ${model.id} costs $${model.price} per video`
+  )
+  return true
+}
+
+/** Refuses a create with `content-policy(on=create)`. Returns `true` when answered. */
+export const refuseByPolicy = (x: Exchange, ds: ReadonlyArray<Directive>): boolean => {
+  const d = find(ds, "content-policy")
+  if (d === undefined) return false
+  note(x, d)
+  Http.sendError(x, "content_policy", "The prompt was rejected by the content safety system (simulated)")
+  return true
+}
+
+/** How the task-shaping directives change a new task. */
+export interface Shape {
+  readonly outcome: Timeline.Outcome
+  readonly expireAfterMs: number | undefined
+  readonly padTo: number | undefined
+  readonly timing: { readonly queueMs: number; readonly runMs: number } | undefined
+  readonly sseCut: Directive | undefined
+}
+
+/** Reads the task-shaping directives. */
+export const shape = (x: Exchange, ds: ReadonlyArray<Directive>): Shape => {
+  for (const d of ds) note(x, d)
+  const policy = find(ds, "content-policy")
+  const fail = find(ds, "fail")
+  const outcome: Timeline.Outcome =
+    policy !== undefined
+      ? {
+          _tag: "Failure",
+          code: "content_policy_violation",
+          message: "The request was rejected by the content safety system (simulated)",
+          at: 0
+        }
+      : fail !== undefined
+        ? {
+            _tag: "Failure",
+            code: fail.value ?? "generation_failed",
+            message: "Video generation failed (simulated)",
+            at: fail.at ?? 0.5
+          }
+        : { _tag: "Success" }
+  const timing = find(ds, "timing")
+  return {
+    outcome,
+    expireAfterMs: find(ds, "expire")?.afterMs,
+    padTo: find(ds, "pad")?.bytes,
+    timing: timing === undefined ? undefined : { queueMs: timing.queueMs ?? 0, runMs: timing.runMs ?? 1000 },
+    sseCut: find(ds, "sse-cut")
+  }
+}
+
+/** What a protocol decided about a new task. */
+export interface NewTask {
+  readonly model: Model
+  readonly account: Account
+  readonly prompt: string
+  readonly idPrefix: string
+  /** The CDN folder: `flow` for Veo, `sora` for Sora. */
+  readonly cdnFolder: string
+  readonly size: string
+  readonly seconds: number
+  readonly resolution?: string
+  readonly aspectRatio?: string
+  readonly images: number
+  readonly shape: Shape
+  readonly later: ReadonlyArray<Directive>
+}
+
+/**
+ * Creates the task and charges it by its model's rule: `per-request` and `on-response` now;
+ * `on-success` when the task completes, and only if it completes before it expires.
+ */
+export const createTask = (x: Exchange, spec: NewTask): Task => {
+  const state = x.state
+  const seq = state.nextSeq()
+  const now = state.now()
+  const seed = state.config.seed
+  const timeline = Timeline.plan(state.config, spec.model, seq, now, spec.shape.timing)
+  const expiresAt = now + (spec.shape.expireAfterMs ?? state.taskTtlMs())
+  const completesAt = Timeline.completesAt(timeline)
+  const fixture = state.fixtures.get(Videos.fixtureName(spec.size, spec.seconds))
+  if (fixture === undefined) throw new Error(`no video file for ${spec.size} ${spec.seconds}s`)
+  const task: Task = {
+    id: `${spec.idPrefix}${Seeded.hex(spec.idPrefix.startsWith("foaicmpl") ? 32 : 24, seed, "id", seq)}`,
+    seq,
+    host: x.host ?? "laozhang",
+    model: spec.model,
+    prompt: spec.prompt,
+    account: spec.account,
+    timeline,
+    outcome: spec.shape.outcome,
+    expiresAt,
+    urlExpiresAt: Math.min(expiresAt, completesAt + state.urlTtlMs()),
+    asset: Videos.asset(fixture, spec.shape.padTo),
+    cdnPath: `/assets/${spec.cdnFolder}/${Seeded.hex(32, seed, "asset", seq)}.mp4`,
+    size: spec.size,
+    seconds: spec.seconds,
+    resolution: spec.resolution,
+    aspectRatio: spec.aspectRatio,
+    images: spec.images,
+    directives: spec.later,
+    hits: new Map(),
+    idempotencyKey: Http.header(x, "idempotency-key") ?? null,
+    createResponse: undefined
+  }
+  state.tasks.add(task)
+  x.record.taskId = task.id
+  const charge = {
+    host: task.host,
+    protocol: spec.model.protocol,
+    model: spec.model.id,
+    taskId: task.id,
+    key: spec.account.fingerprint,
+    amount: spec.model.price,
+    currency: "USD" as const,
+    rule: spec.model.rule
+  }
+  if (spec.model.rule !== "on-success") state.ledger.charge(spec.account, charge, now)
+  else if (spec.shape.outcome._tag === "Success" && completesAt < expiresAt) {
+    state.ledger.schedule(spec.account, charge, completesAt)
+  }
+  return task
+}
+
+/** The scope of an idempotency key: one key, one account, one host. */
+export const idempotencyScope = (x: Exchange, account: Account): string | undefined => {
+  const key = Http.header(x, "idempotency-key")
+  if (!x.state.config.honourIdempotencyKey || key === undefined) return undefined
+  return [x.host, account.fingerprint, key].join("\u0000")
+}
+
+/**
+ * Answers a create whose task exists: `reset-after-create` cuts the connection (the task stays, and
+ * stays charged where the rule says so), `malformed` sends a broken body, otherwise `body`.
+ */
+export const answerCreated = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): void => {
+  const cut = find(ds, "reset-after-create")
+  if (cut !== undefined) {
+    note(x, cut)
+    Http.reset(x)
+    return
+  }
+  const malformed = ds.find((d) => d.kind === "malformed")
+  if (malformed !== undefined) {
+    note(x, malformed)
+    Http.sendMalformed(x, JSON.stringify(body))
+    return
+  }
+  Http.sendJson(x, 200, body)
+}
+
+/** The faults acting on a request about `task` at `stage`: the task's own directives, then global rules. */
+export const faultsAt = (state: State, task: Task, stage: Stage): ReadonlyArray<Directive> => [
+  ...Tasks.takeFaults(task, stage),
+  ...state.faults.fire({ stage, host: task.host, protocol: task.model.protocol, model: task.model.id })
+]
+
+/** Records that a fault was applied to this request. */
+export const noteFault = note

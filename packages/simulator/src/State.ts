@@ -1,0 +1,130 @@
+/**
+ * Everything one simulator instance knows: its configuration, clock, tasks, ledger, logs and faults.
+ * The protocol modules read and write it; the control endpoint and the in-process API expose it.
+ *
+ * @since 0.1.0
+ */
+import * as BigDecimal from "effect/BigDecimal"
+import type { KeyRules } from "./Auth.js"
+import * as Faults from "./Faults.js"
+import * as Ledger from "./Ledger.js"
+import type { Host } from "./Models.js"
+import * as RequestLog from "./RequestLog.js"
+import * as Seeded from "./Seeded.js"
+import type * as SimClock from "./SimClock.js"
+import * as Tasks from "./Tasks.js"
+import type * as Timeline from "./Timeline.js"
+import type { Fixture } from "./Videos.js"
+
+/** The settings that can change while running (`POST /_sim/config`). */
+export interface Config {
+  seed: string
+  timeScale: number
+  timings: Record<string, Timeline.Timing>
+  queueFraction: [number, number]
+  /** Task lifetime after creation; `undefined`: 24 h times the time scale. */
+  taskTtlMs: number | undefined
+  /** URL lifetime after completion; `undefined`: 24 h times the time scale. */
+  urlTtlMs: number | undefined
+  honourIdempotencyKey: boolean
+  /** Progress lines in a Sora stream (spread over the running phase). */
+  soraProgressLines: number
+}
+
+/** Where the simulator listens, once it does. */
+export interface Urls {
+  readonly laozhang: string
+  readonly apiyi: string
+  readonly cdn: string
+  readonly control: string
+}
+
+/** One simulator's world. */
+export interface State {
+  readonly config: Config
+  readonly clock: SimClock.OffsetClock
+  readonly keys: KeyRules
+  readonly ledger: Ledger.Ledger
+  readonly faults: Faults.Faults
+  readonly tasks: Tasks.Tasks
+  readonly requests: RequestLog.Log<RequestLog.RequestRecord>
+  readonly cdnRequests: RequestLog.Log<RequestLog.CdnRecord>
+  readonly fixtures: ReadonlyMap<string, Fixture>
+  readonly maxBodyBytes: number
+  urls: Urls
+  /** Aborted when the simulator stops: pending delays and streams end. */
+  readonly shutdown: AbortController
+  /** The next task sequence number (1, 2, ...), the input of every seeded draw. */
+  readonly nextSeq: () => number
+  /** The simulator clock, after settling every charge that became due. */
+  readonly now: () => number
+  readonly taskTtlMs: () => number
+  readonly urlTtlMs: () => number
+  /** Clears tasks, ledger, balances, logs, faults and the sequence; keeps the configuration. */
+  readonly reset: () => void
+}
+
+const day = 24 * 60 * 60 * 1000
+
+/** What `make` needs. */
+export interface Init {
+  readonly config: Config
+  readonly clock: SimClock.OffsetClock
+  readonly fixtures: ReadonlyMap<string, Fixture>
+  readonly invalidKeys: ReadonlyArray<string>
+  readonly defaultBalance: BigDecimal.BigDecimal
+  readonly balances: ReadonlyMap<string, BigDecimal.BigDecimal>
+  readonly logCapacity: number
+  readonly maxBodyBytes: number
+}
+
+/** A fresh world. */
+export const make = (init: Init): State => {
+  const { config, clock } = init
+  const ledger = Ledger.make()
+  const random = Seeded.stream(() => config.seed, "faults")
+  const faults = Faults.make(random)
+  const tasks = Tasks.make()
+  const requests = RequestLog.makeLog<RequestLog.RequestRecord>(init.logCapacity)
+  const cdnRequests = RequestLog.makeLog<RequestLog.CdnRecord>(init.logCapacity)
+  let seq = 0
+  return {
+    config,
+    clock,
+    keys: {
+      invalidKeys: new Set(init.invalidKeys),
+      defaultBalance: init.defaultBalance,
+      zero: BigDecimal.fromBigInt(0n),
+      balances: init.balances
+    },
+    ledger,
+    faults,
+    tasks,
+    requests,
+    cdnRequests,
+    fixtures: init.fixtures,
+    maxBodyBytes: init.maxBodyBytes,
+    urls: { laozhang: "", apiyi: "", cdn: "", control: "" },
+    shutdown: new AbortController(),
+    nextSeq: () => ++seq,
+    now: () => {
+      const now = clock.now()
+      ledger.settle(now)
+      return now
+    },
+    taskTtlMs: () => config.taskTtlMs ?? day * config.timeScale,
+    urlTtlMs: () => config.urlTtlMs ?? day * config.timeScale,
+    reset: () => {
+      ledger.reset()
+      faults.reset()
+      tasks.clear()
+      requests.clear()
+      cdnRequests.clear()
+      seq = 0
+    }
+  }
+}
+
+/** The host a path prefix names. */
+export const hostOf = (segment: string | undefined): Host | undefined =>
+  segment === "laozhang" || segment === "apiyi" ? segment : undefined
