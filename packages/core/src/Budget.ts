@@ -46,10 +46,12 @@ export interface Service {
    */
   readonly settle: (reservation: Reservation, billing: BillingOutcome, actual?: Money.Usd) => Effect.Effect<void>
   /**
-   * Counts a charge that had no reservation here: a task created by an earlier process and resumed
-   * by this one. It is counted whatever the limit, because the money is spent either way.
+   * Counts the outcome of a charge that had no reservation here: a task created earlier (by this
+   * process before a `PollTimeout`, or by a crashed one) and resumed now. `was` is how the charge
+   * was counted before: `unknown` moves the amount out of uncertain, `charged` means it is already
+   * spent and nothing changes. Counted whatever the limit: the money is spent either way.
    */
-  readonly record: (amount: Money.Usd, billing: BillingOutcome) => Effect.Effect<void>
+  readonly record: (amount: Money.Usd, billing: BillingOutcome, was?: BillingOutcome | undefined) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
@@ -116,15 +118,22 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
               return { ...state, open }
           }
         }),
-      record: (amount, billing) =>
+      record: (amount, billing, was) =>
         Ref.update(ref, (state) => {
+          if (was === "charged" || was === billing) return state
+          // Resolving an uncertain charge takes it out of uncertain (never below zero: a budget seeded
+          // without it has nothing to take).
+          const uncertain =
+            was === "unknown"
+              ? BigDecimal.max(Money.zero, BigDecimal.subtract(state.uncertain, amount))
+              : state.uncertain
           switch (billing) {
             case "charged":
-              return { ...state, spent: Money.sum([state.spent, amount]) }
+              return { ...state, uncertain, spent: Money.sum([state.spent, amount]) }
             case "unknown":
-              return { ...state, uncertain: Money.sum([state.uncertain, amount]) }
+              return { ...state, uncertain: Money.sum([uncertain, amount]) }
             case "not-charged":
-              return state
+              return { ...state, uncertain }
           }
         }),
       snapshot: Effect.map(Ref.get(ref), (state) => ({

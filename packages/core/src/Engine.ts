@@ -140,8 +140,15 @@ export interface Service {
   readonly generateMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Stream.Stream<GenerationEvent>
   /** `generateMany`, run to its report. */
   readonly runMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Effect.Effect<BatchReport>
-  /** Polls and collects a task created earlier (after a `PollTimeout`, say). Never submits. */
-  readonly resume: (handle: TaskHandle, options?: GenerateOptions) => Stream.Stream<GenerationEvent, VideoError>
+  /**
+   * Polls and collects a task created earlier (after a `PollTimeout`, say). Never submits. `billed`
+   * is how its charge was counted before (the `PollTimeout`'s `billing`); by default the charge
+   * policy decides, which is right for a `PollTimeout` from this engine.
+   */
+  readonly resume: (
+    handle: TaskHandle,
+    options?: GenerateOptions & { readonly billed?: Billing.BillingOutcome | undefined }
+  ) => Stream.Stream<GenerationEvent, VideoError>
 }
 
 export class Engine extends Context.Tag("@reelay/core/Engine")<Engine, Service>() {}
@@ -196,10 +203,11 @@ export const make = (
       ...override
     })
 
-    /** Repeats `effect` while its failure allows it for `operation`, reporting each retry. */
-    const retrying = <A>(job: Job, operation: RetryPolicy.Operation, effect: Effect.Effect<A, VideoError>) =>
-      Effect.retry(effect, {
-        schedule: RetryPolicy.schedule(options.retry, (step) =>
+    /** The retry schedule for `operation`: stops on failures `retryable` refuses, reports each real retry. */
+    const retrySchedule = (job: Job, operation: RetryPolicy.Operation, retryable: (error: VideoError) => boolean) =>
+      RetryPolicy.schedule(options.retry, {
+        while: retryable,
+        onRetry: (step) =>
           job.emit(
             new Retrying({
               key: job.key,
@@ -209,9 +217,14 @@ export const make = (
               error: step.error
             })
           )
-        ),
-        while: (error) => RetryPolicy.isRetryable(error, operation)
       })
+
+    /** Repeats `effect` while its failure allows it for `operation`, reporting each retry. */
+    const retrying = <A>(job: Job, operation: RetryPolicy.Operation, effect: Effect.Effect<A, VideoError>) =>
+      Effect.retry(
+        effect,
+        retrySchedule(job, operation, (error) => RetryPolicy.isRetryable(error, operation))
+      )
 
     /** A read that hangs is a broken exchange: retryable, costs nothing. */
     const readTimeout = <A>(effect: Effect.Effect<A, VideoError>, provider: string, what: string) =>
@@ -225,14 +238,26 @@ export const make = (
           })
       })
 
-    const settler = (job: Job, provider: string, model: ModelSpec, reservation: Budget.Reservation | undefined) => {
+    /**
+     * How an attempt's money is accounted: against a reservation made for it, or, for a task
+     * created earlier and resumed now, against how its charge was counted then (`was`).
+     */
+    type Account =
+      | { readonly _tag: "Reserved"; readonly reservation: Budget.Reservation }
+      | { readonly _tag: "Resumed"; readonly was: Billing.BillingOutcome | undefined }
+
+    const settler = (job: Job, provider: string, model: ModelSpec, account: Account) => {
       let settled = false
       const settle: Settle = (billing, taskId) =>
         Effect.suspend(() => {
           if (settled) return Effect.void
           settled = true
-          const account =
-            reservation === undefined ? budget.record(model.price, billing) : budget.settle(reservation, billing)
+          // A charge already reported (a per-request create before a timeout) is not reported again.
+          if (account._tag === "Resumed" && (account.was === "charged" || account.was === billing)) return Effect.void
+          const accounted =
+            account._tag === "Reserved"
+              ? budget.settle(account.reservation, billing)
+              : budget.record(model.price, billing, account.was)
           const report =
             billing === "not-charged"
               ? Effect.void
@@ -247,7 +272,7 @@ export const make = (
                     ...(taskId === undefined ? {} : { taskId })
                   })
                 )
-          return Effect.zipRight(account, report)
+          return Effect.zipRight(accounted, report)
         })
       return settle
     }
@@ -372,7 +397,7 @@ export const make = (
           job.gates.submit,
           Effect.gen(function* () {
             const reservation = yield* budget.reserve(model.price, { provider: provider.id })
-            const settle = settler(job, provider.id, model, reservation)
+            const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
             yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
             const submit = Effect.timeoutFail(provider.submit({ request, model, idempotencyKey }), {
               duration: submitTimeout,
@@ -413,7 +438,7 @@ export const make = (
         const policy = model.chargePolicy
         const idempotencyKey = randomUUID()
         const reservation = yield* gate(job.gates.submit, budget.reserve(model.price, { provider: provider.id }))
-        const settle = settler(job, provider.id, model, reservation)
+        const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
         yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
         let handle: TaskHandle | undefined
         let asset: AssetSource | undefined
@@ -465,21 +490,11 @@ export const make = (
         )
         yield* gate(
           job.gates.submit,
-          Effect.retry(consume, {
-            schedule: RetryPolicy.schedule(options.retry, (step) =>
-              job.emit(
-                new Retrying({
-                  key: job.key,
-                  operation: "submit",
-                  attempt: step.attempt,
-                  delayMillis: step.delayMillis,
-                  error: step.error
-                })
-              )
-            ),
+          Effect.retry(
+            consume,
             // Once the provider answered, the call is billed: it is never repeated.
-            while: (error) => handle === undefined && RetryPolicy.isRetryable(error, "submit")
-          })
+            retrySchedule(job, "submit", (error) => handle === undefined && RetryPolicy.isRetryable(error, "submit"))
+          )
         ).pipe(
           Effect.catchAll((failure) => {
             let error: VideoError
@@ -674,7 +689,11 @@ export const make = (
           case "Poll": {
             const { provider, model } = yield* providerAndModel(resumption.handle)
             const polled = yield* asyncProvider(provider, resumption.handle)
-            const settle = settler(job, provider.id, model, undefined)
+            // Unless the store knows better, a resumed task was counted the way its policy dictates:
+            // charged at the create (per-request, on-response), or possibly charged (on-success).
+            const was =
+              resumption.billed ?? (Billing.chargedAt(model.chargePolicy) === "accepted" ? "charged" : "unknown")
+            const settle = settler(job, provider.id, model, { _tag: "Resumed", was })
             const asset = yield* followTask(job, polled, model, resumption.handle, settle, true)
             const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
             return yield* save(job, provider, model, resumption.handle.taskId, asset, expected)
@@ -789,7 +808,13 @@ export const make = (
       streamed((emit) => runReported(singleJob(emit, generateOptions), request, { _tag: "Fresh" }))
 
     const resume: Service["resume"] = (handle, generateOptions) =>
-      streamed((emit) => runReported(singleJob(emit, generateOptions), undefined, { _tag: "Poll", handle }))
+      streamed((emit) =>
+        runReported(singleJob(emit, generateOptions), undefined, {
+          _tag: "Poll",
+          handle,
+          billed: generateOptions?.billed
+        })
+      )
 
     const generateTo: Service["generateTo"] = (request, output, generateOptions) =>
       Effect.gen(function* () {
@@ -888,5 +913,7 @@ export const runMany = (items: Iterable<BatchItem>, options?: BatchOptions) =>
   Effect.flatMap(Engine, (engine) => engine.runMany(items, options))
 
 /** Collects a task created earlier (see `Service.resume`). */
-export const resume = (handle: TaskHandle, options?: GenerateOptions) =>
-  Stream.unwrap(Effect.map(Engine, (engine) => engine.resume(handle, options)))
+export const resume = (
+  handle: TaskHandle,
+  options?: GenerateOptions & { readonly billed?: Billing.BillingOutcome | undefined }
+) => Stream.unwrap(Effect.map(Engine, (engine) => engine.resume(handle, options)))

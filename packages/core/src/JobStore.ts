@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AssetSource } from "./AssetSource.js"
+import type { BillingOutcome } from "./Billing.js"
 import { GenerateRequest } from "./GenerateRequest.js"
 import type { GenerationEvent } from "./GenerationEvent.js"
 import type { SavedVideo } from "./SavedVideo.js"
@@ -35,8 +36,12 @@ export interface JobItem {
 export type Resumption =
   /** Nothing billable happened: validate, reserve, submit. */
   | { readonly _tag: "Fresh" }
-  /** A task exists: poll it, never create another. */
-  | { readonly _tag: "Poll"; readonly handle: TaskHandle }
+  /**
+   * A task exists: poll it, never create another. `billed` is how its charge was counted so far
+   * (`charged` for a per-request create, `unknown` for a task that may still be billed); when
+   * absent, the charge policy decides.
+   */
+  | { readonly _tag: "Poll"; readonly handle: TaskHandle; readonly billed?: BillingOutcome | undefined }
   /** The video is ready: fetch it (from `asset` if still valid, else ask the provider again). */
   | { readonly _tag: "Fetch"; readonly handle: TaskHandle; readonly asset?: AssetSource | undefined }
   /** The video was saved: check the file's sha256, and fetch again only if it is gone or damaged. */

@@ -167,11 +167,17 @@ export interface RetryStep {
  * Jittered exponential backoff, capped, that honours the server's `Retry-After` /
  * `retry-after-ms` (carried by `RateLimited` and `ProviderUnavailable`). A hint longer than
  * `maxServerDelay` ends the retries: waiting that long belongs to the caller, not to one call.
- * `onRetry` runs before each wait (for `Retrying` events).
+ * The predicate lives in the schedule (not in `Effect.retry`'s `while`) so that `onRetry` reports
+ * only retries that really happen.
  */
 export const schedule = (
   options: Partial<RetryOptions> = {},
-  onRetry: (step: RetryStep) => Effect.Effect<void> = () => Effect.void
+  hooks: {
+    /** Which failures may be retried at all (default: all). Others end the schedule at once, unreported. */
+    readonly while?: ((error: VideoError) => boolean) | undefined
+    /** Runs before each wait, only for retries that will happen (for `Retrying` events). */
+    readonly onRetry?: ((step: RetryStep) => Effect.Effect<void>) | undefined
+  } = {}
 ): Schedule.Schedule<RetryStep, VideoError> => {
   const settings = { ...defaultRetryOptions, ...options }
   const base = Duration.toMillis(settings.baseDelay)
@@ -180,7 +186,8 @@ export const schedule = (
   return Schedule.makeWithState<number, VideoError, RetryStep>(0, (now, error, attempt) =>
     Effect.gen(function* () {
       const hinted = serverDelayMillis(error)
-      if (attempt >= settings.maxRetries || (hinted !== undefined && hinted > serverCap)) {
+      const allowed = hooks.while === undefined || hooks.while(error)
+      if (!allowed || attempt >= settings.maxRetries || (hinted !== undefined && hinted > serverCap)) {
         return [attempt, { attempt, delayMillis: 0, error }, ScheduleDecision.done] as const
       }
       const spread = settings.jitter > 0 ? 1 - settings.jitter + (yield* Random.next) * 2 * settings.jitter : 1
@@ -188,7 +195,7 @@ export const schedule = (
       // The server's word wins: never retry sooner than it said, and no later either.
       const delayMillis = Math.round(hinted ?? computed)
       const step: RetryStep = { attempt: attempt + 1, delayMillis, error }
-      yield* onRetry(step)
+      if (hooks.onRetry !== undefined) yield* hooks.onRetry(step)
       return [attempt + 1, step, ScheduleDecision.continueWith(ScheduleInterval.after(now + delayMillis))] as const
     })
   )

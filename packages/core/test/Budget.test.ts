@@ -59,6 +59,22 @@ describe("Budget", () => {
     })
   )
 
+  it.effect("resolves the charges of resumed tasks against how they were counted before", () =>
+    Effect.gen(function* () {
+      const budget = yield* Budget.make({ uncertain: Money.usd("0.50") })
+      yield* budget.record(Money.usd("0.25"), "charged", "unknown")
+      yield* budget.record(Money.usd("0.25"), "not-charged", "unknown")
+      yield* budget.record(Money.usd("1.20"), "charged", "charged")
+      yield* budget.record(Money.usd("0.15"), "charged")
+      const snapshot = yield* budget.snapshot
+      equal(snapshot.spent, "0.40")
+      equal(snapshot.uncertain, "0")
+      // Never below zero, whatever the caller claims was uncertain.
+      yield* budget.record(Money.usd("0.25"), "not-charged", "unknown")
+      equal((yield* budget.snapshot).uncertain, "0")
+    })
+  )
+
   it.effect("adds exactly, without floating point drift", () =>
     Effect.gen(function* () {
       const budget = yield* Budget.make({ limit: Money.usd("1500") })

@@ -125,6 +125,7 @@ describe("Engine", () => {
               return
             }
             assert.strictEqual(recorder.submits.length, 1, "never repeated")
+            assert.strictEqual(ofTag(events, "Retrying").length, 0, "no retry announced that never happens")
             const error = failureOf(exit)
             if (expected === "uncertain") {
               assert.strictEqual(error._tag, "UncertainSubmission")
@@ -236,10 +237,37 @@ describe("Engine", () => {
       assert.strictEqual(error._tag, "PollTimeout")
       assert.strictEqual(error.billing, "unknown", "on-success: it may still complete and be charged")
       if (error._tag !== "PollTimeout") return
+      const budget = yield* Budget.Budget
+      assert.isTrue(BigDecimal.equals((yield* budget.snapshot).uncertain, Money.usd("0.25")))
       const second = yield* collect(Engine.resume(error.handle, { output }))
       assert.isTrue(Exit.isSuccess(second.exit), String(second.exit))
       assert.strictEqual(recorder.submits.length, 1)
       assert.isTrue(fs.existsSync(output))
+      // The possible charge became a certain one: counted once, no longer uncertain.
+      const after = yield* budget.snapshot
+      assert.isTrue(BigDecimal.equals(after.spent, Money.usd("0.25")))
+      assert.isTrue(BigDecimal.equals(after.uncertain, Money.zero))
+      assert.deepStrictEqual(
+        [...first.events, ...second.events].filter((event) => event._tag === "Charged").map((event) => event.billing),
+        ["unknown", "charged"]
+      )
+    }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("resuming a per-request task charged at its create does not charge it again", () => {
+    const { provider } = scripted({ models: [pro("per-request")], timeline: linear(0, 400) })
+    return Effect.gen(function* () {
+      const first = yield* collect(Engine.generate(request, { polling: { deadline: "100 millis" } }))
+      const error = failureOf(first.exit)
+      assert.strictEqual(error.billing, "charged")
+      if (error._tag !== "PollTimeout") return
+      const second = yield* collect(Engine.resume(error.handle))
+      assert.isTrue(Exit.isSuccess(second.exit), String(second.exit))
+      const charged = [...first.events, ...second.events].filter((event) => event._tag === "Charged")
+      assert.strictEqual(charged.length, 1)
+      const snapshot = yield* Effect.flatMap(Budget.Budget, (budget) => budget.snapshot)
+      assert.isTrue(BigDecimal.equals(snapshot.spent, Money.usd("1.20")))
+      assert.isTrue(BigDecimal.equals(snapshot.uncertain, Money.zero))
     }).pipe(Effect.provide(engineLayer([provider])))
   })
 

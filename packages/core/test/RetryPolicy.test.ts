@@ -141,7 +141,7 @@ describe("RetryPolicy", () => {
       const steps: Array<RetryPolicy.RetryStep> = []
       const schedule = RetryPolicy.schedule(
         { jitter: 0, maxRetries: 7, baseDelay: "1 second", maxDelay: "10 seconds" },
-        (step) => Effect.sync(() => steps.push(step))
+        { onRetry: (step) => Effect.sync(() => steps.push(step)) }
       )
       const unavailable = new VideoError.ProviderUnavailable({ message: "x", stage: "response" })
       const limited = new VideoError.RateLimited({ message: "x", retryAfterMillis: 7_000 })
@@ -175,12 +175,40 @@ describe("RetryPolicy", () => {
     })
   )
 
+  it.effect("ends at once, unreported, on a failure its predicate refuses", () =>
+    Effect.gen(function* () {
+      const reported: Array<RetryPolicy.RetryStep> = []
+      let calls = 0
+      const failing = Effect.suspend(() => {
+        calls++
+        return Effect.fail(
+          calls === 1
+            ? new VideoError.ProviderUnavailable({ message: "x", stage: "connect" })
+            : new VideoError.AuthenticationFailed({ message: "x" })
+        )
+      })
+      const schedule = RetryPolicy.schedule(
+        { jitter: 0 },
+        {
+          while: (error) => RetryPolicy.isRetryable(error, "submit"),
+          onRetry: (step) => Effect.sync(() => reported.push(step))
+        }
+      )
+      const fiber = yield* Effect.fork(Effect.either(Effect.retry(failing, schedule)))
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(calls, 2)
+      assert.strictEqual(reported.length, 1, "only the retry that happened is reported")
+      assert.isTrue(result._tag === "Left" && result.left._tag === "AuthenticationFailed")
+    })
+  )
+
   it.effect("jitters within bounds", () =>
     Effect.gen(function* () {
       const delays: Array<number> = []
       const schedule = RetryPolicy.schedule(
         { jitter: 0.2, maxRetries: 50, baseDelay: "1 second", maxDelay: "1 second" },
-        (step) => Effect.sync(() => delays.push(step.delayMillis))
+        { onRetry: (step) => Effect.sync(() => delays.push(step.delayMillis)) }
       )
       const fiber = yield* Effect.fork(
         Effect.either(
