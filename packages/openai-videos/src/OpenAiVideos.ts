@@ -1,0 +1,332 @@
+/**
+ * The `/v1/videos` protocol as a configurable reelay provider: create (`POST /videos`), poll
+ * (`GET /videos/{id}` or the compatibility path), fetch (`GET /videos/{id}/content`). A reseller
+ * package is a `Config` — base URL, key, auth style, dialect, model catalog — plus, at most, a
+ * `check` for rules its catalog cannot express and `extraFields` for fields of its own.
+ *
+ * The provider does the wire and nothing else: the engine validates against the catalog, retries,
+ * polls, bills and downloads (see `@reelay/core/Engine`).
+ *
+ * @example
+ * ```ts
+ * import * as OpenAiVideos from "@reelay/openai-videos/OpenAiVideos"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const provider = OpenAiVideos.make({
+ *   id: "acme",
+ *   baseUrl: "https://api.acme.example/v1",
+ *   apiKey: Redacted.make(process.env.ACME_API_KEY ?? ""),
+ *   apiKeyHint: "set ACME_API_KEY",
+ *   auth: "bearer",
+ *   models: [acmeModel]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { UrlAsset } from "@reelay/core/AssetSource"
+import * as Http from "@reelay/core/Http"
+import type { ModelSpec } from "@reelay/core/ModelSpec"
+import { TaskHandle } from "@reelay/core/TaskHandle"
+import * as TaskStatus from "@reelay/core/TaskStatus"
+import { AuthenticationFailed, InvalidRequest, MalformedResponse, type VideoError } from "@reelay/core/VideoError"
+import * as VideoProvider from "@reelay/core/VideoProvider"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as CreateRequest from "./CreateRequest.js"
+import * as ErrorMapping from "./ErrorMapping.js"
+import { type AuthStyle, asyncDialect, contentPathOf, statusPathOf, type WireOptions } from "./Protocol.js"
+import * as Sanitize from "./Sanitize.js"
+import { ContentObject, CreatedTask, percentOf, TaskObject, taskIdOf } from "./WireSchemas.js"
+
+/** How the key is sent: a style (`bearer` or `raw`), optionally in a header other than `Authorization`. */
+export type AuthOption = AuthStyle | { readonly style: AuthStyle; readonly header?: string | undefined }
+
+/** A `/v1/videos` provider, fully described. */
+export interface Config {
+  /** The registry id (`"laozhang"`). Errors and handles carry it. */
+  readonly id: string
+  /** The API base, including `/v1` (`"https://api.laozhang.ai/v1"`). */
+  readonly baseUrl: string
+  /**
+   * The API key. Absent (or empty) is allowed: the provider is built, lists its models, and every
+   * call fails with `AuthenticationFailed` before anything is sent.
+   */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** How to supply a key, for error messages: `"set LAOZHANG_API_KEY"`. */
+  readonly apiKeyHint?: string | undefined
+  readonly auth: AuthOption
+  /** The dialect; default: the laozhang/apiyi async one (`Protocol.asyncDialect`). */
+  readonly wire?: WireOptions | undefined
+  readonly models: ReadonlyArray<ModelSpec>
+  /** Default: the first model. */
+  readonly defaultModel?: string | undefined
+  /** Models that refuse a request without a first-frame image (frame-to-video models). */
+  readonly imageRequired?: ReadonlyArray<string> | undefined
+  /** Fields of the provider's own added to every create (after the protocol parameters). */
+  readonly extraFields?:
+    | ((input: VideoProvider.SubmitInput) => ReadonlyArray<readonly [name: string, value: string]>)
+    | undefined
+  /** Protocol rules the catalog cannot express; runs after the built-in checks. */
+  readonly check?: VideoProvider.AsyncVideoProvider["check"]
+  /** How long the vendor keeps a task and its video (default 24 hours, as every reference page says). */
+  readonly retention?: Duration.DurationInput | undefined
+  /** The span name prefix (`"Laozhang"` gives `Laozhang.submit`); default `"OpenAiVideos"`. */
+  readonly spanPrefix?: string | undefined
+}
+
+const normalizeAuth = (auth: AuthOption) =>
+  typeof auth === "string"
+    ? { style: auth, header: "authorization" }
+    : { style: auth.style, header: (auth.header ?? "authorization").toLowerCase() }
+
+/** The key, unless it is absent or blank (an unset variable is often exported as ""). */
+const presentKey = (key: Redacted.Redacted<string> | undefined): Redacted.Redacted<string> | undefined =>
+  key === undefined || Redacted.value(key).trim() === "" ? undefined : key
+
+const originOf = (url: string): string | undefined => {
+  if (!URL.canParse(url)) return undefined
+  const parsed = new URL(url)
+  return /^https?:$/.test(parsed.protocol) ? parsed.origin : undefined
+}
+
+/** Builds the provider. Needs only an `HttpClient`; never fails (a bad key or URL fails the calls instead). */
+export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const id = config.id
+    const wire = config.wire ?? asyncDialect
+    const baseUrl = config.baseUrl.trim().replace(/\/+$/, "")
+    const origin = originOf(baseUrl)
+    const auth = normalizeAuth(config.auth)
+    const apiKey = presentKey(config.apiKey)
+    const secrets = apiKey === undefined ? [] : [apiKey]
+    const authValue =
+      apiKey === undefined
+        ? undefined
+        : auth.style === "bearer"
+          ? Redacted.make(`Bearer ${Redacted.value(apiKey)}`)
+          : apiKey
+    const retentionMillis = Duration.toMillis(config.retention ?? "24 hours")
+    const imageRequired = new Set(config.imageRequired ?? [])
+    const span = config.spanPrefix ?? "OpenAiVideos"
+    const keyHint = config.apiKeyHint
+
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest((request) => {
+        const prepared = request.pipe(HttpClientRequest.prependUrl(baseUrl), HttpClientRequest.acceptJson)
+        return authValue === undefined
+          ? prepared
+          : HttpClientRequest.setHeader(prepared, auth.header, Redacted.value(authValue))
+      }),
+      // A custom key header must be redacted wherever the client logs or traces headers, like `authorization` is.
+      HttpClient.transform((effect) =>
+        Effect.locallyWith(effect, Headers.currentRedactedNames, (names) =>
+          names.includes(auth.header) ? names : [...names, auth.header]
+        )
+      )
+    )
+
+    const contextOf = (operation: ErrorMapping.Operation, taskId?: string) =>
+      Effect.map(
+        Clock.currentTimeMillis,
+        (now): ErrorMapping.Context => ({ provider: id, operation, taskId, secrets, keyHint, now })
+      )
+
+    /** Fails when there is nothing to send with: no key, or a base URL that is not one. */
+    const ready = (context: ErrorMapping.Context): Effect.Effect<void, VideoError> => {
+      if (apiKey === undefined) {
+        return Effect.fail(
+          new AuthenticationFailed({
+            provider: id,
+            ...(context.taskId === undefined ? {} : { taskId: context.taskId }),
+            message: `${id} has no API key${keyHint === undefined ? "" : `: ${keyHint}`}; nothing was sent`
+          })
+        )
+      }
+      if (origin === undefined) {
+        return Effect.fail(
+          new InvalidRequest({
+            provider: id,
+            field: "baseUrl",
+            billing: "not-charged",
+            message: `${id}: the base URL ${JSON.stringify(Sanitize.scrub(baseUrl))} is not an absolute http(s) URL; nothing was sent`
+          })
+        )
+      }
+      return Effect.void
+    }
+
+    const send = (context: ErrorMapping.Context, request: HttpClientRequest.HttpClientRequest) =>
+      client
+        .execute(request)
+        .pipe(
+          Effect.mapError((error) =>
+            error._tag === "RequestError"
+              ? ErrorMapping.toVideoError(context, { _tag: "Transport", error })
+              : ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: error.response.status, cause: error })
+          )
+        )
+
+    /** Reads an answer: error statuses and error bodies are mapped, a 2xx body is decoded with `schema`. */
+    const readJson = <A, I>(
+      context: ErrorMapping.Context,
+      response: HttpClientResponse.HttpClientResponse,
+      schema: Schema.Schema<A, I>
+    ): Effect.Effect<{ readonly value: A; readonly body: string }, VideoError> =>
+      Effect.gen(function* () {
+        const body = yield* response.text.pipe(
+          Effect.mapError((cause) =>
+            ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: response.status, cause })
+          )
+        )
+        const answer = { _tag: "Answer", status: response.status, headers: response.headers, body } as const
+        if (response.status < 200 || response.status >= 300) {
+          return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
+        }
+        const decoded = Schema.decodeUnknownEither(Schema.parseJson(schema))(body)
+        if (Either.isRight(decoded)) return { value: decoded.right, body }
+        // Some gateways answer 200 with the documented error body: read it as the error it is.
+        const vendor = ErrorMapping.parseErrorBody(body)
+        if (vendor.code !== undefined || vendor.message !== undefined) {
+          return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
+        }
+        const problem = Sanitize.scrub(ParseResult.TreeFormatter.formatErrorSync(decoded.left), secrets)
+        return yield* Effect.fail(
+          ErrorMapping.toVideoError(context, {
+            _tag: "Undecodable",
+            status: response.status,
+            body,
+            problem: problem.replace(/\s+/g, " ").slice(0, 200)
+          })
+        )
+      })
+
+    const submit = Effect.fn(`${span}.submit`)(function* (input: VideoProvider.SubmitInput) {
+      yield* Effect.annotateCurrentSpan({ provider: id, model: input.model.id })
+      const context = yield* contextOf("create")
+      yield* ready(context)
+      const extra = config.extraFields === undefined ? [] : config.extraFields(input)
+      const request = yield* CreateRequest.encode(id, input, wire, extra)
+      const response = yield* send(context, request)
+      const { value, body } = yield* readJson(context, response, CreatedTask)
+      const taskId = taskIdOf(value, wire.idField)
+      if (taskId === undefined) {
+        const vendor = ErrorMapping.parseErrorBody(body)
+        return yield* Effect.fail(
+          ErrorMapping.toVideoError(
+            context,
+            vendor.code !== undefined || vendor.message !== undefined
+              ? { _tag: "Answer", status: response.status, headers: response.headers, body }
+              : { _tag: "Undecodable", status: response.status, body, problem: `no task id (${wire.idField})` }
+          )
+        )
+      }
+      yield* Effect.annotateCurrentSpan({ taskId })
+      const createdAt = yield* Clock.currentTimeMillis
+      return new TaskHandle({
+        provider: id,
+        model: input.model.id,
+        taskId,
+        mode: "async",
+        createdAt: new Date(createdAt),
+        expiresAt: new Date(createdAt + retentionMillis)
+      })
+    })
+
+    const status = Effect.fn(`${span}.status`)(function* (handle: TaskHandle) {
+      yield* Effect.annotateCurrentSpan({ provider: id, taskId: handle.taskId })
+      const context = yield* contextOf("status", handle.taskId)
+      yield* ready(context)
+      const response = yield* send(context, HttpClientRequest.get(statusPathOf(wire, handle.taskId)))
+      const { value, body } = yield* readJson(context, response, TaskObject)
+      const now = yield* Clock.currentTimeMillis
+      const pollAfterMillis = Http.pollAfterMillis(response.headers, now)
+      const progress = percentOf(value.progress)
+      const pacing = {
+        ...(progress === undefined ? {} : { progress }),
+        ...(pollAfterMillis === undefined ? {} : { pollAfterMillis })
+      }
+      const word = value.status.trim().toLowerCase()
+      if (word === "queued") return new TaskStatus.Queued(pacing)
+      if (word === wire.runningStatus) return new TaskStatus.Running(pacing)
+      if (word === "completed") return new TaskStatus.Succeeded({})
+      if (word === "failed") return new TaskStatus.Failed({ error: ErrorMapping.failedTask(context, value.error) })
+      return yield* new MalformedResponse({
+        provider: id,
+        taskId: handle.taskId,
+        httpStatus: response.status,
+        excerpt: Sanitize.excerpt(body, secrets),
+        message: `status of ${handle.taskId}: ${id} reported the status ${JSON.stringify(Sanitize.scrub(value.status).slice(0, 40))}, which its protocol does not define (queued, ${wire.runningStatus}, completed, failed)`
+      })
+    })
+
+    const content = Effect.fn(`${span}.content`)(function* (handle: TaskHandle) {
+      yield* Effect.annotateCurrentSpan({ provider: id, taskId: handle.taskId })
+      const context = yield* contextOf("content", handle.taskId)
+      yield* ready(context)
+      const expiry = handle.expiresAt === undefined ? {} : { expiresAt: handle.expiresAt }
+      if (wire.content === "bytes") {
+        // The bytes are served on the API origin with the key: the engine downloads them with our
+        // credentials (same origin), streaming and resuming with Range, instead of us buffering them.
+        return new UrlAsset({ url: `${baseUrl}${contentPathOf(handle.taskId)}`, ...expiry })
+      }
+      const response = yield* send(context, HttpClientRequest.get(contentPathOf(handle.taskId)))
+      const { value } = yield* readJson(context, response, ContentObject)
+      const expiresAt =
+        typeof value.expires_at === "number" && value.expires_at > 0
+          ? new Date(value.expires_at * 1000)
+          : handle.expiresAt
+      return new UrlAsset({ url: value.url, ...(expiresAt === undefined ? {} : { expiresAt }) })
+    })
+
+    const check: VideoProvider.AsyncVideoProvider["check"] = (input) =>
+      Effect.gen(function* () {
+        const { model, request } = input
+        if (imageRequired.has(model.id) && !request.images.some((image) => image.role === "first-frame")) {
+          const textModels = config.models
+            .filter((other) => !imageRequired.has(other.id))
+            .filter((other) =>
+              other.capabilities.aspectRatios.some((ratio) => model.capabilities.aspectRatios.includes(ratio))
+            )
+            .map((other) => other.id)
+          return yield* new InvalidRequest({
+            provider: id,
+            field: "images",
+            billing: "not-charged",
+            message: `model ${JSON.stringify(model.id)} makes video from a first-frame image and needs one${textModels.length === 0 ? "" : `; for text to video use ${textModels.join(", ")}`}`
+          })
+        }
+        yield* CreateRequest.planImages(id, wire.createEncoding, request.images)
+        return config.check === undefined ? [] : yield* config.check(input)
+      })
+
+    const credentials: VideoProvider.Credentials | undefined =
+      authValue === undefined || origin === undefined ? undefined : { origin, headers: [[auth.header, authValue]] }
+
+    return {
+      specificationVersion: VideoProvider.specificationVersion,
+      id,
+      mode: "async",
+      models: config.models,
+      defaultModel: config.defaultModel ?? config.models[0]?.id ?? "",
+      credentials,
+      check,
+      submit,
+      status,
+      content
+    } satisfies VideoProvider.AsyncVideoProvider
+  })
+
+/** The provider as the `VideoProvider` service. */
+export const layer = (config: Config): Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient> =>
+  Layer.effect(VideoProvider.VideoProvider, make(config))

@@ -1,0 +1,91 @@
+/**
+ * The dialects of the `/v1/videos` protocol. Every reseller that speaks it does the same three
+ * steps (create, poll, fetch) but spells a few things its own way; these options name those
+ * differences so one implementation serves them all.
+ *
+ * | option | values | who |
+ * | --- | --- | --- |
+ * | `auth` | `bearer` (`Authorization: Bearer <key>`), `raw` (`Authorization: <key>`) | laozhang / apiyi |
+ * | `createEncoding` | `json`, `multipart`, `json-or-multipart` (multipart only to upload image files) | laozhang async / official forward / apiyi |
+ * | `idField` | `id`, `task_id` | which create-answer field names the task |
+ * | `runningStatus` | `processing`, `in_progress` | the word for "generating" |
+ * | `content` | `url` (JSON with a `url`), `bytes` (the MP4 itself) | what `/videos/{id}/content` returns |
+ * | `statusPath` | `videos` (`/videos/{id}`), `video-generations` (`/video/generations/{id}`) | the compatibility path |
+ * | `parameters` | `seconds`, `duration`, `size`, `resolution`, `aspectRatio`, `negativePrompt`, `seed` | create fields beyond `model` and `prompt` |
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/** How the API key travels. */
+export const AuthStyle = Schema.Literal("bearer", "raw")
+export type AuthStyle = typeof AuthStyle.Type
+
+/** The API key's header: `style` decides the value's form, `header` its name (default `authorization`). */
+export class Auth extends Schema.Class<Auth>("Auth")({
+  style: AuthStyle,
+  header: Schema.optionalWith(Schema.NonEmptyString, { default: () => "authorization" })
+}) {}
+
+/**
+ * How the create body is encoded:
+ * - `json`: always JSON; images travel as URLs (`input_reference`).
+ * - `multipart`: always `multipart/form-data`; images travel as uploaded `input_reference` files.
+ * - `json-or-multipart`: JSON, except when an image must be uploaded (bytes), then multipart.
+ */
+export const CreateEncoding = Schema.Literal("json", "multipart", "json-or-multipart")
+export type CreateEncoding = typeof CreateEncoding.Type
+
+/** Which field of the create answer names the task. The other one is read when it is missing. */
+export const IdField = Schema.Literal("id", "task_id")
+export type IdField = typeof IdField.Type
+
+/** The status word for "generating": the async resellers say `processing`, OpenAI's own API `in_progress`. */
+export const RunningStatus = Schema.Literal("processing", "in_progress")
+export type RunningStatus = typeof RunningStatus.Type
+
+/** What `GET /videos/{id}/content` returns: JSON carrying a (CDN) `url`, or the video bytes. */
+export const ContentStyle = Schema.Literal("url", "bytes")
+export type ContentStyle = typeof ContentStyle.Type
+
+/** Where a task's status is read: `/videos/{id}`, or the compatibility path `/video/generations/{id}`. */
+export const StatusPath = Schema.Literal("videos", "video-generations")
+export type StatusPath = typeof StatusPath.Type
+
+/**
+ * Request fields a create may carry besides `model`, `prompt` and the images, named as the wire
+ * names them. Each is sent with the value the engine validated (the model's default when the
+ * request left it out), except `negativePrompt` and `seed`, which are sent only when given.
+ */
+export const Parameter = Schema.Literal(
+  "seconds",
+  "duration",
+  "size",
+  "resolution",
+  "aspectRatio",
+  "negativePrompt",
+  "seed"
+)
+export type Parameter = typeof Parameter.Type
+
+/** One dialect of the protocol. Every field has a default: the laozhang/apiyi async dialect. */
+export class WireOptions extends Schema.Class<WireOptions>("WireOptions")({
+  createEncoding: Schema.optionalWith(CreateEncoding, { default: () => "json-or-multipart" as const }),
+  idField: Schema.optionalWith(IdField, { default: () => "id" as const }),
+  runningStatus: Schema.optionalWith(RunningStatus, { default: () => "processing" as const }),
+  content: Schema.optionalWith(ContentStyle, { default: () => "url" as const }),
+  statusPath: Schema.optionalWith(StatusPath, { default: () => "videos" as const }),
+  parameters: Schema.optionalWith(Schema.Array(Parameter), { default: () => [] })
+}) {}
+
+/** The laozhang / apiyi async dialect: JSON (multipart to upload frames), `id`, `processing`, a CDN `url`. */
+export const asyncDialect: WireOptions = new WireOptions({})
+
+/** The path of a task's status, relative to the base URL. */
+export const statusPathOf = (options: WireOptions, taskId: string): string =>
+  options.statusPath === "video-generations"
+    ? `/video/generations/${encodeURIComponent(taskId)}`
+    : `/videos/${encodeURIComponent(taskId)}`
+
+/** The path of a task's content, relative to the base URL. */
+export const contentPathOf = (taskId: string): string => `/videos/${encodeURIComponent(taskId)}/content`

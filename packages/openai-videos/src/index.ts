@@ -1,0 +1,20 @@
+/**
+ * @reelay/openai-videos — the shared `/v1/videos` wire protocol as a configurable provider.
+ *
+ * @since 0.1.0
+ */
+
+/** Building the create call: JSON or multipart, parameters, images. */
+export * as CreateRequest from "./CreateRequest.js"
+/** The one mapping from wire failures to core errors. */
+export * as ErrorMapping from "./ErrorMapping.js"
+/** The configurable `/v1/videos` provider: `make`, `layer`. */
+export * as OpenAiVideos from "./OpenAiVideos.js"
+/** The dialect options: auth style, encodings, id field, status vocabulary, content style. */
+export * as Protocol from "./Protocol.js"
+/** A reseller defined in configuration alone: `fromConfig`. */
+export * as Reseller from "./Reseller.js"
+/** Keeping keys and CDN tokens out of error messages. */
+export * as Sanitize from "./Sanitize.js"
+/** The Schemas of the protocol's bodies. */
+export * as WireSchemas from "./WireSchemas.js"

@@ -1,0 +1,108 @@
+/**
+ * apiyi.com's Veo 3.1 async API as a reelay provider: `POST /v1/videos` (JSON for text,
+ * `multipart/form-data` with one or two `input_reference` files for `-fl` models), poll
+ * `GET /v1/videos/{id}` (`queued → processing → completed | failed`), then
+ * `GET /v1/videos/{id}/content` for a CDN URL valid about 24 hours. The key is sent raw:
+ * `Authorization: <key>`, no `Bearer`. "Pay on success".
+ *
+ * @example
+ * ```ts
+ * import { Apiyi } from "@reelay/provider-apiyi"
+ *
+ * // Key from APIYI_API_KEY, base URL from APIYI_BASE_URL (default https://api.apiyi.com/v1).
+ * const provider = Apiyi.layerConfig()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as VideoProvider from "@reelay/core/VideoProvider"
+import * as OpenAiVideos from "@reelay/openai-videos/OpenAiVideos"
+import { WireOptions } from "@reelay/openai-videos/Protocol"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as ApiyiCatalog from "./ApiyiCatalog.js"
+
+/** The registry id. */
+export const providerId = "apiyi"
+
+/** The page's endpoint, with `/v1` (its Python sample's base URL leaves it out and adds it per call). */
+export const defaultBaseUrl = "https://api.apiyi.com/v1"
+
+/** Environment variables read by `makeConfig` / `layerConfig`. */
+export const env = { apiKey: "APIYI_API_KEY", baseUrl: "APIYI_BASE_URL" } as const
+
+/** The catalog. */
+export const models = ApiyiCatalog.models
+
+/** The dialect: JSON creates (multipart to upload frames), `id`, `processing`, JSON content with a CDN `url`. */
+export const wire = new WireOptions({
+  createEncoding: "json-or-multipart",
+  idField: "id",
+  runningStatus: "processing",
+  content: "url",
+  statusPath: "videos"
+})
+
+export interface Options {
+  /** Absent: the provider still builds; its calls fail with `AuthenticationFailed` naming `APIYI_API_KEY`. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** Default `https://api.apiyi.com/v1` (include `/v1`). */
+  readonly baseUrl?: string | undefined
+  /** The registry id (default `"apiyi"`). */
+  readonly id?: string | undefined
+  /** Default `veo-3.1`. */
+  readonly defaultModel?: string | undefined
+}
+
+/** The `OpenAiVideos` configuration for `options`. */
+export const config = (options: Options = {}): OpenAiVideos.Config => ({
+  id: options.id ?? providerId,
+  baseUrl: options.baseUrl ?? defaultBaseUrl,
+  apiKey: options.apiKey,
+  apiKeyHint: `set ${env.apiKey}`,
+  // "Authorization: sk-APIKEY": the raw key, which `Authorization` redaction covers in logs.
+  auth: "raw",
+  wire,
+  models,
+  defaultModel: options.defaultModel ?? ApiyiCatalog.defaultModel,
+  imageRequired: ApiyiCatalog.frameModels,
+  spanPrefix: "Apiyi"
+})
+
+/** The provider, configured in code. Needs only an `HttpClient`. */
+export const make = (
+  options: Options = {}
+): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> => OpenAiVideos.make(config(options))
+
+/** `make` as the `VideoProvider` service. */
+export const layer = (options: Options = {}): Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient> =>
+  Layer.effect(VideoProvider.VideoProvider, make(options))
+
+/** A non-blank value of an optional variable. */
+const optional = <A>(config: Config.Config<A>, isBlank: (a: A) => boolean) =>
+  Effect.map(Config.option(config), (value) => Option.getOrUndefined(Option.filter(value, (a) => !isBlank(a))))
+
+/**
+ * The provider from the environment: `APIYI_API_KEY`, `APIYI_BASE_URL`; `options` win over both. A
+ * missing key does not fail here (a registry may list providers whose keys are absent).
+ */
+export const makeConfig = (
+  options: Options = {}
+): Effect.Effect<VideoProvider.AsyncVideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const apiKey =
+      options.apiKey ?? (yield* optional(Config.redacted(env.apiKey), (key) => Redacted.value(key).trim() === ""))
+    const baseUrl = options.baseUrl ?? (yield* optional(Config.string(env.baseUrl), (url) => url.trim() === ""))
+    return yield* make({ ...options, apiKey, baseUrl })
+  })
+
+/** `makeConfig` as the `VideoProvider` service. */
+export const layerConfig = (
+  options: Options = {}
+): Layer.Layer<VideoProvider.VideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(VideoProvider.VideoProvider, makeConfig(options))
