@@ -388,11 +388,11 @@ export const make = (
       job: Job,
       provider: VideoProvider.AsyncVideoProvider,
       model: ModelSpec,
-      request: VideoProvider.ResolvedRequest
+      request: VideoProvider.ResolvedRequest,
+      idempotencyKey: string
     ): Effect.Effect<Produced, VideoError> =>
       Effect.gen(function* () {
         const policy = model.chargePolicy
-        const idempotencyKey = randomUUID()
         const handle = yield* gate(
           job.gates.submit,
           Effect.gen(function* () {
@@ -408,7 +408,11 @@ export const make = (
                   message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(submitTimeout))}`
                 })
             })
-            const created = yield* retrying(job, "submit", submit).pipe(
+            const idempotent = provider.idempotentCreates === true
+            const created = yield* Effect.retry(
+              submit,
+              retrySchedule(job, "submit", (error) => RetryPolicy.isRetryableCreate(error, idempotent))
+            ).pipe(
               Effect.catchAll((failure) => {
                 const final = RetryPolicy.submitFailure(annotate(failure, { provider: provider.id }), idempotencyKey)
                 const stage = RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous"
@@ -432,11 +436,11 @@ export const make = (
       job: Job,
       provider: VideoProvider.StreamingVideoProvider,
       model: ModelSpec,
-      request: VideoProvider.ResolvedRequest
+      request: VideoProvider.ResolvedRequest,
+      idempotencyKey: string
     ): Effect.Effect<Produced, VideoError> =>
       Effect.gen(function* () {
         const policy = model.chargePolicy
-        const idempotencyKey = randomUUID()
         const reservation = yield* gate(job.gates.submit, budget.reserve(model.price, { provider: provider.id }))
         const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
         yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
@@ -493,7 +497,12 @@ export const make = (
           Effect.retry(
             consume,
             // Once the provider answered, the call is billed: it is never repeated.
-            retrySchedule(job, "submit", (error) => handle === undefined && RetryPolicy.isRetryable(error, "submit"))
+            retrySchedule(
+              job,
+              "submit",
+              (error) =>
+                handle === undefined && RetryPolicy.isRetryableCreate(error, provider.idempotentCreates === true)
+            )
           )
         ).pipe(
           Effect.catchAll((failure) => {
@@ -533,15 +542,24 @@ export const make = (
         return { handle: taskHandle, asset: delivered }
       })
 
-    /** Attempts until a video exists, regenerating after a failed generation where that is allowed. */
-    const produce = (job: Job, validated: Validation.Validated): Effect.Effect<Produced, VideoError> =>
+    /**
+     * Attempts until a video exists, regenerating after a failed generation where that is allowed.
+     * Each attempt is a new logical submission with a new idempotency key, except that the first
+     * one reuses `firstKey` when given (an uncertain create sent again).
+     */
+    const produce = (
+      job: Job,
+      validated: Validation.Validated,
+      firstKey: string | undefined
+    ): Effect.Effect<Produced, VideoError> =>
       Effect.gen(function* () {
         const { provider, model, request } = validated
         for (let attempt = 0; ; attempt++) {
+          const idempotencyKey = (attempt === 0 ? firstKey : undefined) ?? randomUUID()
           const result = yield* Effect.either(
             provider.mode === "async"
-              ? attemptAsync(job, provider, model, request)
-              : attemptStreaming(job, provider, model, request)
+              ? attemptAsync(job, provider, model, request, idempotencyKey)
+              : attemptStreaming(job, provider, model, request, idempotencyKey)
           )
           if (Either.isRight(result)) return result.right
           const error = result.left
@@ -676,7 +694,7 @@ export const make = (
             for (const warning of validated.warnings) {
               yield* job.emit(new Warning({ key: job.key, code: "provider", message: warning }))
             }
-            const produced = yield* produce(job, validated)
+            const produced = yield* produce(job, validated, resumption.idempotencyKey)
             return yield* save(
               job,
               provider,
@@ -701,25 +719,53 @@ export const make = (
           case "Fetch": {
             const { handle } = resumption
             const { provider, model } = yield* providerAndModel(handle)
+            const context = { provider: provider.id, taskId: handle.taskId }
             const now = new Date(yield* Clock.currentTimeMillis)
+            const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
+            const lost = () =>
+              new TaskExpired({
+                ...context,
+                billing: "charged",
+                ...(handle.expiresAt === undefined ? {} : { expiredAt: handle.expiresAt }),
+                message: `the video of task ${handle.taskId} was made (and paid for) but expired at ${provider.id} before it was downloaded`
+              })
+            /** Asks the provider where the video is now. */
+            const freshAsset = Effect.gen(function* () {
+              const polled = yield* asyncProvider(provider, handle)
+              return yield* retrying(
+                job,
+                "content",
+                readTimeout(polled.content(handle), provider.id, `content of ${handle.taskId}`)
+              ).pipe(
+                Effect.mapError(
+                  (error): VideoError =>
+                    error._tag === "TaskNotFound" && handle.isExpired(now)
+                      ? lost()
+                      : withBilling(annotate(error, context), "charged")
+                )
+              )
+            })
             const recorded = resumption.asset
             const usable =
               recorded !== undefined &&
               recorded._tag === "Url" &&
               (recorded.expiresAt === undefined || recorded.expiresAt.getTime() > now.getTime())
-            let asset: AssetSource
-            if (usable) {
-              asset = recorded
-            } else {
-              const polled = yield* asyncProvider(provider, handle)
-              asset = yield* retrying(
-                job,
-                "content",
-                readTimeout(polled.content(handle), provider.id, `content of ${handle.taskId}`)
-              ).pipe(Effect.mapError((error) => withBilling(annotate(error, { provider: provider.id }), "charged")))
+            if (!usable) {
+              if (handle.isExpired(now)) return yield* lost()
+              return yield* save(job, provider, model, handle.taskId, yield* freshAsset, expected)
             }
-            const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
-            return yield* save(job, provider, model, handle.taskId, asset, expected)
+            // A recorded link can be refused before its stated expiry (revoked, rotated): ask for a
+            // fresh one once, while the task itself is still known.
+            return yield* save(job, provider, model, handle.taskId, recorded, expected).pipe(
+              Effect.catchIf(
+                (error) =>
+                  error._tag === "DownloadFailed" &&
+                  !error.transient &&
+                  provider.mode === "async" &&
+                  !handle.isExpired(now),
+                () => Effect.flatMap(freshAsset, (asset) => save(job, provider, model, handle.taskId, asset, expected))
+              )
+            )
           }
           case "Verify": {
             const { video } = resumption
@@ -747,12 +793,24 @@ export const make = (
                 message: `${video.path} is missing or does not match its recorded sha256; fetching it again`
               })
             )
-            return yield* run(job, request, { _tag: "Fetch", handle: resumption.handle }, batch)
+            return yield* run(
+              job,
+              request,
+              { _tag: "Fetch", handle: resumption.handle, asset: resumption.asset },
+              batch
+            )
           }
           case "Uncertain": {
-            if (batch?.recreateUncertain === true) {
-              if (store.release !== undefined) yield* store.release(batch.name, job.key)
-              return yield* run(job, request, { _tag: "Fresh" }, batch)
+            // Sent again with the same key: a provider that drops repeated creates answers with the
+            // task that may exist, so it is safe without asking; otherwise only with the caller's consent.
+            const idempotent =
+              request !== undefined &&
+              (yield* Effect.either(registry.get(request.provider))).pipe(
+                Either.match({ onLeft: () => false, onRight: (provider) => provider.idempotentCreates === true })
+              )
+            if (batch?.recreateUncertain === true || idempotent) {
+              if (store.release !== undefined && batch !== undefined) yield* store.release(batch.name, job.key)
+              return yield* run(job, request, { _tag: "Fresh", idempotencyKey: resumption.idempotencyKey }, batch)
             }
             return yield* new UncertainSubmission({
               idempotencyKey: resumption.idempotencyKey,
@@ -767,6 +825,7 @@ export const make = (
               new Warning({
                 key: job.key,
                 code: "duplicate",
+                relatedKey: resumption.of,
                 message: `item ${job.key} repeats item ${resumption.of} (same key or same request); it is generated once`
               })
             )
@@ -881,7 +940,9 @@ export const make = (
           Effect.sync(() => {
             if (event._tag === "Saved") saved.set(event.key, event.video)
             if (event._tag === "Failed") failed.set(event.key, event.error)
-            if (event._tag === "Warning" && event.code === "duplicate") duplicates.set(event.key, event.message)
+            if (event._tag === "Warning" && event.code === "duplicate" && event.relatedKey !== undefined) {
+              duplicates.set(event.key, event.relatedKey)
+            }
           })
         )
         return { batch, saved, failed, duplicates }

@@ -88,7 +88,9 @@ export class Retrying extends Schema.TaggedClass<Retrying>()("Retrying", {
 export class Warning extends Schema.TaggedClass<Warning>()("Warning", {
   key,
   code: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** Another item this warning is about (the item a duplicate repeats). */
+  relatedKey: Schema.optional(Schema.String)
 }) {}
 
 /** Money was spent (`charged`), or may have been (`unknown`). */

@@ -19,7 +19,7 @@ import { GenerateRequest } from "./GenerateRequest.js"
 import type { GenerationEvent } from "./GenerationEvent.js"
 import type { SavedVideo } from "./SavedVideo.js"
 import type { TaskHandle } from "./TaskHandle.js"
-import type { VideoError } from "./VideoError.js"
+import { InvalidRequest, type VideoError } from "./VideoError.js"
 
 /** One item of a batch. */
 export interface JobItem {
@@ -34,8 +34,11 @@ export interface JobItem {
 
 /** Where an item stands when a batch is opened, and so what the engine does with it. */
 export type Resumption =
-  /** Nothing billable happened: validate, reserve, submit. */
-  | { readonly _tag: "Fresh" }
+  /**
+   * Nothing billable happened: validate, reserve, submit. `idempotencyKey`, when set, is sent on the
+   * first create instead of a new one (an uncertain item re-created: the same logical submission).
+   */
+  | { readonly _tag: "Fresh"; readonly idempotencyKey?: string | undefined }
   /**
    * A task exists: poll it, never create another. `billed` is how its charge was counted so far
    * (`charged` for a per-request create, `unknown` for a task that may still be billed); when
@@ -44,8 +47,16 @@ export type Resumption =
   | { readonly _tag: "Poll"; readonly handle: TaskHandle; readonly billed?: BillingOutcome | undefined }
   /** The video is ready: fetch it (from `asset` if still valid, else ask the provider again). */
   | { readonly _tag: "Fetch"; readonly handle: TaskHandle; readonly asset?: AssetSource | undefined }
-  /** The video was saved: check the file's sha256, and fetch again only if it is gone or damaged. */
-  | { readonly _tag: "Verify"; readonly video: SavedVideo; readonly handle?: TaskHandle | undefined }
+  /**
+   * The video was saved: check the file's sha256, and fetch again (from `asset` while it is valid)
+   * only if the file is gone or damaged.
+   */
+  | {
+      readonly _tag: "Verify"
+      readonly video: SavedVideo
+      readonly handle?: TaskHandle | undefined
+      readonly asset?: AssetSource | undefined
+    }
   /** A create was sent and its answer never recorded: a task may exist. Reported, not re-created. */
   | { readonly _tag: "Uncertain"; readonly idempotencyKey: string }
   /** The item already ended without a video. Reported again, not retried. */
@@ -99,35 +110,51 @@ export const fingerprint = (request: GenerateRequest): string =>
     .update(JSON.stringify(canonical(encodeRequest(request))))
     .digest("hex")
 
-/** Marks repeated keys and fingerprints within `items` as duplicates of their first occurrence. */
-export const findDuplicates = (items: ReadonlyArray<JobItem>): ReadonlyMap<number, string> => {
-  const byKey = new Map<string, string>()
+/**
+ * What the items of one batch mean for each other: a later item with the key of an earlier one and
+ * the same request repeats it, with another request it is refused (a key names one video); a later
+ * item with another key but the same request repeats it too. Returns the resumption of every such
+ * later item, by index.
+ */
+export const withinBatch = (items: ReadonlyArray<JobItem>): ReadonlyMap<number, Resumption> => {
+  const byKey = new Map<string, JobItem>()
   const byFingerprint = new Map<string, string>()
-  const duplicates = new Map<number, string>()
+  const plans = new Map<number, Resumption>()
   items.forEach((item, index) => {
-    const original = byKey.get(item.key) ?? byFingerprint.get(item.fingerprint)
-    if (original !== undefined) {
-      duplicates.set(index, original)
+    const sameKey = byKey.get(item.key)
+    if (sameKey !== undefined) {
+      plans.set(
+        index,
+        sameKey.fingerprint === item.fingerprint
+          ? { _tag: "Duplicate", of: item.key }
+          : {
+              _tag: "Ended",
+              error: new InvalidRequest({
+                field: "key",
+                billing: "not-charged",
+                message: `item key ${JSON.stringify(item.key)} is used twice in this batch for different requests; a key names one video, give each request its own`
+              })
+            }
+      )
       return
     }
-    byKey.set(item.key, item.key)
+    const sameRequest = byFingerprint.get(item.fingerprint)
+    if (sameRequest !== undefined) {
+      plans.set(index, { _tag: "Duplicate", of: sameRequest })
+      return
+    }
+    byKey.set(item.key, item)
     byFingerprint.set(item.fingerprint, item.key)
   })
-  return duplicates
+  return plans
 }
 
 /** State in memory: every item is fresh except duplicates within the call. Nothing survives a crash. */
 export const memory: Service = {
   open: (_batch, items) => {
-    const duplicates = findDuplicates(items)
+    const plans = withinBatch(items)
     return Effect.succeed(
-      items.map((item, index) => {
-        const of = duplicates.get(index)
-        return {
-          key: item.key,
-          resumption: of === undefined ? { _tag: "Fresh" as const } : { _tag: "Duplicate" as const, of }
-        }
-      })
+      items.map((item, index) => ({ key: item.key, resumption: plans.get(index) ?? { _tag: "Fresh" as const } }))
     )
   },
   record: () => Effect.void

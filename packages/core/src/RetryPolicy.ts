@@ -43,6 +43,14 @@ export const isRetryable = (error: VideoError, operation: Operation): boolean =>
   }
 }
 
+/**
+ * Whether a failed create may be repeated. Against a provider that drops repeated creates with the
+ * same idempotency key, a create is as safe to repeat as a read; otherwise only when it provably
+ * created nothing.
+ */
+export const isRetryableCreate = (error: VideoError, idempotentCreates: boolean): boolean =>
+  isRetryable(error, idempotentCreates ? "status" : "submit")
+
 /** Whether a failed submit proves that the provider created nothing. */
 export const provesNothingCreated = (error: VideoError): boolean => {
   switch (error._tag) {

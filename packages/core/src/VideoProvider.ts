@@ -75,6 +75,12 @@ interface Common {
   readonly defaultModel: string
   readonly credentials?: Credentials | undefined
   /**
+   * Whether the provider drops a repeated create carrying the same `Idempotency-Key` (answering with
+   * the first task). Then an ambiguous create is as safe to repeat as a read, and the engine does.
+   * None of the vendors documents this; declare it only for a provider that guarantees it.
+   */
+  readonly idempotentCreates?: boolean | undefined
+  /**
    * Protocol rules the catalog cannot express (say, "4k needs 8 seconds"). Runs after the catalog
    * check, before anything is sent; returns warnings for options the protocol will ignore.
    */

@@ -318,7 +318,7 @@ describe("Engine", () => {
         const report = yield* Engine.runMany(
           [
             { key: "a", request: GenerateRequest.make({ prompt: "one" }) },
-            { key: "a", request: GenerateRequest.make({ prompt: "two" }) },
+            { key: "a", request: GenerateRequest.make({ prompt: "one" }) },
             { key: "b", request: GenerateRequest.make({ prompt: "one" }) },
             { key: "c", request: GenerateRequest.make({ prompt: "three" }) }
           ],

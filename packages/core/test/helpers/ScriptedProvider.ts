@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { StreamAsset } from "../../src/AssetSource.js"
+import { type AssetSource, StreamAsset } from "../../src/AssetSource.js"
 import type { ModelSpec } from "../../src/ModelSpec.js"
 import { TaskHandle } from "../../src/TaskHandle.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
@@ -58,6 +58,10 @@ export interface Script {
   readonly timeline?: Timeline
   /** The file delivered. */
   readonly video?: string
+  /** What `content` answers (default: the video as a byte stream). */
+  readonly content?: () => AssetSource
+  /** Declares that repeated creates with one idempotency key are dropped. */
+  readonly idempotentCreates?: boolean
 }
 
 export interface Recorder {
@@ -125,8 +129,9 @@ export const scripted = (script: Script) => {
     content: () =>
       Effect.sync(() => {
         recorder.contentCalls++
-        return fileAsset(video)
-      })
+        return script.content?.() ?? fileAsset(video)
+      }),
+    idempotentCreates: script.idempotentCreates
   }
   return { provider, recorder }
 }
