@@ -1,0 +1,316 @@
+/**
+ * The durable task journal: `generateMany` made crash-safe. Provide one of these layers and the
+ * engine records every item's intent before each billable call, its task id the moment the create
+ * returns, its status changes and its saved file; a batch run again after a crash resumes each item
+ * where it stood (polls tasks already created, fetches finished videos, skips verified files) and
+ * never creates a task twice without being told to.
+ *
+ * - `layerSqlite({ path })`: embedded, one machine (default `.reelay/journal.db`), one writer
+ *   process per file (a second one fails with `JournalLocked`).
+ * - `layerPg({ url })`: PostgreSQL, for several machines sharing batches.
+ * - `layerSqliteReader({ path })`: read-only access to a SQLite journal, while a writer runs.
+ * - `layer`: over any `@effect/sql` client in the context (migrations included).
+ *
+ * Each writer layer provides the core's `JobStore` (what the engine uses) and `Journal` (what a
+ * CLI or an application reads: batches, items, charges, costs, events).
+ *
+ * @example
+ * ```ts
+ * import { Engine, ProviderRegistry } from "@reelay/core"
+ * import { Journal } from "@reelay/journal"
+ * import { Laozhang } from "@reelay/provider-laozhang"
+ *
+ * // The engine reads the `JobStore` when it is built: give it the journal.
+ * const EngineLive = Engine.layer().pipe(
+ *   Layer.provide(ProviderRegistry.layer([Laozhang.makeConfig()])),
+ *   Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer)),
+ *   Layer.provideMerge(Journal.layerSqlite())
+ * )
+ *
+ * // Run it, kill it, run it again: the same batch id resumes where it stood.
+ * Engine.runMany(items, { batch: "launch-teasers", outputDir: "out" }).pipe(Effect.provide(EngineLive))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { UrlAsset } from "@reelay/core/AssetSource"
+import type { BillingOutcome, ChargePolicy } from "@reelay/core/Billing"
+import type { GenerateRequest } from "@reelay/core/GenerateRequest"
+import type { GenerationEvent } from "@reelay/core/GenerationEvent"
+import * as JobStore from "@reelay/core/JobStore"
+import type { Usd } from "@reelay/core/Money"
+import type { SavedVideo } from "@reelay/core/SavedVideo"
+import type { TaskHandle } from "@reelay/core/TaskHandle"
+import type { VideoError } from "@reelay/core/VideoError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type { JobState } from "./JobState.js"
+import { JournalError, type JournalLocked } from "./JournalError.js"
+import * as Migrations from "./Migrations.js"
+import * as Sqlite from "./Sqlite.js"
+import * as Store from "./Store.js"
+
+/** One batch, with how many of its items are in each state. */
+export interface BatchSummary {
+  readonly batch: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly items: number
+  readonly states: Readonly<Partial<Record<JobState, number>>>
+}
+
+/** One item of a batch as the journal knows it. */
+export interface Item {
+  readonly batch: string
+  readonly key: string
+  /** Its place in the batch, in the order items were first recorded. */
+  readonly position: number
+  readonly fingerprint: string
+  /** The request, as given: enough to run the batch again from the journal alone. */
+  readonly request: GenerateRequest
+  readonly output: string
+  readonly state: JobState
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  /** The model's price when the item was validated: the most it can cost. */
+  readonly estimatedCost: Usd | undefined
+  readonly chargePolicy: ChargePolicy | undefined
+  /** The `Idempotency-Key` of the latest create. */
+  readonly idempotencyKey: string | undefined
+  /** Billable creates made for this item. */
+  readonly attempts: number
+  readonly taskId: string | undefined
+  readonly handle: TaskHandle | undefined
+  /** Where the finished video can be fetched (a URL valid for a limited time), until it is saved. */
+  readonly asset: UrlAsset | undefined
+  readonly progress: number | undefined
+  /** The saved file: path, bytes, sha256 and probe. */
+  readonly video: SavedVideo | undefined
+  readonly path: string | undefined
+  readonly sha256: string | undefined
+  readonly bytes: number | undefined
+  readonly error: VideoError | undefined
+  /** Whether money was spent on this item: `charged` once any attempt was. */
+  readonly billing: BillingOutcome | undefined
+  /** For a `duplicate`, the item it repeats. */
+  readonly duplicateOf: string | undefined
+  /** When the user last allowed an uncertain item to be created again, and how often they did. */
+  readonly releasedAt: Date | undefined
+  readonly releases: number
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+/** A charge the engine reported (`Charged` events): certain (`charged`) or possible (`unknown`). */
+export interface Charge {
+  readonly batch: string
+  readonly key: string
+  readonly provider: string
+  readonly model: string
+  readonly taskId: string | undefined
+  readonly amount: Usd
+  readonly chargePolicy: ChargePolicy
+  readonly billing: "charged" | "unknown"
+  readonly at: Date
+}
+
+/** Which charges to read. Every field narrows; `since` is inclusive, `until` exclusive. */
+export interface ChargeFilter {
+  readonly batch?: string | undefined
+  readonly provider?: string | undefined
+  readonly model?: string | undefined
+  readonly billing?: "charged" | "unknown" | undefined
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+}
+
+/** Money per provider, model and day (UTC): what was estimated against what was charged. */
+export interface CostSummary {
+  readonly provider: string
+  readonly model: string
+  /** `YYYY-MM-DD`, UTC. Estimates count on the day they were validated, charges on the day they were made. */
+  readonly day: string
+  /** The worst case of the items validated (each item's price, once). */
+  readonly estimated: Usd
+  readonly estimatedItems: number
+  /** Certainly spent. */
+  readonly charged: Usd
+  readonly chargedCount: number
+  /** Possibly spent: ambiguous creates, tasks still running when waiting stopped. */
+  readonly unknown: Usd
+  readonly unknownCount: number
+}
+
+/** The money of one batch. */
+export interface BatchCosts {
+  readonly estimated: Usd
+  readonly charged: Usd
+  readonly unknown: Usd
+  /**
+   * What to seed `Budget.make({ spent, uncertain })` with before resuming this batch: everything
+   * charged, and everything possibly charged. A task polled again on resume is not counted twice:
+   * the journal tells the engine how its charge was counted (`Poll.billed`), and the engine counts
+   * only the difference when the task ends (an `unknown` that turns `charged` moves from uncertain
+   * to spent).
+   */
+  readonly budget: { readonly spent: Usd; readonly uncertain: Usd }
+}
+
+/** One entry of an item's event log. */
+export interface Entry {
+  readonly seq: number
+  readonly batch: string
+  readonly key: string
+  readonly at: Date
+  /**
+   * The event's tag; or `Released` when the user allowed an uncertain item to be created again, or
+   * `Interrupted` when the batch was opened and found a create whose answer was never recorded.
+   */
+  readonly tag: string
+  /** The event, when it is one (`Released` entries are not) and still decodes. */
+  readonly event: GenerationEvent | undefined
+}
+
+export interface Service {
+  /** Every batch, most recently updated first. */
+  readonly batches: Effect.Effect<ReadonlyArray<BatchSummary>, JournalError>
+  /** One batch's items, in batch order. Empty for an unknown batch. */
+  readonly items: (batch: string) => Effect.Effect<ReadonlyArray<Item>, JournalError>
+  readonly item: (batch: string, key: string) => Effect.Effect<Option.Option<Item>, JournalError>
+  /** The item that created a task (a task id is unique per provider; all matches are returned). */
+  readonly byTaskId: (taskId: string) => Effect.Effect<ReadonlyArray<Item>, JournalError>
+  readonly charges: (filter?: ChargeFilter) => Effect.Effect<ReadonlyArray<Charge>, JournalError>
+  /** Estimated against charged, per provider / model / day. The filter's `billing` is ignored. */
+  readonly costSummary: (filter?: ChargeFilter) => Effect.Effect<ReadonlyArray<CostSummary>, JournalError>
+  readonly batchCosts: (batch: string) => Effect.Effect<BatchCosts, JournalError>
+  /** The event log of a batch, or of one item, oldest first. Progress readings are not logged. */
+  readonly events: (batch: string, key?: string) => Effect.Effect<ReadonlyArray<Entry>, JournalError>
+}
+
+/** Read access to the journal (a writer layer provides it too). */
+export class Journal extends Context.Tag("@reelay/journal/Journal")<Journal, Service>() {}
+
+/** The default SQLite file, relative to the working directory. */
+export const defaultPath = NodePath.join(".reelay", "journal.db")
+
+export interface SqliteOptions {
+  /** Default `.reelay/journal.db`; its directory is created. */
+  readonly path?: string | undefined
+}
+
+const migrate = Migrations.run.pipe(
+  Effect.mapError(
+    (cause) =>
+      new JournalError({ operation: "migrate", message: `the journal could not be migrated: ${cause.message}`, cause })
+  )
+)
+
+const services = (store: Store.Store) =>
+  Context.make(JobStore.JobStore, store.jobStore).pipe(Context.add(Journal, store.journal))
+
+/**
+ * The journal over the `@effect/sql` client in the context: runs the migrations, then provides the
+ * `JobStore` and the `Journal`. Nothing checks for other writers here; prefer `layerSqlite` /
+ * `layerPg`.
+ */
+export const layer: Layer.Layer<JobStore.JobStore | Journal, JournalError, SqlClient.SqlClient> = Layer.effectContext(
+  Effect.gen(function* () {
+    yield* migrate
+    return services(yield* Store.make)
+  })
+)
+
+/**
+ * A SQLite journal, the default. The file (and its directory) is created when missing, in WAL
+ * mode with `synchronous = FULL`: a `record` that returned is on disk. One process may write a
+ * file at a time; a second one fails with `JournalLocked` naming the holder's pid. A writer killed
+ * outright (SIGKILL, power loss) leaves no stale lock: the lock is the operating system's and dies
+ * with the process.
+ */
+export const layerSqlite = (
+  options: SqliteOptions = {}
+): Layer.Layer<JobStore.JobStore | Journal, JournalError | JournalLocked> =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const path = NodePath.resolve(options.path ?? defaultPath)
+      yield* Effect.try({
+        try: () => NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true }),
+        catch: (cause) =>
+          new JournalError({ operation: "open", message: `cannot create the directory of ${path}`, cause })
+      })
+      const sql = yield* Sqlite.openWriter(path)
+      const context = yield* Layer.build(layer).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      yield* Sqlite.registerWriter(sql)
+      return context
+    })
+  )
+
+/**
+ * Read-only access to a SQLite journal: for `reelay status` while a batch runs, reports, audits.
+ * Takes no lock and never writes; fails when the file does not exist.
+ */
+export const layerSqliteReader = (options: SqliteOptions = {}): Layer.Layer<Journal, JournalError> =>
+  Layer.scoped(
+    Journal,
+    Effect.gen(function* () {
+      const path = NodePath.resolve(options.path ?? defaultPath)
+      const sql = yield* Sqlite.openReader(path)
+      return (yield* Store.make.pipe(Effect.provideService(SqlClient.SqlClient, sql))).journal
+    })
+  )
+
+export interface PgOptions {
+  /** `postgres://user:password@host:port/database`. Redacted: it never appears in an error or a log. */
+  readonly url: Redacted.Redacted<string>
+  /** Connections in the pool (default 10). */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * A PostgreSQL journal, for several machines sharing batches. The tables are created by the
+ * migrations (prefixed `reelay_`, so the database may hold other things). Requires the optional
+ * peer dependency `@effect/sql-pg`, loaded only when this layer is built.
+ */
+export const layerPg = (options: PgOptions): Layer.Layer<JobStore.JobStore | Journal, JournalError> =>
+  Layer.unwrapEffect(
+    Effect.tryPromise({
+      try: () => import("@effect/sql-pg/PgClient"),
+      catch: (cause) =>
+        new JournalError({
+          operation: "open",
+          message: "the PostgreSQL journal needs @effect/sql-pg: add it to your dependencies",
+          cause
+        })
+    }).pipe(
+      Effect.map((PgClient) =>
+        layer.pipe(
+          Layer.provide(
+            PgClient.layer({
+              url: options.url,
+              maxConnections: options.maxConnections ?? 10,
+              applicationName: "reelay-journal"
+            }).pipe(
+              Layer.mapError(
+                (cause) =>
+                  new JournalError({
+                    operation: "open",
+                    // The driver's own explanation (refused, authentication, unknown database)
+                    // names the host and the user at most, never the password.
+                    message: `cannot connect to the PostgreSQL journal: ${cause.message}${
+                      cause.cause instanceof Error ? ` (${cause.cause.message})` : ""
+                    }`,
+                    cause
+                  })
+              )
+            )
+          )
+        )
+      )
+    )
+  )
