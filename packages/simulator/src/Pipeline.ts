@@ -52,6 +52,9 @@ export interface CreateFaults {
   readonly later: ReadonlyArray<Directive>
 }
 
+/** The create faults that answer the request in place of the service. */
+const answersInstead: ReadonlySet<Kind> = new Set<Kind>(["reset-before-create", "429", "500", "503"])
+
 /** Sorts the prompt's directives and the global rules that fire for this create. */
 export const collect = (
   x: Exchange,
@@ -62,6 +65,10 @@ export const collect = (
   const now: Array<Directive> = []
   const task: Array<Directive> = []
   const later: Array<Directive> = []
+  // One request gets at most one answer: once a directive that answers in place of the service
+  // (429, 5xx, a reset) is taken, the others keep their hits for the retries that follow, so
+  // `@sim:429 @sim:503` answers 429, then 503, then the real thing.
+  let answered = false
   directives.forEach((d, index) => {
     const stage = Faults.actsAt(d)
     // A cut stream is retried by sending the same request again: it counts per logical request like a
@@ -70,7 +77,11 @@ export const collect = (
       if (x.state.faults.takeBurst(requestIdentity, index, d)) task.push(d)
     } else if (stage === "task") task.push(d)
     else if (stage !== "create") later.push(d)
-    else if (x.state.faults.takeBurst(requestIdentity, index, d)) now.push(d)
+    else if (answersInstead.has(d.kind) && answered) return
+    else if (x.state.faults.takeBurst(requestIdentity, index, d)) {
+      now.push(d)
+      if (answersInstead.has(d.kind)) answered = true
+    }
   })
   const facts = { host: x.host, protocol: model.protocol, model: model.id }
   now.push(...x.state.faults.fire({ ...facts, stage: "create" }))

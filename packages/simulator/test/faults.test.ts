@@ -57,6 +57,17 @@ describe("faults in the prompt", () => {
     })
   )
 
+  it.scoped("several answering faults in one prompt answer one retry each, in order", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      const statuses: Array<number> = []
+      for (let i = 0; i < 4; i++) statuses.push((yield* create(sim, "owl @sim:429 @sim:503(times=2)")).status)
+      assert.deepStrictEqual(statuses, [429, 503, 503, 200])
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual((yield* sim.ledger).length, 1)
+    })
+  )
+
   it.scoped("reset before the create: nothing exists, nothing is charged", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.make()
