@@ -1,0 +1,28 @@
+/**
+ * The CLI's own errors: what is wrong with the command line, the configuration file or a batch
+ * file. They are found before anything is sent, and each is one line for the user.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/** A flag or argument that cannot be used as given. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String
+}) {}
+
+/** `reelay.config.json` cannot be read or does not match the documented format. */
+export class ConfigFileError extends Schema.TaggedError<ConfigFileError>()("ConfigFileError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A line of a batch file is not a request; `line` is 1-based, as editors count. */
+export class BatchFileError extends Schema.TaggedError<BatchFileError>()("BatchFileError", {
+  path: Schema.String,
+  line: Schema.optional(Schema.Int),
+  message: Schema.String
+}) {}
+
+/** Any CLI error. */
+export type CliError = UsageError | ConfigFileError | BatchFileError

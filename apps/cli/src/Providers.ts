@@ -1,0 +1,138 @@
+/**
+ * The providers a command can use, built from the settings: the four built-ins (each with its key
+ * and base URL), the resellers of `reelay.config.json`, and, when the built-in simulator runs,
+ * every built-in again under `simulator:<id>` pointed at it (`simulator` is `simulator:laozhang`).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import { AuthenticationFailed, InvalidRequest } from "@reelay/core/VideoError"
+import type * as VideoProvider from "@reelay/core/VideoProvider"
+import * as Reseller from "@reelay/openai-videos/Reseller"
+import { Apiyi } from "@reelay/provider-apiyi"
+import { Laozhang } from "@reelay/provider-laozhang"
+import { LaozhangOfficial } from "@reelay/provider-laozhang-official"
+import { LaozhangSora, SoraModels } from "@reelay/provider-laozhang-sora"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Settings from "./Settings.js"
+
+interface MakeOptions {
+  readonly id: string
+  readonly baseUrl: string
+  readonly apiKey: Redacted.Redacted<string> | undefined
+}
+
+type Maker = (options: MakeOptions) => Effect.Effect<VideoProvider.Service, never, HttpClient.HttpClient>
+
+/** How each built-in is made, and its catalog. */
+export const builtinProviders: Readonly<
+  Record<string, { readonly make: Maker; readonly models: ReadonlyArray<ModelSpec> }>
+> = {
+  laozhang: { make: (options) => Laozhang.make(options), models: Laozhang.models },
+  apiyi: { make: (options) => Apiyi.make(options), models: Apiyi.models },
+  "laozhang-official": { make: (options) => LaozhangOfficial.make(options), models: LaozhangOfficial.models },
+  "laozhang-sora": { make: (options) => LaozhangSora.make(options), models: SoraModels.models }
+}
+
+/** The key the simulator's providers send: any key is valid there. */
+export const simulatorKey = Redacted.make("sk-reelay-simulator")
+
+/** The simulator's API base URLs, per host. */
+export interface SimulatorUrls {
+  readonly laozhang: string
+  readonly apiyi: string
+}
+
+/** Model ids per provider id (built-ins and resellers), for settings resolution. */
+export const catalogs = (resellers: ReadonlyArray<Reseller.Reseller>): Settings.Catalogs => ({
+  ...Object.fromEntries(
+    Object.entries(builtinProviders).map(([id, { models }]) => [id, models.map((model) => model.id)])
+  ),
+  ...Object.fromEntries(resellers.map((reseller) => [reseller.id, reseller.models.map((model) => model.id)]))
+})
+
+/** Every provider's catalog, for `reelay models`: built-ins first, then resellers. */
+export const listing = (
+  settings: Settings.Settings
+): ReadonlyArray<{
+  readonly id: string
+  readonly mode: "async" | "streaming"
+  readonly baseUrl: string
+  readonly models: ReadonlyArray<ModelSpec>
+}> => [
+  ...Settings.builtins.map((builtin) => ({
+    id: builtin.id,
+    mode: builtin.id === "laozhang-sora" ? ("streaming" as const) : ("async" as const),
+    baseUrl: settings.providers.find((p) => p.id === builtin.id)?.baseUrl.value ?? builtin.defaultBaseUrl,
+    models: builtinProviders[builtin.id]!.models
+  })),
+  ...settings.resellers.map((reseller) => ({
+    id: reseller.id,
+    mode: "async" as const,
+    baseUrl: settings.providers.find((p) => p.id === reseller.id)?.baseUrl.value ?? reseller.baseUrl,
+    models: Reseller.models(reseller)
+  }))
+]
+
+/** The registry for `settings`; `simulator` holds the in-process simulator's URLs when it runs. */
+export const registry = (
+  settings: Settings.Settings,
+  simulator: SimulatorUrls | undefined
+): Effect.Effect<ProviderRegistry.Service, InvalidRequest, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const providers: Array<VideoProvider.Service> = []
+    for (const provider of settings.providers) {
+      const options = { id: provider.id, baseUrl: provider.baseUrl.value, apiKey: provider.apiKey?.value }
+      if (provider.kind === "builtin") {
+        providers.push(yield* builtinProviders[provider.id]!.make(options))
+      } else {
+        const reseller = settings.resellers.find((r) => r.id === provider.id)!
+        providers.push(yield* Reseller.make(reseller, { apiKey: options.apiKey, baseUrl: options.baseUrl }))
+      }
+    }
+    if (simulator !== undefined) {
+      for (const id of Settings.simulatorIds) {
+        const builtin = Settings.simulatedBuiltin(id)!
+        const baseUrl = builtin.simulatorHost === "apiyi" ? simulator.apiyi : simulator.laozhang
+        providers.push(yield* builtinProviders[builtin.id]!.make({ id, baseUrl, apiKey: simulatorKey }))
+      }
+    }
+    return yield* ProviderRegistry.make(providers, { defaultProvider: settings.provider.value })
+  })
+
+/**
+ * Fails with `AuthenticationFailed` naming the variable to set when `providerId` has no key: the
+ * providers would refuse at submit anyway, but by then the journal would hold a batch.
+ */
+export const requireKey = (
+  settings: Settings.Settings,
+  providerId: string
+): Effect.Effect<void, AuthenticationFailed | InvalidRequest> => {
+  if (Settings.isSimulator(providerId)) return Effect.void
+  const provider = settings.providers.find((p) => p.id === providerId)
+  if (provider === undefined) {
+    const known = [...settings.providers.map((p) => p.id), ...Settings.simulatorIds]
+    return Effect.fail(
+      new InvalidRequest({
+        field: "provider",
+        supported: known,
+        billing: "not-charged",
+        message: `unknown provider "${providerId}" (available: ${known.join(", ")})`
+      })
+    )
+  }
+  if (provider.apiKey !== undefined) return Effect.void
+  return Effect.fail(
+    new AuthenticationFailed({
+      provider: provider.id,
+      billing: "not-charged",
+      message:
+        provider.apiKeyEnv === undefined
+          ? `${provider.id} has no API key: its definition in ${settings.configFile} names no apiKeyEnv; nothing was sent`
+          : `${provider.id} has no API key: set ${provider.apiKeyEnv}; nothing was sent`
+    })
+  )
+}

@@ -1,0 +1,350 @@
+/**
+ * Running generations: the services a run needs (the simulator when asked for, the providers, the
+ * journal, the budget, the engine), the checks made before anything is sent, and the run itself
+ * with its output, its graceful Ctrl-C and its exit code.
+ *
+ * `generate` is a journaled batch of one, so `resume`, `status` and `cost` see it like any batch.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as NodeFs from "node:fs"
+import { fileURLToPath } from "node:url"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Budget from "@reelay/core/Budget"
+import * as Engine from "@reelay/core/Engine"
+import type { GenerateRequest } from "@reelay/core/GenerateRequest"
+import type { GenerationEvent } from "@reelay/core/GenerationEvent"
+import type * as JobStore from "@reelay/core/JobStore"
+import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as Money from "@reelay/core/Money"
+import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import { SavedVideo } from "@reelay/core/SavedVideo"
+import * as Validation from "@reelay/core/Validation"
+import { BudgetExceeded, InvalidRequest, type VideoError } from "@reelay/core/VideoError"
+import { Journal } from "@reelay/journal"
+import type { JournalError, JournalLocked } from "@reelay/journal/JournalError"
+import { Simulator } from "@reelay/simulator"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as ExitCode from "./ExitCode.js"
+import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Providers from "./Providers.js"
+import * as Render from "./Render.js"
+import * as Report from "./Report.js"
+import * as Settings from "./Settings.js"
+import * as Signals from "./Signals.js"
+
+/** The simulator's MP4 files: next to the bundle when bundled, else the simulator package's own. */
+export const simulatorVideos = (): string | undefined => {
+  const bundled = fileURLToPath(new URL("./videos/", import.meta.url))
+  return NodeFs.existsSync(bundled) ? bundled : undefined
+}
+
+/**
+ * Starts the built-in simulator in this process when a provider in `used` is one of its ids (or
+ * the default is). Stops with the scope.
+ */
+export const startSimulator = (
+  settings: Settings.Settings,
+  used: ReadonlyArray<string | undefined>
+): Effect.Effect<Providers.SimulatorUrls | undefined, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const needed = used.some((id) => Settings.isSimulator(id ?? settings.provider.value))
+    if (!needed) return undefined
+    const directory = simulatorVideos()
+    const simulator = yield* Simulator.make({
+      timeScale: Settings.simulatorTimeScale,
+      // A fresh seed per run: task ids must not repeat across runs in one journal.
+      seed: randomBytes(4).toString("hex"),
+      ...(directory === undefined ? {} : { videosDirectory: directory })
+    })
+    return { laozhang: simulator.urls.laozhang, apiyi: simulator.urls.apiyi }
+  })
+
+/** Whether the journal setting is a PostgreSQL URL. */
+export const isPostgres = (journal: Redacted.Redacted<string>): boolean =>
+  /^postgres(ql)?:\/\//i.test(Redacted.value(journal))
+
+/** The journal for writing: SQLite (the default) or PostgreSQL. */
+export const journalLayer = (
+  settings: Settings.Settings
+): Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError | JournalLocked> =>
+  isPostgres(settings.journal.value)
+    ? Journal.layerPg({ url: settings.journal.value })
+    : Journal.layerSqlite({ path: Redacted.value(settings.journal.value) })
+
+/** The journal for reading (`status`, `cost`): never takes the writer's lock. */
+export const journalReader = (
+  settings: Settings.Settings
+): Layer.Layer<Journal.Journal, JournalError | JournalLocked> =>
+  isPostgres(settings.journal.value)
+    ? Layer.project(Journal.layerPg({ url: settings.journal.value }), Journal.Journal, Journal.Journal, (j) => j)
+    : Journal.layerSqliteReader({ path: Redacted.value(settings.journal.value) })
+
+/** One item of a run, with how to name it in errors. */
+export interface Item extends Engine.BatchItem {
+  readonly key: string
+  /** `line 3` of a batch file, say; absent for `generate`. */
+  readonly label?: string | undefined
+}
+
+/**
+ * Everything that can be known before sending: each provider exists and has a key, each request
+ * fits its model, each image is readable, small enough and an image. Nothing is journaled before
+ * this passes.
+ */
+export const preflight = (
+  settings: Settings.Settings,
+  registry: ProviderRegistry.Service,
+  items: ReadonlyArray<Item>
+): Effect.Effect<ReadonlyArray<ModelSpec>, VideoError, FileSystem.FileSystem> =>
+  Effect.withSpan(
+    Effect.forEach(items, (item) => {
+      const check = Effect.gen(function* () {
+        const id = item.request.provider ?? settings.provider.value
+        yield* Providers.requireKey(settings, id)
+        const provider = yield* registry.get(id)
+        return (yield* Validation.validate(item.request, provider)).model
+      })
+      const label = item.label
+      return label === undefined ? check : Effect.mapError(check, (error) => Report.relabel(error, label))
+    }),
+    "Cli.preflight",
+    { attributes: { "reelay.items": items.length } }
+  )
+
+/** A single video that costs more than the whole budget is refused before it is journaled. */
+export const withinBudget = (settings: Settings.Settings, model: ModelSpec): Effect.Effect<void, BudgetExceeded> => {
+  const limit = settings.budget?.value
+  if (limit === undefined || !Money.greaterThan(model.price, limit)) return Effect.void
+  return Effect.fail(
+    new BudgetExceeded({
+      limit,
+      requested: model.price,
+      committed: Money.zero,
+      billing: "not-charged",
+      message: `this video costs up to ${Money.format(model.price)} and the budget is ${Money.format(limit)} (${settings.budget?.source}); nothing was sent`
+    })
+  )
+}
+
+/** The polling options of the settings: the time scale, and the deadline when `--timeout` is set. */
+export const pollingOf = (settings: Settings.Settings) => ({
+  timeScale: settings.timeScale.value,
+  ...(settings.timeout === undefined ? {} : { deadline: settings.timeout.value })
+})
+
+export interface RunOptions {
+  readonly batch: string
+  readonly items: ReadonlyArray<Item>
+  readonly settings: Settings.Settings
+  readonly mode: Output.Mode
+  /** `generate`: one video, its summary, and the exit code of its error. */
+  readonly single: boolean
+  readonly outputDir?: string | undefined
+  readonly recreateUncertain?: boolean | undefined
+}
+
+/** How long a graceful stop waits for creates in flight to return their task id. */
+const drainLimit = "10 seconds"
+
+/**
+ * Runs `items` as a journaled batch and returns the exit code. Needs the providers' registry,
+ * a writer journal and the platform; builds the engine with a budget seeded from the journal.
+ */
+export const execute = (
+  options: RunOptions,
+  registry: ProviderRegistry.Service,
+  journal: Context.Context<JobStore.JobStore | Journal.Journal>
+): Effect.Effect<number, JournalError, Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const { settings, mode, batch } = options
+    const reader = Context.get(journal, Journal.Journal)
+    const costs = yield* reader.batchCosts(batch)
+    let stopping = false
+    const inner = yield* Budget.make({
+      ...(settings.budget === undefined ? {} : { limit: settings.budget.value }),
+      spent: costs.budget.spent,
+      uncertain: costs.budget.uncertain
+    })
+    // Once the user asked to stop, no new billable call starts: its reservation never returns.
+    const budget: Budget.Service = {
+      ...inner,
+      reserve: (amount, context) => Effect.suspend(() => (stopping ? Effect.never : inner.reserve(amount, context)))
+    }
+    const engine = yield* Engine.make({ polling: pollingOf(settings) }).pipe(
+      Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
+      Effect.provideService(Budget.Budget, budget),
+      Effect.provide(journal)
+    )
+
+    const sink = yield* Output.make(
+      mode,
+      options.items.map((item) => item.key)
+    )
+    const asyncProviders = new Set(registry.providers.filter((p) => p.mode === "async").map((p) => p.id))
+    const inFlight = new Set<string>()
+    const track = (event: GenerationEvent) => {
+      if (event._tag === "Submitting" && asyncProviders.has(event.provider)) inFlight.add(event.key)
+      if (event._tag === "Submitted" || event._tag === "Failed") inFlight.delete(event.key)
+    }
+
+    const signalled = yield* Deferred.make<Signals.Signal>()
+    const now = yield* Deferred.make<void>()
+    yield* Signals.handle((signal, count) => {
+      if (count === 1) Deferred.unsafeDone(signalled, Exit.succeed(signal))
+      else Deferred.unsafeDone(now, Exit.void)
+    })
+
+    const stream = engine.generateMany(options.items, {
+      batch,
+      outputDir: options.outputDir,
+      concurrency: {
+        submit: settings.concurrency.submit?.value,
+        status: settings.concurrency.status?.value,
+        download: settings.concurrency.download?.value
+      },
+      recreateUncertain: options.recreateUncertain === true
+    })
+    yield* Effect.annotateCurrentSpan({ "reelay.batch": batch, "reelay.items": options.items.length })
+    const fiber = yield* Stream.runForEach(stream, (event) =>
+      Effect.zipRight(
+        Effect.sync(() => track(event)),
+        sink.event(event)
+      )
+    ).pipe(Effect.fork)
+
+    const first = yield* Effect.raceFirst(Fiber.join(fiber).pipe(Effect.as(undefined)), Deferred.await(signalled))
+    if (first !== undefined) {
+      stopping = true
+      if (inFlight.size > 0) {
+        yield* sink.note(
+          `reelay: stopping; waiting for ${inFlight.size} create call(s) in flight to return their task id (Ctrl-C again to stop now)`
+        )
+        const drained = Effect.sync(() => inFlight.size === 0).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (done) => done })
+        )
+        yield* Effect.raceAll([
+          Effect.timeout(drained, drainLimit).pipe(Effect.ignore),
+          Deferred.await(now),
+          Fiber.await(fiber).pipe(Effect.asVoid)
+        ])
+      }
+      yield* Fiber.interrupt(fiber)
+      yield* sink.close
+      const code = first === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted
+      const resume = `${Report.commandName()} resume ${batch}`
+      const message = `interrupted; the journal is consistent. Resume with: ${resume}`
+      if (mode === "json")
+        yield* Output.stdout(JSON.stringify({ error: { _tag: "Interrupted", message, batch, resume, exitCode: code } }))
+      yield* Output.stderr(`reelay: ${message}`)
+      return code
+    }
+    yield* sink.close
+    const board = yield* sink.board
+    const code = yield* finish(options, board, sink.style)
+    // A resumed batch: what this run charged is not all the batch cost.
+    const after = yield* reader.batchCosts(batch)
+    const thisRun = Progress.totals(board).charged
+    if (!options.single && mode !== "json" && Money.greaterThan(after.charged, thisRun)) {
+      yield* Output.stdout(`  ${Money.format(after.charged)} charged for the whole batch, earlier runs included`)
+    }
+    return code
+  }).pipe(Effect.withSpan("Cli.execute"))
+
+const encodeVideo = Schema.encodeSync(SavedVideo)
+
+/** Prints the outcome of a finished run and returns its exit code. */
+const finish = (options: RunOptions, board: Progress.Board, style: Render.Style): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    const { mode, batch } = options
+    const resume = `${Report.commandName()} resume ${batch}`
+    const views = board.order.map((key) => board.tasks.get(key)!)
+    const resumable = views.filter((view) => view.error?._tag === "PollTimeout")
+    const uncertain = views.filter((view) => view.error?._tag === "UncertainSubmission")
+    if (options.single) {
+      const view = views[0]
+      if (view?.phase === "saved" && view.video !== undefined) {
+        if (mode === "json") yield* Output.stdout(Render.jsonResult(view.video))
+        else yield* Output.stdout(Render.summary(view, style).join("\n"))
+        return ExitCode.ok
+      }
+      const error = view?.error
+      if (error === undefined) {
+        yield* Output.stderr("reelay: the generation ended without a video or an error")
+        return ExitCode.internal
+      }
+      const code = ExitCode.forError(error)
+      if (mode === "json") yield* Output.stdout(Render.jsonError(error, code))
+      // In plain mode the failure was already printed as an event line.
+      if (mode !== "plain") yield* Output.stderr(Render.errorLine(error))
+      if (error._tag === "PollTimeout") {
+        yield* Output.stderr(`reelay: the task goes on (nothing was cancelled); collect it with: ${resume}`)
+      }
+      if (error._tag === "UncertainSubmission") {
+        yield* Output.stderr(
+          `reelay: to create it again anyway (it may be billed twice): ${resume} --recreate-uncertain`
+        )
+      }
+      return code
+    }
+    const totals = Progress.totals(board)
+    if (mode === "json") {
+      const items = views.map((view) => ({
+        key: view.key,
+        state: view.phase,
+        ...(view.taskId === undefined ? {} : { taskId: view.taskId }),
+        ...(view.video === undefined ? {} : { video: encodeVideo(view.video) }),
+        ...(view.error === undefined
+          ? {}
+          : { error: JSON.parse(Render.jsonError(view.error, ExitCode.forError(view.error))).error })
+      }))
+      yield* Output.stdout(
+        JSON.stringify({
+          report: {
+            batch,
+            total: totals.total,
+            saved: totals.saved,
+            failed: totals.failed,
+            duplicates: totals.duplicates,
+            charged: Money.format(totals.charged).slice(1),
+            uncertain: Money.format(totals.unknown).slice(1),
+            items
+          }
+        })
+      )
+    } else {
+      yield* Output.stdout(Render.batchSummary(batch, board, totals, style).join("\n"))
+    }
+    if (resumable.length > 0) {
+      yield* Output.stderr(
+        `reelay: ${resumable.length} task(s) still running at the deadline; collect them with: ${resume}`
+      )
+    }
+    if (uncertain.length > 0) {
+      yield* Output.stderr(
+        `reelay: ${uncertain.length} item(s) may have been created (uncertain); to create them again anyway: ${resume} --recreate-uncertain`
+      )
+    }
+    return totals.failed > 0 ? ExitCode.batchFailed : ExitCode.ok
+  })
+
+/** The requests' providers (for starting the simulator only when one of them needs it). */
+export const providersOf = (requests: ReadonlyArray<GenerateRequest>): ReadonlyArray<string | undefined> =>
+  requests.length === 0 ? [undefined] : requests.map((request) => request.provider)
+
+/** Wraps an `InvalidRequest` built from flags so it names nothing it should not. */
+export const invalid = (message: string, field?: string) =>
+  new InvalidRequest({ billing: "not-charged", message, ...(field === undefined ? {} : { field }) })

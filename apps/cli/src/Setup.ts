@@ -1,0 +1,78 @@
+/**
+ * The effective settings of a command: reads `reelay.config.json`, takes a snapshot of the
+ * environment through Effect's `Config` (keys read as `Redacted`, never as strings), and resolves
+ * them with the flags (`Settings.resolve`).
+ *
+ * @since 0.1.0
+ */
+import type { InvalidRequest } from "@reelay/core/VideoError"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type { ConfigFileError, UsageError } from "./CliError.js"
+import * as ConfigFile from "./ConfigFile.js"
+import * as Providers from "./Providers.js"
+import * as Settings from "./Settings.js"
+
+/** The flags every command shares, with those that take part in resolution. */
+export interface Flags extends Settings.Flags {
+  readonly config?: string | undefined
+}
+
+/** The environment as Effect's `Config` sees it, for the names resolution may read. */
+export const environment = (file: ConfigFile.Loaded | undefined): Effect.Effect<Settings.Environment> =>
+  Effect.gen(function* () {
+    const names = Settings.variableNames(file)
+    const plain = new Map<string, string>()
+    const secrets = new Map<string, Redacted.Redacted<string>>()
+    for (const name of names.plain) {
+      const value = yield* Config.option(Config.string(name)).pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isSome(value) && value.value.trim() !== "") plain.set(name, value.value.trim())
+    }
+    for (const name of names.secret) {
+      const value = yield* Config.option(Config.redacted(name)).pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isSome(value)) secrets.set(name, value.value)
+    }
+    // A blank key (`export LAOZHANG_API_KEY=`) is no key.
+    const blank = (key: Redacted.Redacted<string>) => Settings.isBlank(key)
+    return {
+      get: (name) => plain.get(name),
+      secret: (name) => {
+        const key = secrets.get(name)
+        return key === undefined || blank(key) ? undefined : key
+      }
+    }
+  })
+
+/** Loads the configuration file named by `--config` / `REELAY_CONFIG` (or `./reelay.config.json`). */
+export const file = (flags: Flags): Effect.Effect<ConfigFile.Loaded | undefined, ConfigFileError> =>
+  Effect.gen(function* () {
+    const fromEnv = yield* Config.option(Config.string(Settings.env.config)).pipe(
+      Effect.orElseSucceed(() => Option.none())
+    )
+    const explicit = flags.config ?? Option.getOrUndefined(Option.filter(fromEnv, (path) => path.trim() !== ""))
+    return yield* ConfigFile.load(explicit, process.cwd())
+  })
+
+/** The settings for `flags`. */
+export const settings = (
+  flags: Flags
+): Effect.Effect<Settings.Settings, UsageError | ConfigFileError | InvalidRequest> =>
+  Effect.gen(function* () {
+    const loaded = yield* file(flags)
+    const env = yield* environment(loaded)
+    return yield* Either.match(
+      Settings.resolve({
+        flags,
+        environment: env,
+        file: loaded,
+        catalogs: Providers.catalogs(loaded?.resellers ?? [])
+      }),
+      { onLeft: Effect.fail, onRight: Effect.succeed }
+    )
+  })
+
+/** `Option` flags as `undefined`, for `Settings.Flags`. */
+export const opt = <A>(option: Option.Option<A>): A | undefined => Option.getOrUndefined(option)

@@ -1,0 +1,104 @@
+/**
+ * `reelay generate <prompt>`: one video, journaled as a batch of one (`gen-<id>`), so `resume`,
+ * `status` and `cost` see it and Ctrl-C or a `PollTimeout` can print how to resume it.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type { GenerateArgs } from "../Cli.js"
+import { UsageError } from "../CliError.js"
+import * as Output from "../Output.js"
+import * as Providers from "../Providers.js"
+import * as Report from "../Report.js"
+import * as Requests from "../Requests.js"
+import * as Run from "../Run.js"
+import * as Setup from "../Setup.js"
+
+const { opt } = Setup
+
+/** A file-name-friendly start of the prompt: `a-red-fox-running-through`. */
+export const slug = (prompt: string): string =>
+  prompt
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim()
+    .split(" ")
+    .slice(0, 5)
+    .join("-")
+    .slice(0, 40)
+    .replace(/-+$/, "") || "video"
+
+/** `--out` as given; a directory (existing, or written with a trailing slash) gets the default name. */
+export const outputPath = (out: string | undefined, outDir: string, name: string): string => {
+  if (out === undefined) return NodePath.resolve(outDir, name)
+  const isDirectory = /[\\/]$/.test(out) || (NodeFs.existsSync(out) && NodeFs.statSync(out).isDirectory())
+  return NodePath.resolve(isDirectory ? NodePath.join(out, name) : out)
+}
+
+/** Runs the command. */
+export const run = (args: GenerateArgs) =>
+  Effect.gen(function* () {
+    const mode = Output.detectMode(args.json)
+    // @effect/cli takes an unknown flag for the prompt when no prompt precedes it.
+    if (/^--?[A-Za-z]/.test(args.prompt)) {
+      return yield* new UsageError({
+        message: `unknown flag ${args.prompt.split(/\s/)[0]} (see reelay generate --help); a prompt cannot start with "-"`
+      })
+    }
+    const settings = yield* Setup.settings({
+      provider: opt(args.provider),
+      model: opt(args.model),
+      baseUrl: opt(args.baseUrl),
+      profile: opt(args.profile),
+      config: opt(args.config),
+      journal: opt(args.journal),
+      maxCost: opt(args.maxCost),
+      timeout: opt(args.timeout)
+    })
+    const request = yield* Either.match(
+      Requests.toRequest(
+        {
+          prompt: args.prompt,
+          provider: settings.provider.value,
+          model: settings.model?.value,
+          images: args.image,
+          seconds: opt(args.seconds),
+          resolution: opt(args.resolution),
+          aspectRatio: opt(args.aspectRatio),
+          size: opt(args.size),
+          negativePrompt: opt(args.negativePrompt),
+          seed: opt(args.seed)
+        },
+        process.cwd()
+      ),
+      { onLeft: Effect.fail, onRight: Effect.succeed }
+    )
+    const id = randomBytes(4).toString("hex")
+    const batch = `gen-${id}`
+    const key = slug(args.prompt)
+    const output = outputPath(opt(args.out), settings.outDir?.value ?? "out", `${key}-${id}.mp4`)
+    const code = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const simulator = yield* Run.startSimulator(settings, [request.provider])
+        const registry = yield* Providers.registry(settings, simulator)
+        const items = [{ key, request, output }]
+        const [model] = yield* Run.preflight(settings, registry, items)
+        yield* Run.withinBudget(settings, model!)
+        const journal = yield* Layer.build(Run.journalLayer(settings))
+        if (settings.notice !== undefined) yield* Output.stderr(settings.notice)
+        return yield* Run.execute({ batch, items, settings, mode, single: true }, registry, journal)
+      })
+    )
+    yield* Report.exit(code)
+  }).pipe(
+    Effect.withSpan("reelay.generate"),
+    Effect.catchAll((error) => Report.failure(error, args.json)),
+    Effect.provide(NodeHttpClient.layerUndici)
+  )

@@ -1,0 +1,71 @@
+/**
+ * `reelay simulate`: the simulator of the provider APIs as a standalone server, and how to point
+ * reelay (or any client) at it. Runs until Ctrl-C.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import { Simulator } from "@reelay/simulator"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import type { SimulateArgs } from "../Cli.js"
+import * as Output from "../Output.js"
+import * as Report from "../Report.js"
+import * as Run from "../Run.js"
+import * as Settings from "../Settings.js"
+import * as Setup from "../Setup.js"
+import * as Signals from "../Signals.js"
+
+const { opt } = Setup
+
+/** Runs the command. */
+export const run = (args: SimulateArgs) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const scaleText = opt(args.timeScale)
+      const timeScale =
+        scaleText === undefined
+          ? Settings.simulatorTimeScale
+          : yield* Either.match(Settings.parseScale(scaleText, "--time-scale"), {
+              onLeft: Effect.fail,
+              onRight: Effect.succeed
+            })
+      const seed = opt(args.seed) ?? randomBytes(4).toString("hex")
+      const directory = Run.simulatorVideos()
+      const stop = yield* Deferred.make<void>()
+      yield* Signals.handle(() => Deferred.unsafeDone(stop, Exit.void))
+      const simulator = yield* Simulator.make({
+        timeScale,
+        seed,
+        ...(opt(args.port) === undefined ? {} : { port: opt(args.port)! }),
+        ...(opt(args.cdnPort) === undefined ? {} : { cdnPort: opt(args.cdnPort)! }),
+        ...(opt(args.host) === undefined ? {} : { hostname: opt(args.host)! }),
+        ...(directory === undefined ? {} : { videosDirectory: directory })
+      })
+      const { urls } = simulator
+      const scale = scaleText ?? "1/30"
+      if (args.json) {
+        yield* Output.stdout(JSON.stringify({ ...urls, timeScale, seed }))
+      } else {
+        yield* Output.stdout(
+          [
+            "reelay simulator listening",
+            `  laozhang  ${urls.laozhang}`,
+            `  apiyi     ${urls.apiyi}`,
+            `  cdn       ${urls.cdn}`,
+            `  control   ${urls.control}`,
+            `  time scale ${scale}, seed "${seed}"; Ctrl-C to stop`,
+            "",
+            "Point reelay at it (any key works; keys starting with sk-invalid are refused, sk-nofunds have no balance):",
+            `  export LAOZHANG_BASE_URL=${urls.laozhang} LAOZHANG_API_KEY=sk-test`,
+            `  export APIYI_BASE_URL=${urls.apiyi} APIYI_API_KEY=sk-test`,
+            `  export REELAY_TIME_SCALE=${scale}`,
+            ""
+          ].join("\n")
+        )
+      }
+      yield* Deferred.await(stop)
+    })
+  ).pipe(Effect.catchAll((error) => Report.failure(error, args.json)))
