@@ -110,13 +110,17 @@ export const shouldRegenerate = (
 /**
  * Whether `error` ends the task for good. Anything else (a timeout, an outage, a failed download)
  * leaves a task that can still be polled or fetched later, so a batch can resume it.
+ *
+ * `TaskNotFound` is deliberately not final: before the task's expiry, a 404 far more often means
+ * the wrong key or base URL (a task is visible only to the key that made it) than a vanished task,
+ * and ending the item would abandon a video that may be paid for. Past the expiry the engine turns
+ * it into `TaskExpired`, which is final.
  */
 export const endsTask = (error: VideoError): boolean => {
   switch (error._tag) {
     case "GenerationFailed":
     case "ContentRejected":
     case "TaskExpired":
-    case "TaskNotFound":
       return true
     default:
       return false

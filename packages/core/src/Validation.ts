@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import {
@@ -163,6 +164,23 @@ const checkImageRoles = (
   return Effect.void
 }
 
+/** Why a file could not be read, in words (the platform's own text repeats the path and the syscall). */
+const unreadable = (error: PlatformError): string => {
+  if (error._tag === "SystemError") {
+    switch (error.reason) {
+      case "NotFound":
+        return "no such file"
+      case "PermissionDenied":
+        return "permission denied"
+      case "Busy":
+        return "the file is busy"
+      default:
+        return error.reason === "Unknown" ? (error.description ?? "unknown error") : error.reason
+    }
+  }
+  return error.description ?? error.message
+}
+
 /** Reads a local image, checks its size and type, and turns it into bytes the provider can send. */
 const resolveImage = (
   provider: VideoProvider.Service,
@@ -200,7 +218,7 @@ const resolveImage = (
       label = `image ${quote(source.path)}`
       const info = yield* fs
         .stat(source.path)
-        .pipe(Effect.mapError((error) => refuse(provider, "images", `cannot read ${label}: ${error.message}`)))
+        .pipe(Effect.mapError((error) => refuse(provider, "images", `cannot read ${label}: ${unreadable(error)}`)))
       if (info.type !== "File") return yield* refuse(provider, "images", `${label} is not a file`)
       if (Number(info.size) > limit) {
         return yield* refuse(
@@ -211,7 +229,7 @@ const resolveImage = (
       }
       bytes = yield* fs
         .readFile(source.path)
-        .pipe(Effect.mapError((error) => refuse(provider, "images", `cannot read ${label}: ${error.message}`)))
+        .pipe(Effect.mapError((error) => refuse(provider, "images", `cannot read ${label}: ${unreadable(error)}`)))
       fileName = source.path.split(/[\\/]/).pop()
     } else {
       label = `the ${image.role} image`

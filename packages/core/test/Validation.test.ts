@@ -153,6 +153,8 @@ layer(NodeFileSystem.layer)("Validation", (it) => {
       })
       assert.include(missing.message, "cannot read image")
       assert.include(missing.message, "nope.png")
+      assert.include(missing.message, ": no such file")
+      assert.notInclude(missing.message, "ENOENT")
 
       const text = path.join(tmp, "notes.png")
       fs.writeFileSync(text, "just some text")

@@ -210,8 +210,7 @@ describe("JobState", () => {
     it("a task that ended stays ended; an expired one too", () => {
       for (const error of [
         new VideoError.GenerationFailed({ message: "failed", billing: "not-charged" }),
-        new VideoError.ContentRejected({ message: "policy", billing: "not-charged" }),
-        new VideoError.TaskNotFound({ message: "404" })
+        new VideoError.ContentRejected({ message: "policy", billing: "not-charged" })
       ]) {
         const row = play(events.submitting, events.submitted(), events.failed(error))
         const resumed = resume(row)
@@ -225,6 +224,16 @@ describe("JobState", () => {
       )
       assert.strictEqual(expired.state, "expired")
       assert.strictEqual(resume(expired)._tag, "Ended")
+    })
+
+    it("a task the provider did not find is polled again: a wrong key or base URL must not abandon it", () => {
+      const row = play(
+        events.submitting,
+        events.submitted(),
+        events.failed(new VideoError.TaskNotFound({ message: "404", billing: "unknown" }))
+      )
+      const resumed = resume(row)
+      assert.strictEqual(resumed._tag, "Poll")
     })
 
     it("a content rejection at create is ended, not fresh: it would be rejected again", () => {
