@@ -158,6 +158,37 @@ describe("reelay batch", () => {
     expect(harness.chargesOf(key)).toHaveLength(4)
   }, 90_000)
 
+  it("resumes a batch with the profile it was run under, whose key alone can see its tasks", async () => {
+    const cwd = Harness.workdir("profile-resume")
+    const profileKey = harness.freshKey()
+    const otherKey = harness.freshKey()
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({ profiles: { night: { provider: "laozhang", apiKeyEnv: "NIGHT_KEY" } } })
+    )
+    const file = writeLines(cwd, "night.jsonl", [
+      { key: "moth", prompt: "A moth at a lamp @sim:timing(queue=0.2,run=3)", model: "veo-3.1-fast" }
+    ])
+    // The default key belongs to another account: polling with it would find nothing.
+    const env = { ...harness.env(otherKey), NIGHT_KEY: profileKey }
+    const child = Harness.start(["batch", file, "--profile", "night", "--json"], { cwd, env })
+    const done = Harness.finish(child, 60_000)
+    await Harness.waitFor(child, (stdout) => stdout.includes('"_tag":"Submitted"'))
+    child.kill("SIGINT")
+    const interrupted = await done
+    expect(interrupted.code).toBe(130)
+
+    const resumed = await Harness.run(["resume"], { cwd, env })
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stderr).toContain('with profile "night", as it was run')
+    expect(Harness.isMp4(NodePath.join(cwd, "out", /resume (\S+)/.exec(interrupted.stderr)![1]!, "moth.mp4"))).toBe(
+      true
+    )
+    expect(createsOf(profileKey)).toHaveLength(1)
+    expect(harness.requestsOf(otherKey)).toHaveLength(0)
+    expect(harness.chargesOf(profileKey)).toHaveLength(1)
+  }, 90_000)
+
   it("stops waiting at --timeout with PollTimeout, prints the resume command, and resume collects the video", async () => {
     const cwd = Harness.workdir("timeout")
     const key = harness.freshKey()

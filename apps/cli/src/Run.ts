@@ -100,6 +100,12 @@ export interface Item extends Engine.BatchItem {
   readonly label?: string | undefined
 }
 
+/** What a batch's journal entry records about how it was run: the profile and the file defining it. */
+export const recordedSettings = (settings: Settings.Settings): Readonly<Record<string, string>> => ({
+  ...(settings.profile === undefined ? {} : { profile: settings.profile.value }),
+  ...(settings.configFile === undefined ? {} : { config: settings.configFile })
+})
+
 /**
  * Everything that can be known before sending: each provider exists and has a key, each request
  * fits its model, each image is readable, small enough and an image. Nothing is journaled before
@@ -172,6 +178,9 @@ export const execute = (
   Effect.gen(function* () {
     const { settings, mode, batch } = options
     const reader = Context.get(journal, Journal.Journal)
+    // A profile can give a provider another key and base URL; a resume must use the same ones,
+    // because a task is visible only to the key that created it.
+    yield* reader.describe(batch, recordedSettings(settings))
     const costs = yield* reader.batchCosts(batch)
     let stopping = false
     const inner = yield* Budget.make({

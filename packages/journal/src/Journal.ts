@@ -63,6 +63,8 @@ export interface BatchSummary {
   readonly updatedAt: Date
   readonly items: number
   readonly states: Readonly<Partial<Record<JobState, number>>>
+  /** What the batch was run with (`describe`); empty when nothing was recorded. */
+  readonly settings: Readonly<Record<string, string>>
 }
 
 /** One item of a batch as the journal knows it. */
@@ -191,6 +193,11 @@ export interface Service {
   readonly batchCosts: (batch: string) => Effect.Effect<BatchCosts, JournalError>
   /** The event log of a batch, or of one item, oldest first. Progress readings are not logged. */
   readonly events: (batch: string, key?: string) => Effect.Effect<ReadonlyArray<Entry>, JournalError>
+  /**
+   * Records what a batch is run with (a profile name, a configuration file: never a secret), so a
+   * later resume can run it the same way. Replaces what was recorded. Writers only.
+   */
+  readonly describe: (batch: string, settings: Readonly<Record<string, string>>) => Effect.Effect<void, JournalError>
 }
 
 /** Read access to the journal (a writer layer provides it too). */

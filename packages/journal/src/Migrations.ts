@@ -101,13 +101,23 @@ const create = Effect.gen(function* () {
   )`
 })
 
+/**
+ * What a batch was run with (the CLI's profile and configuration file, say), so a resume uses the
+ * same key and base URL: a task is visible only to the key that created it.
+ */
+const batchSettings = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE reelay_batches ADD COLUMN settings TEXT`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
-  "1_create": create
+  "1_create": create,
+  "2_batch_settings": batchSettings
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 1
+export const latest = 2
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

@@ -157,5 +157,12 @@ export const openReader = (path: string): Effect.Effect<SqliteClient.SqliteClien
         message: `${path} was written by a newer reelay (schema ${latest}, this one knows ${Migrations.latest})`
       })
     }
+    if (latest < Migrations.latest) {
+      // A reader never writes, so it cannot migrate: any writing command (say `reelay resume`) will.
+      return yield* new JournalError({
+        operation: "open",
+        message: `${path} was written by an older reelay (schema ${latest}, this one reads ${Migrations.latest}); run a command that writes it (such as resume) to update it`
+      })
+    }
     return sql
   })

@@ -521,13 +521,28 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
       return { estimated, charged, unknown, budget: { spent: charged, uncertain: unknown } }
     })
 
+  /** Recorded batch settings: string values only, anything unreadable ignored. */
+  const settingsOf = (text: string | null): Readonly<Record<string, string>> => {
+    if (text === null) return {}
+    try {
+      const parsed: unknown = JSON.parse(text)
+      if (parsed === null || typeof parsed !== "object") return {}
+      return Object.fromEntries(
+        Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === "string")
+      )
+    } catch {
+      return {}
+    }
+  }
+
   const journal: Journal.Service = {
     batches: Effect.gen(function* () {
       const batches = yield* sql<{
         readonly batch: string
         readonly created_at: number | string
         readonly updated_at: number | string
-      }>`SELECT batch, created_at, updated_at FROM reelay_batches ORDER BY updated_at DESC, batch`
+        readonly settings: string | null
+      }>`SELECT batch, created_at, updated_at, settings FROM reelay_batches ORDER BY updated_at DESC, batch`
       const counts = yield* sql<{
         readonly batch: string
         readonly state: string
@@ -547,10 +562,18 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
           createdAt: date(record.created_at) ?? new Date(0),
           updatedAt: date(record.updated_at) ?? new Date(0),
           items: total,
-          states
+          states,
+          settings: settingsOf(record.settings)
         }
       })
     }).pipe(Effect.mapError(fail("list batches"))),
+    describe: (batch, settings) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const text = JSON.stringify(settings)
+        yield* sql`INSERT INTO reelay_batches ${sql.insert({ batch, created_at: now, updated_at: now, settings: text })}
+          ON CONFLICT (batch) DO UPDATE SET settings = excluded.settings`
+      }).pipe(Effect.mapError(fail("describe a batch"))),
     items,
     item: (batch, key) =>
       sql<JobRecord>`SELECT * FROM reelay_jobs WHERE batch = ${batch} AND item_key = ${key}`.pipe(

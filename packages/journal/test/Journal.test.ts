@@ -110,7 +110,28 @@ for (const dialect of dialects) {
               return { ran, recorded: recorded.map((row) => Number(row.migration_id)) }
             }).pipe(Effect.provide(db.client))
           )
-          assert.deepStrictEqual(again, { ran: [], recorded: [Migrations.latest] })
+          assert.deepStrictEqual(again, {
+            ran: [],
+            recorded: Object.keys(Migrations.migrations).map((id) => Number.parseInt(id, 10))
+          })
+        })
+      )
+
+      it.live("records what a batch was run with, for the next resume", () =>
+        Effect.gen(function* () {
+          const db = yield* dialect.fresh
+          const batches = yield* Effect.gen(function* () {
+            const store = yield* JobStore.JobStore
+            const journal = yield* Journal.Journal
+            yield* store.open("b", [item("a")])
+            yield* journal.describe("b", { profile: "cheap", config: "/srv/reelay.config.json" })
+            yield* journal.describe("b", { profile: "draft" })
+            return yield* journal.batches
+          }).pipe(Effect.provide(db.writer))
+          assert.deepStrictEqual(
+            batches.map((batch) => [batch.batch, batch.settings]),
+            [["b", { profile: "draft" }]]
+          )
         })
       )
 

@@ -37,7 +37,7 @@ export const latestUnfinished = (batches: ReadonlyArray<Journal.BatchSummary>): 
 export const run = (args: ResumeArgs) =>
   Effect.gen(function* () {
     const mode = Output.detectMode(args.json)
-    const settings = yield* Setup.settings({
+    const flags = {
       profile: opt(args.profile),
       config: opt(args.config),
       journal: opt(args.journal),
@@ -48,31 +48,43 @@ export const run = (args: ResumeArgs) =>
         status: yield* positive(opt(args.concurrencyStatus), "--concurrency-status"),
         download: yield* positive(opt(args.concurrencyDownload), "--concurrency-download")
       }
-    })
-    if (!journalExists(settings)) {
+    }
+    const initial = yield* Setup.settings(flags)
+    if (!journalExists(initial)) {
       const batch = opt(args.batch)
       if (batch !== undefined) {
         return yield* new UsageError({
-          message: `no batch "${batch}": there is no journal at ${Redacted.value(settings.journal.value)}`
+          message: `no batch "${batch}": there is no journal at ${Redacted.value(initial.journal.value)}`
         })
       }
-      yield* Output.stderr(
-        `reelay: nothing to resume: there is no journal at ${Redacted.value(settings.journal.value)}`
-      )
+      yield* Output.stderr(`reelay: nothing to resume: there is no journal at ${Redacted.value(initial.journal.value)}`)
       return
     }
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const journal = yield* Layer.build(Run.journalLayer(settings))
+        const journal = yield* Layer.build(Run.journalLayer(initial))
         const reader = Context.get(journal, Journal.Journal)
-        const batch = opt(args.batch) ?? latestUnfinished(yield* reader.batches)
+        const batches = yield* reader.batches
+        const batch = opt(args.batch) ?? latestUnfinished(batches)
         if (batch === undefined) {
           yield* Output.stderr("reelay: nothing to resume: every batch in the journal is complete")
           return 0
         }
         const stored = yield* reader.items(batch)
         if (stored.length === 0) {
-          return yield* new UsageError({ message: `no batch "${batch}" in the journal (${settings.journal.source})` })
+          return yield* new UsageError({ message: `no batch "${batch}" in the journal (${initial.journal.source})` })
+        }
+        // Run the batch the way it was run: a profile may have given its provider another key and
+        // base URL, and a task is visible only to the key that created it. --profile overrides.
+        const recorded = batches.find((summary) => summary.batch === batch)?.settings ?? {}
+        const settings =
+          flags.profile === undefined && recorded.profile !== undefined && recorded.profile !== initial.profile?.value
+            ? yield* Setup.settings({ ...flags, profile: recorded.profile, config: flags.config ?? recorded.config })
+            : initial
+        if (settings !== initial && mode !== "json") {
+          yield* Output.stderr(
+            `reelay: resuming ${batch} with profile "${recorded.profile}", as it was run (--profile to choose another)`
+          )
         }
         const items = stored.map((item) => ({ key: item.key, request: item.request, output: item.output }))
         const used = [...new Set(stored.map((item) => item.provider ?? item.request.provider))]
