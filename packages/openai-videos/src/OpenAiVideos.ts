@@ -43,9 +43,18 @@ import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as CreateRequest from "./CreateRequest.js"
 import * as ErrorMapping from "./ErrorMapping.js"
-import { type AuthStyle, asyncDialect, contentPathOf, statusPathOf, type WireOptions } from "./Protocol.js"
+import {
+  type AuthStyle,
+  asyncDialect,
+  contentPathOf,
+  isUsableTaskId,
+  maxTaskIdLength,
+  statusPathOf,
+  type WireOptions
+} from "./Protocol.js"
 import * as Sanitize from "./Sanitize.js"
 import { ContentObject, CreatedTask, percentOf, TaskObject, taskIdOf } from "./WireSchemas.js"
 
@@ -83,7 +92,16 @@ export interface Config {
   readonly retention?: Duration.DurationInput | undefined
   /** The span name prefix (`"Laozhang"` gives `Laozhang.submit`); default `"OpenAiVideos"`. */
   readonly spanPrefix?: string | undefined
+  /**
+   * The most bytes read of one JSON answer (default 1 MiB; real ones are a few hundred bytes). A
+   * longer one, or one that never ends, is not read further: a 2xx is then a `MalformedResponse`,
+   * an error status is mapped from its status and the part read.
+   */
+  readonly maxBodyBytes?: number | undefined
 }
+
+/** Default `Config.maxBodyBytes`. */
+export const defaultMaxBodyBytes = 1024 * 1024
 
 const normalizeAuth = (auth: AuthOption) =>
   typeof auth === "string"
@@ -120,6 +138,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
     const imageRequired = new Set(config.imageRequired ?? [])
     const span = config.spanPrefix ?? "OpenAiVideos"
     const keyHint = config.apiKeyHint
+    const maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes
 
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest((request) => {
@@ -128,11 +147,10 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
           ? prepared
           : HttpClientRequest.setHeader(prepared, auth.header, Redacted.value(authValue))
       }),
-      // A custom key header must be redacted wherever the client logs or traces headers, like `authorization` is.
+      // The key's header (a custom one too) and the headers where a server answers about it are
+      // redacted wherever the client logs or traces headers, like `authorization` is.
       HttpClient.transform((effect) =>
-        Effect.locallyWith(effect, Headers.currentRedactedNames, (names) =>
-          names.includes(auth.header) ? names : [...names, auth.header]
-        )
+        Effect.locallyWith(effect, Headers.currentRedactedNames, Sanitize.withCredentialHeaders([auth.header]))
       )
     )
 
@@ -177,6 +195,39 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
           )
         )
 
+    /**
+     * The body as text, at most `maxBodyBytes` of it. Reading stops there (which closes the
+     * connection): an answer far larger than any the protocol defines, or one that never ends, must
+     * not fill the memory.
+     */
+    const readBody = (
+      context: ErrorMapping.Context,
+      response: HttpClientResponse.HttpClientResponse
+    ): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, VideoError> =>
+      Effect.suspend(() => {
+        const chunks: Array<Uint8Array> = []
+        let size = 0
+        return Stream.runForEachWhile(response.stream, (chunk) =>
+          Effect.sync(() => {
+            chunks.push(chunk)
+            size += chunk.length
+            return size <= maxBodyBytes
+          })
+        ).pipe(
+          Effect.map(() => {
+            const bytes = Buffer.concat(chunks, size)
+            const truncated = size > maxBodyBytes
+            return {
+              body: new TextDecoder().decode(truncated ? bytes.subarray(0, maxBodyBytes) : bytes),
+              truncated
+            }
+          }),
+          Effect.mapError((cause) =>
+            ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: response.status, cause })
+          )
+        )
+      })
+
     /** Reads an answer: error statuses and error bodies are mapped, a 2xx body is decoded with `schema`. */
     const readJson = <A, I>(
       context: ErrorMapping.Context,
@@ -184,14 +235,20 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       schema: Schema.Schema<A, I>
     ): Effect.Effect<{ readonly value: A; readonly body: string }, VideoError> =>
       Effect.gen(function* () {
-        const body = yield* response.text.pipe(
-          Effect.mapError((cause) =>
-            ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: response.status, cause })
-          )
-        )
+        const { body, truncated } = yield* readBody(context, response)
         const answer = { _tag: "Answer", status: response.status, headers: response.headers, body } as const
         if (response.status < 200 || response.status >= 300) {
           return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
+        }
+        if (truncated) {
+          return yield* Effect.fail(
+            ErrorMapping.toVideoError(context, {
+              _tag: "Undecodable",
+              status: response.status,
+              body,
+              problem: `the answer is larger than ${maxBodyBytes} bytes; it was not read further`
+            })
+          )
         }
         const decoded = Schema.decodeUnknownEither(Schema.parseJson(schema))(body)
         if (Either.isRight(decoded)) return { value: decoded.right, body }
@@ -220,6 +277,17 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       const response = yield* send(context, request)
       const { value, body } = yield* readJson(context, response, CreatedTask)
       const taskId = taskIdOf(value, wire.idField)
+      if (taskId !== undefined && !isUsableTaskId(taskId)) {
+        // The vendor answered 200 (a task may exist), with an id no request can address safely.
+        return yield* Effect.fail(
+          ErrorMapping.toVideoError(context, {
+            _tag: "Undecodable",
+            status: response.status,
+            body,
+            problem: `the task id ${JSON.stringify(Sanitize.scrub(taskId).slice(0, 40))} cannot name a task in a URL path (".", "..", empty or over ${maxTaskIdLength} characters)`
+          })
+        )
+      }
       if (taskId === undefined) {
         const vendor = ErrorMapping.parseErrorBody(body)
         return yield* Effect.fail(
@@ -243,10 +311,24 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       })
     })
 
+    /** A handle read back from a journal is not trusted more than the vendor's answer was. */
+    const addressable = (handle: TaskHandle): Effect.Effect<void, VideoError> =>
+      isUsableTaskId(handle.taskId)
+        ? Effect.void
+        : Effect.fail(
+            new InvalidRequest({
+              provider: id,
+              taskId: handle.taskId,
+              field: "taskId",
+              message: `${id}: the task id ${JSON.stringify(Sanitize.scrub(handle.taskId).slice(0, 40))} cannot name a task in a URL path; nothing was sent`
+            })
+          )
+
     const status = Effect.fn(`${span}.status`)(function* (handle: TaskHandle) {
       yield* Effect.annotateCurrentSpan({ provider: id, taskId: handle.taskId })
       const context = yield* contextOf("status", handle.taskId)
       yield* ready(context)
+      yield* addressable(handle)
       const response = yield* send(context, HttpClientRequest.get(statusPathOf(wire, handle.taskId)))
       const { value, body } = yield* readJson(context, response, TaskObject)
       const now = yield* Clock.currentTimeMillis
@@ -274,6 +356,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       yield* Effect.annotateCurrentSpan({ provider: id, taskId: handle.taskId })
       const context = yield* contextOf("content", handle.taskId)
       yield* ready(context)
+      yield* addressable(handle)
       const expiry = handle.expiresAt === undefined ? {} : { expiresAt: handle.expiresAt }
       if (wire.content === "bytes") {
         // The bytes are served on the API origin with the key: the engine downloads them with our

@@ -81,11 +81,23 @@ export class WireOptions extends Schema.Class<WireOptions>("WireOptions")({
 /** The laozhang / apiyi async dialect: JSON (multipart to upload frames), `id`, `processing`, a CDN `url`. */
 export const asyncDialect: WireOptions = new WireOptions({})
 
-/** The path of a task's status, relative to the base URL. */
+/** The longest task id used in a path; real ones are a few dozen characters. */
+export const maxTaskIdLength = 512
+
+/**
+ * Whether a task id (from the vendor's answer, or a journal) can name a task in a URL path. Every
+ * character is percent-encoded where needed, but `.` and `..` are dot segments that URL parsing
+ * resolves (`/v1/videos/..` is `/v1/`), so no encoding makes them stay inside `/videos/`: a vendor
+ * answering such an id (or an empty or huge one) is not followed anywhere.
+ */
+export const isUsableTaskId = (taskId: string): boolean =>
+  taskId.length > 0 && taskId.length <= maxTaskIdLength && taskId !== "." && taskId !== ".."
+
+/** The path of a task's status, relative to the base URL (check `isUsableTaskId` first). */
 export const statusPathOf = (options: WireOptions, taskId: string): string =>
   options.statusPath === "video-generations"
     ? `/video/generations/${encodeURIComponent(taskId)}`
     : `/videos/${encodeURIComponent(taskId)}`
 
-/** The path of a task's content, relative to the base URL. */
+/** The path of a task's content, relative to the base URL (check `isUsableTaskId` first). */
 export const contentPathOf = (taskId: string): string => `/videos/${encodeURIComponent(taskId)}/content`

@@ -36,3 +36,27 @@ export const excerpt = (body: string, secrets: ReadonlyArray<Redacted.Redacted<s
   if (flat === "") return "(empty body)"
   return flat.length <= max ? flat : `${flat.slice(0, max)}…`
 }
+
+/**
+ * Headers that carry or describe credentials, in requests (`authorization`, ...) or in answers
+ * (`www-authenticate`, where a server explains a refused key, sometimes quoting it). The HTTP
+ * client records request and response headers on its spans: these are kept redacted there.
+ */
+export const credentialHeaders: ReadonlyArray<string> = [
+  "authorization",
+  "proxy-authorization",
+  "www-authenticate",
+  "proxy-authenticate",
+  "x-api-key",
+  "api-key",
+  "cookie",
+  "set-cookie"
+]
+
+/** `names` (the current `Headers.currentRedactedNames`) with `credentialHeaders` and `extra` added. */
+export const withCredentialHeaders =
+  (extra: ReadonlyArray<string> = []) =>
+  (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> => {
+    const missing = [...credentialHeaders, ...extra].filter((name) => !names.includes(name))
+    return missing.length === 0 ? names : [...names, ...new Set(missing)]
+  }

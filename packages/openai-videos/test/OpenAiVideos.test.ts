@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
 import * as OpenAiVideos from "../src/OpenAiVideos.js"
+import * as Protocol from "../src/Protocol.js"
 import { WireOptions } from "../src/Protocol.js"
 
 const model = new ModelSpec({
@@ -47,7 +48,9 @@ interface Seen {
 }
 
 /** A client that records each request and answers with the next scripted response. */
-const fake = (answers: Array<{ status: number; body: string; headers?: Record<string, string> }>) => {
+const fake = (
+  answers: Array<{ status: number; body: string | ReadableStream<Uint8Array>; headers?: Record<string, string> }>
+) => {
   const seen: Array<Seen> = []
   const client = HttpClient.make((request) =>
     Effect.gen(function* () {
@@ -97,6 +100,24 @@ const handle = new TaskHandle({
   expiresAt: new Date(86_400_000)
 })
 
+/** A body that never ends, in 64 KiB chunks; `pulled()` is how much of it was asked for. */
+const endless = (head: string) => {
+  let pulled = 0
+  let cancelled = false
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024))
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(new TextEncoder().encode(head)),
+    pull: (controller) => {
+      pulled += chunk.length
+      controller.enqueue(chunk)
+    },
+    cancel: () => {
+      cancelled = true
+    }
+  })
+  return { body, pulled: () => pulled, cancelled: () => cancelled }
+}
+
 /** Parses a multipart body back, as a server would. */
 const parseForm = (bytes: Uint8Array, contentType: string) =>
   Effect.promise(() => new Response(bytes, { headers: { "content-type": contentType } }).formData())
@@ -145,6 +166,9 @@ describe("OpenAiVideos", () => {
       assert.strictEqual(seen[0]!.headers["x-acme-key"], KEY)
       assert.isUndefined(seen[0]!.headers["authorization"])
       assert.include(seen[0]!.redacted, "x-acme-key")
+      // Where a server answers about a refused key (and may quote it) is redacted on spans too.
+      assert.include(seen[0]!.redacted, "www-authenticate")
+      assert.include(seen[0]!.redacted, "proxy-authenticate")
       assert.deepStrictEqual(
         provider.credentials?.headers.map(([name]) => name),
         ["x-acme-key"]
@@ -356,6 +380,61 @@ describe("OpenAiVideos", () => {
       const own = yield* bytes.content(handle)
       assert.isTrue(own._tag === "Url" && own.url === "https://api.acme.test/v1/videos/video_1/content")
       assert.strictEqual(seen.length, 2, "the bytes style sends nothing: the engine downloads")
+    })
+  )
+  it.effect("stops reading an answer past maxBodyBytes: a 2xx is malformed, an error is mapped from its status", () =>
+    Effect.gen(function* () {
+      const status = endless('{"id":"video_1","status":"processing","pad":"')
+      const { client } = fake([
+        { status: 200, body: status.body },
+        { status: 503, body: `{"error":{"message":"${"y".repeat(4096)}"}}` },
+        { status: 200, body: JSON.stringify({ id: "video_1", status: "queued", pad: "z".repeat(4096) }) }
+      ])
+      const provider = yield* build(client, { maxBodyBytes: 1024 })
+      const malformed = failure(yield* Effect.exit(provider.status(handle)))
+      assert.strictEqual(malformed._tag, "MalformedResponse")
+      assert.match(malformed.message, /larger than 1024 bytes; it was not read further/)
+      assert.isAtMost(status.pulled(), 256 * 1024, "the endless body was not read on")
+      assert.isTrue(status.cancelled(), "and its stream was closed")
+      const unavailable = failure(yield* Effect.exit(provider.status(handle)))
+      assert.strictEqual(unavailable._tag, "ProviderUnavailable")
+      assert.strictEqual(unavailable.httpStatus, 503)
+      // A create answered 200 with an oversized body: unreadable, so the engine treats it as uncertain.
+      const create = failure(yield* Effect.exit(provider.submit(input())))
+      assert.strictEqual(create._tag, "MalformedResponse")
+    })
+  )
+
+  it.effect("a task id that is a dot segment is refused at the create, and never put in a path", () =>
+    Effect.gen(function* () {
+      const { seen, client } = fake([
+        { status: 200, body: JSON.stringify({ id: "..", status: "queued" }) },
+        { status: 200, body: JSON.stringify({ id: ".", status: "queued" }) },
+        { status: 200, body: JSON.stringify({ id: "../x?y#z", status: "queued" }) },
+        { status: 200, body: JSON.stringify({ id: "../x?y#z", status: "processing" }) },
+        { status: 200, body: JSON.stringify({ url: "https://cdn.acme.test/v.mp4" }) }
+      ])
+      const provider = yield* build(client)
+      for (const id of ["..", "."]) {
+        const error = failure(yield* Effect.exit(provider.submit(input())))
+        assert.strictEqual(error._tag, "MalformedResponse")
+        assert.include(error.message, `the task id ${JSON.stringify(id)} cannot name a task in a URL path`)
+      }
+      const created = yield* provider.submit(input())
+      yield* provider.status(created)
+      yield* provider.content(created)
+      assert.strictEqual(seen[3]!.url, "https://api.acme.test/v1/videos/..%2Fx%3Fy%23z", "one path segment")
+      assert.strictEqual(seen[4]!.url, "https://api.acme.test/v1/videos/..%2Fx%3Fy%23z/content")
+      // A handle from elsewhere (a journal) with such an id: refused before anything is sent.
+      const forged = new TaskHandle({ ...handle, taskId: ".." })
+      const sent = seen.length
+      const refused = failure(yield* Effect.exit(provider.status(forged)))
+      assert.strictEqual(refused._tag, "InvalidRequest")
+      assert.strictEqual(failure(yield* Effect.exit(provider.content(forged)))._tag, "InvalidRequest")
+      assert.strictEqual(seen.length, sent, "nothing sent")
+      assert.isFalse(Protocol.isUsableTaskId(""))
+      assert.isFalse(Protocol.isUsableTaskId("x".repeat(Protocol.maxTaskIdLength + 1)))
+      assert.isTrue(Protocol.isUsableTaskId("..."))
     })
   )
 })

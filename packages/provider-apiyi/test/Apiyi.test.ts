@@ -161,7 +161,7 @@ describe("Apiyi over the simulator", () => {
           creates: 1,
           charges: 0
         },
-        { directive: "@sim:expire(after=0.05)", tag: "TaskNotFound", billing: "not-charged", creates: 1, charges: 0 }
+        { directive: "@sim:expire(after=0.05)", tag: "TaskNotFound", billing: "unknown", creates: 1, charges: 0 }
       ] as const
       for (const scenario of scenarios) {
         const { sim, exit } = yield* run(GenerateRequest.make({ prompt: `a fox ${scenario.directive}` }))

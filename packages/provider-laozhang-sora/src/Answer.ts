@@ -26,7 +26,9 @@ import {
   type VideoError
 } from "@reelay/core/VideoError"
 import type { ProviderEvent } from "@reelay/core/VideoProvider"
+import * as Sanitize from "@reelay/openai-videos/Sanitize"
 import * as Either from "effect/Either"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
 /** An error object as OpenAI-compatible gateways send it, in a body or inside a stream. */
@@ -154,6 +156,11 @@ export interface Options {
   /** The longest line of text, and the most text the answer may carry, in characters. */
   readonly maxLineChars: number
   readonly maxTotalChars: number
+  /**
+   * Secrets (the API key) removed from anything of the vendor's quoted in an error, which also
+   * loses key-like strings and URLs past their origin: errors end up in logs, events and journals.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** How the byte stream ended, when it ended before a link. */
@@ -271,9 +278,12 @@ export const make = (options: Options): Reader => {
       message: `${options.provider}: ${message}`
     })
 
-  /** The error of an answer that finished without a video: the vendor's own words. */
-  const refusal = (code: string | undefined, text: string | undefined): VideoError => {
-    const vendorMessage = text === undefined || text === "" ? undefined : clip(text, 500)
+  const scrub = (text: string) => Sanitize.scrub(text, options.secrets)
+
+  /** The error of an answer that finished without a video: the vendor's own words, scrubbed. */
+  const refusal = (vendorCode: string | undefined, text: string | undefined): VideoError => {
+    const code = vendorCode === undefined ? undefined : clip(scrub(vendorCode), 100)
+    const vendorMessage = text === undefined || text === "" ? undefined : clip(scrub(text), 500)
     const context = {
       provider: options.provider,
       ...(taskId === undefined ? {} : { taskId }),
@@ -337,7 +347,10 @@ export const make = (options: Options): Reader => {
       const decoded = decodeChunk(body)
       if (Either.isLeft(decoded)) {
         accept(events, undefined)
-        return step(events, malformed(`the answer is not a chat completion: ${clip(body.trim(), 200)}`))
+        return step(
+          events,
+          malformed(`the answer is not a chat completion: ${Sanitize.excerpt(body, options.secrets, 200)}`)
+        )
       }
       const problem = chunk(decoded.right, now, events)
       if (problem !== undefined) return step(events, problem)

@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import type * as Headers from "@effect/platform/Headers"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -37,6 +37,7 @@ import {
   type VideoError
 } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
+import * as Sanitize from "@reelay/openai-videos/Sanitize"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -140,21 +141,25 @@ export const requestBody = (input: VideoProvider.SubmitInput): ChatRequest => {
 
 /**
  * The error an HTTP answer other than 2xx means. Nothing was created in any of these cases (the
- * vendor bills only a 200), which is what makes 429 and 5xx safe to retry.
+ * vendor bills only a 200), which is what makes 429 and 5xx safe to retry. What the vendor said is
+ * quoted scrubbed: `secrets` (the key) removed, key-like strings masked, URLs cut to their origin —
+ * a server may echo the key back in its error body.
  */
 export const statusError = (
   provider: string,
   status: number,
   headers: Headers.Headers,
   body: string,
-  now: number = Date.now()
+  now: number = Date.now(),
+  secrets: ReadonlyArray<Redacted.Redacted<string>> = []
 ): VideoError => {
   const decoded = decodeErrorBody(body)
   const parsed = Either.isRight(decoded)
     ? Answer.vendorError(decoded.right.error, decoded.right)
     : { code: undefined, message: undefined }
-  const code = parsed.code
-  const said = parsed.message ?? (Either.isLeft(decoded) && body.trim() !== "" ? body.trim().slice(0, 300) : undefined)
+  const code = parsed.code === undefined ? undefined : Sanitize.scrub(parsed.code, secrets).slice(0, 100)
+  const raw = parsed.message ?? (Either.isLeft(decoded) && body.trim() !== "" ? body.trim() : undefined)
+  const said = raw === undefined ? undefined : Sanitize.scrub(raw, secrets).slice(0, 300)
   const detail = `HTTP ${status}${code === undefined ? "" : ` ${code}`}${said === undefined ? "" : `: ${said}`}`
   const common = { provider, httpStatus: status }
   const vendorCode = code === undefined ? {} : { vendorCode: code }
@@ -227,12 +232,19 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<VideoProvider.StreamingVideoProvider, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.withScope,
+      // Headers about the key (a 401's `WWW-Authenticate` may quote it) stay redacted on the client's spans.
+      HttpClient.transform((effect) =>
+        Effect.locallyWith(effect, Headers.currentRedactedNames, Sanitize.withCredentialHeaders())
+      )
+    )
     const id = options.id ?? defaultId
     const baseUrl = (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, "")
     const endpoint = `${baseUrl}/chat/completions`
     const apiKey =
       options.apiKey !== undefined && Redacted.value(options.apiKey).trim() !== "" ? options.apiKey : undefined
+    const secrets = apiKey === undefined ? [] : [apiKey]
     const models = options.models ?? Models.models
     const linkTtlMillis = Duration.toMillis(options.linkTtl ?? "24 hours")
     const limits = {
@@ -275,7 +287,7 @@ export const make = (
       if (response.status < 200 || response.status >= 300) {
         const body = yield* readCapped(response, errorBodyLimit)
         return yield* Effect.fail(
-          statusError(id, response.status, response.headers, body, yield* Clock.currentTimeMillis)
+          statusError(id, response.status, response.headers, body, yield* Clock.currentTimeMillis, secrets)
         )
       }
       return response
@@ -286,6 +298,7 @@ export const make = (
       Stream.suspend(() => {
         const reader = Answer.make({
           provider: id,
+          secrets,
           fallbackTaskId: `${id}-${input.idempotencyKey}`,
           linkTtlMillis,
           ...limits

@@ -1,6 +1,7 @@
 import * as Headers from "@effect/platform/Headers"
 import { assert, describe, it } from "@effect/vitest"
 import type { VideoProvider } from "@reelay/core"
+import * as Redacted from "effect/Redacted"
 import * as Answer from "../src/Answer.js"
 import * as LaozhangSora from "../src/LaozhangSora.js"
 
@@ -287,5 +288,38 @@ describe("LaozhangSora.statusError", () => {
     const mapped = LaozhangSora.statusError("laozhang-sora", 502, Headers.empty, "<html>Bad gateway</html>", 0)
     assert.strictEqual(mapped._tag, "ProviderUnavailable")
     assert.include(mapped.message, "Bad gateway")
+  })
+})
+
+describe("the key echoed back by the vendor", () => {
+  const key = "sk-echo-0123456789abcdef"
+  const echo = `bad key ${key}; Authorization: Bearer ${key}; see https://vendor.example/keys?key=${key}`
+  const secrets = [Redacted.make(key)]
+
+  it("is scrubbed from error bodies", () => {
+    for (const [status, body] of [
+      [401, JSON.stringify({ error: { code: "invalid_api_key", message: echo } })],
+      [500, JSON.stringify({ error: { code: key, message: echo } })],
+      [502, `upstream: ${echo}`]
+    ] as const) {
+      const mapped = LaozhangSora.statusError("laozhang-sora", status, Headers.empty, body, 0, secrets)
+      assert.notInclude(`${mapped.message} ${JSON.stringify(mapped)}`, key, `HTTP ${status}`)
+      assert.include(mapped.message, "[redacted]")
+    }
+  })
+
+  it("is scrubbed from failure lines, error chunks and unreadable answers", () => {
+    const failed = reader({ secrets })
+    failed.data(say(`> ❌ Video generation failed (generation_failed): ${echo}\n\n`), now)
+    failed.data(chunk({}, "stop"), now)
+    const ended = failed.end({ _tag: "Clean" }, now).error
+    assert.strictEqual(ended?._tag, "GenerationFailed")
+    assert.notInclude(JSON.stringify(ended), key)
+    const errorChunk = reader({ secrets }).data(chunk({}, null, { error: { code: key, message: echo } }), now).error
+    assert.isDefined(errorChunk)
+    assert.notInclude(JSON.stringify(errorChunk), key)
+    const whole = reader({ secrets }).whole(`not json ${echo}`, now).error
+    assert.strictEqual(whole?._tag, "MalformedResponse")
+    assert.notInclude(JSON.stringify(whole), key)
   })
 })

@@ -16,17 +16,19 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
-import type { GenerationEvent } from "@reelay/core/GenerationEvent"
-import type * as Money from "@reelay/core/Money"
+import type { Charged, GenerationEvent } from "@reelay/core/GenerationEvent"
+import * as Money from "@reelay/core/Money"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import type * as RequestLog from "@reelay/simulator/RequestLog"
 import * as SimClock from "@reelay/simulator/SimClock"
 import * as Simulator from "@reelay/simulator/Simulator"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -146,6 +148,38 @@ export const collect = <E, R>(stream: Stream.Stream<GenerationEvent, E, R>): Eff
     const exit = yield* Effect.exit(Stream.runForEach(stream, (event) => Effect.sync(() => events.push(event))))
     return { events, exit, tags: events.map((event) => event._tag) }
   })
+
+/** The typed error a collected generation failed with, or `undefined` when it succeeded (or died). */
+export const failureOf = <E>(run: Collected<E>): E | undefined =>
+  Exit.isFailure(run.exit) ? Option.getOrUndefined(Cause.failureOption(run.exit.cause)) : undefined
+
+/** What the `Charged` events of one or more generations say was spent. */
+export interface ChargesReported {
+  /** Certainly spent (`billing: "charged"`). */
+  readonly certain: Money.Usd
+  /** Possibly spent (`billing: "unknown"`). */
+  readonly possible: Money.Usd
+  /** The last `Charged` event of each task (of each attempt without a task), in order. */
+  readonly charges: ReadonlyArray<Charged>
+}
+
+/**
+ * Sums the `Charged` events. A task's last word counts: a resumed task that completes turns its
+ * earlier `unknown` into `charged`. Charges without a task (a lost create) stand alone. The vendor's
+ * ledger must then lie between `certain` and `certain + possible`.
+ */
+export const chargesOf = (events: Iterable<GenerationEvent>): ChargesReported => {
+  const byTask = new Map<string, Charged>()
+  for (const event of events) {
+    if (event._tag === "Charged") byTask.set(event.taskId ?? `attempt-${byTask.size}`, event)
+  }
+  const charges = [...byTask.values()]
+  return {
+    certain: Money.sum(charges.filter((event) => event.billing === "charged").map((event) => event.amount)),
+    possible: Money.sum(charges.filter((event) => event.billing === "unknown").map((event) => event.amount)),
+    charges
+  }
+}
 
 /** A fresh temporary directory, removed with its content when the scope closes. */
 export const tempDir = (prefix = "reelay-testkit-"): Effect.Effect<string, never, Scope.Scope> =>

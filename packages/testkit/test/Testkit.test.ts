@@ -2,8 +2,13 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import { Charged } from "@reelay/core/GenerationEvent"
+import * as Money from "@reelay/core/Money"
+import { RateLimited } from "@reelay/core/VideoError"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as Testkit from "../src/Testkit.js"
 import * as MiniAsync from "./helpers/MiniAsync.js"
 
@@ -66,4 +71,38 @@ describe("Testkit", () => {
       assert.isFalse(NodeFs.existsSync(dir))
     })
   )
+
+  it.effect("failureOf gives a collected generation's typed error, or undefined", () =>
+    Effect.gen(function* () {
+      const error = new RateLimited({ message: "slow down" })
+      const failed = yield* Testkit.collect(Stream.fail(error))
+      assert.strictEqual(Testkit.failureOf(failed), error)
+      const fine = yield* Testkit.collect(Stream.empty)
+      assert.isUndefined(Testkit.failureOf(fine))
+    })
+  )
+
+  it("chargesOf sums certain and possible charges, a task's last word counting", () => {
+    const charge = (billing: "charged" | "unknown", amount: string, taskId?: string) =>
+      new Charged({
+        key: "k",
+        provider: "p",
+        model: "m",
+        amount: Money.usd(amount),
+        chargePolicy: "on-success",
+        billing,
+        ...(taskId === undefined ? {} : { taskId })
+      })
+    const reported = Testkit.chargesOf([
+      charge("unknown", "0.15", "t1"),
+      charge("charged", "0.15", "t1"),
+      charge("unknown", "0.25", "t2"),
+      charge("unknown", "1.20"),
+      charge("charged", "0.30")
+    ])
+    assert.isTrue(BigDecimal.equals(reported.certain, Money.usd("0.45")), Money.format(reported.certain))
+    assert.isTrue(BigDecimal.equals(reported.possible, Money.usd("1.45")), Money.format(reported.possible))
+    assert.strictEqual(reported.charges.length, 4)
+    assert.deepStrictEqual(Testkit.chargesOf([]).charges, [])
+  })
 })
