@@ -11,12 +11,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Argv from "./Argv.js"
 import * as Cli from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Signals from "./Signals.js"
 
 // `reelay` alone shows the help.
-const argv = process.argv.length <= 2 ? [...process.argv, "--help"] : process.argv
+const argv = process.argv.length <= 2 ? [...process.argv, "--help"] : Argv.hoistLogLevel(process.argv)
 
 // `reelay status | head -1`: a reader that went away is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

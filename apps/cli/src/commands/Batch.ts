@@ -7,6 +7,8 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as Money from "@reelay/core/Money"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -78,7 +80,13 @@ export const run = (args: BatchArgs) =>
           items.map((item) => item.request.provider)
         )
         const registry = yield* Providers.registry(settings, simulator)
-        yield* Run.preflight(settings, registry, items)
+        const models = yield* Run.preflight(settings, registry, items)
+        // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.
+        const cheapest = models.reduce<ModelSpec | undefined>(
+          (least, model) => (least === undefined || Money.greaterThan(least.price, model.price) ? model : least),
+          undefined
+        )
+        if (cheapest !== undefined) yield* Run.withinBudget(settings, cheapest)
         const journal = yield* Layer.build(Run.journalLayer(settings))
         if (settings.notice !== undefined && items.some((item) => item.request.provider === settings.provider.value)) {
           yield* Output.stderr(settings.notice)
