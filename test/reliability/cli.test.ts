@@ -264,17 +264,19 @@ describe("bad input (CLI): one clear line, a non-zero exit, nothing sent, charge
   // test/cli). `batch` is not: it opens and journals the batch, and every item then fails
   // BudgetExceeded (exit 3, a line per item). Nothing is sent or charged either way; the README's
   // "found before anything is sent: nothing is journaled" is not what `batch` does (reported).
-  it("a batch whose budget does not cover one video: every item refused, nothing sent or charged", async () => {
+  it("a batch whose budget does not cover one video: refused up front, nothing journaled, sent or charged", async () => {
     const cwd = Harness.workdir("reliability-bad")
     NodeFs.writeFileSync(NodePath.join(cwd, "jobs.jsonl"), lines({ prompt: "A fox" }, { prompt: "An owl" }))
     const key = harness.freshKey("sk-reliability-bad")
+    const journal = NodePath.join(cwd, "journal.db")
     const result = await Harness.run(["batch", "jobs.jsonl", "--max-cost", "0.10"], {
       cwd,
-      env: { ...harness.env(key), REELAY_JOURNAL: NodePath.join(cwd, "journal.db") }
+      env: { ...harness.env(key), REELAY_JOURNAL: journal }
     })
-    assert.include([3, 23], result.code, result.stderr)
-    const refusals = result.stderr.split("\n").filter((text) => /BudgetExceeded: .*\$0\.10 budget/.test(text))
-    assert.strictEqual(refusals.length, 2, result.stderr)
+    assert.strictEqual(result.code, 23, result.stderr)
+    const refusals = result.stderr.split("\n").filter((text) => /BudgetExceeded: .*budget is \$0\.10/.test(text))
+    assert.strictEqual(refusals.length, 1, result.stderr)
+    assert.isFalse(NodeFs.existsSync(journal), "nothing journaled")
     assert.deepStrictEqual(harness.requestsOf(key), [], "nothing sent")
     assert.deepStrictEqual(harness.chargesOf(key), [], "nothing charged")
   })
