@@ -473,7 +473,26 @@ export const make = (
             }
           })
         const deadline = job.polling.deadline
+        // The create's own limit: a provider that has not answered by then may or may not have the
+        // request (the stream is abandoned, and the submission is uncertain). Once it answered, only
+        // the deadline applies.
+        const unanswered = Effect.sleep(submitTimeout).pipe(
+          Effect.zipRight(
+            Effect.suspend(() =>
+              handle === undefined
+                ? Effect.fail(
+                    new ProviderUnavailable({
+                      provider: provider.id,
+                      stage: "exchange",
+                      message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(submitTimeout))}`
+                    })
+                  )
+                : Effect.never
+            )
+          )
+        )
         const consume = Stream.runForEach(provider.submit({ request, model, idempotencyKey }), onEvent).pipe(
+          Effect.raceFirst(unanswered),
           Effect.timeoutFail({
             duration: deadline,
             onTimeout: (): VideoError =>

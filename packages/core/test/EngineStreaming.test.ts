@@ -3,12 +3,13 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
 import * as Engine from "../src/Engine.js"
 import { GenerateRequest } from "../src/GenerateRequest.js"
 import * as VideoError from "../src/VideoError.js"
 import type * as VideoProvider from "../src/VideoProvider.js"
 import { portrait } from "./helpers/catalog.js"
-import { collect, engineLayer, tempDir } from "./helpers/engine.js"
+import { collect, engineLayer, fastOptions, tempDir } from "./helpers/engine.js"
 import { fileAsset, fixture, scriptedStream } from "./helpers/ScriptedProvider.js"
 
 const sora = portrait("on-response", "acme-sync")
@@ -105,6 +106,24 @@ describe("Engine with a streaming provider", () => {
       assert.strictEqual(events.filter((event) => event._tag === "Charged")[0]?._tag, "Charged")
       assert.strictEqual(recorder.submits.length, 1)
     }).pipe(Effect.provide(engineLayer([provider])))
+  })
+
+  it.live("a create that never answers is abandoned at the submit timeout as uncertain, not at the deadline", () => {
+    const hung: VideoProvider.StreamingVideoProvider = {
+      specificationVersion: "v1",
+      id: "streamer",
+      mode: "streaming",
+      models: [sora],
+      defaultModel: sora.id,
+      submit: () => Stream.never
+    }
+    return Effect.gen(function* () {
+      const started = Date.now()
+      const { events } = yield* collect(Engine.generate(request))
+      const failed = events.at(-1)
+      assert.isTrue(failed?._tag === "Failed" && failed.error._tag === "UncertainSubmission", String(failed?._tag))
+      assert.isBelow(Date.now() - started, 5_000)
+    }).pipe(Effect.provide(engineLayer([hung], { engine: { ...fastOptions, submitTimeout: "200 millis" } })))
   })
 
   it.live("a stream that ends without a video is a malformed, charged answer", () => {
