@@ -32,6 +32,8 @@ export * as Money from "./Money.js"
 export * as Polling from "./Polling.js"
 /** MP4 probing. */
 export * as Probe from "./Probe.js"
+/** The constructors every provider package exports: layers, and the key and base URL from the environment. */
+export * as ProviderConfig from "./ProviderConfig.js"
 /** Providers by id. */
 export * as ProviderRegistry from "./ProviderRegistry.js"
 /** What may be retried or regenerated, and the backoff schedule. */

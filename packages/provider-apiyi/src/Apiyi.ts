@@ -16,15 +16,12 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as VideoProvider from "@reelay/core/VideoProvider"
+import * as ProviderConfig from "@reelay/core/ProviderConfig"
+import type * as VideoProvider from "@reelay/core/VideoProvider"
 import * as OpenAiVideos from "@reelay/openai-videos/OpenAiVideos"
 import { WireOptions } from "@reelay/openai-videos/Protocol"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import * as ApiyiCatalog from "./ApiyiCatalog.js"
 
 /** The registry id. */
@@ -79,30 +76,11 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> => OpenAiVideos.make(config(options))
 
-/** `make` as the `VideoProvider` service. */
-export const layer = (options: Options = {}): Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, make(options))
-
-/** A non-blank value of an optional variable. */
-const optional = <A>(config: Config.Config<A>, isBlank: (a: A) => boolean) =>
-  Effect.map(Config.option(config), (value) => Option.getOrUndefined(Option.filter(value, (a) => !isBlank(a))))
-
 /**
- * The provider from the environment: `APIYI_API_KEY`, `APIYI_BASE_URL`; `options` win over both. A
- * missing key does not fail here (a registry may list providers whose keys are absent).
+ * `layer`, and `makeConfig` / `layerConfig`: the key from `APIYI_API_KEY` and the base URL from
+ * `APIYI_BASE_URL` unless `options` give them. A missing key does not fail construction.
  */
-export const makeConfig = (
-  options: Options = {}
-): Effect.Effect<VideoProvider.AsyncVideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Effect.gen(function* () {
-    const apiKey =
-      options.apiKey ?? (yield* optional(Config.redacted(env.apiKey), (key) => Redacted.value(key).trim() === ""))
-    const baseUrl = options.baseUrl ?? (yield* optional(Config.string(env.baseUrl), (url) => url.trim() === ""))
-    return yield* make({ ...options, apiKey, baseUrl })
-  })
-
-/** `makeConfig` as the `VideoProvider` service. */
-export const layerConfig = (
-  options: Options = {}
-): Layer.Layer<VideoProvider.VideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, makeConfig(options))
+export const { layer, makeConfig, layerConfig } = ProviderConfig.constructors(make, {
+  apiKey: [env.apiKey],
+  baseUrl: env.baseUrl
+})

@@ -21,17 +21,14 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as ProviderConfig from "@reelay/core/ProviderConfig"
 import { InvalidRequest } from "@reelay/core/VideoError"
-import * as VideoProvider from "@reelay/core/VideoProvider"
+import type * as VideoProvider from "@reelay/core/VideoProvider"
 import * as CreateRequest from "@reelay/openai-videos/CreateRequest"
 import * as OpenAiVideos from "@reelay/openai-videos/OpenAiVideos"
 import { WireOptions } from "@reelay/openai-videos/Protocol"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as LaozhangOfficialCatalog from "./LaozhangOfficialCatalog.js"
 
 /** The registry id. */
@@ -143,34 +140,12 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> => OpenAiVideos.make(config(options))
 
-/** `make` as the `VideoProvider` service. */
-export const layer = (options: Options = {}): Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, make(options))
-
-const blankKey = (key: Redacted.Redacted<string>) => Redacted.value(key).trim() === ""
-
-/** A non-blank value of an optional variable. */
-const optional = <A>(config: Config.Config<A>, isBlank: (a: A) => boolean) =>
-  Effect.map(Config.option(config), (value) => Option.getOrUndefined(Option.filter(value, (a) => !isBlank(a))))
-
 /**
- * The provider from the environment: `LAOZHANG_OFFICIAL_API_KEY` (else `LAOZHANG_API_KEY`),
- * `LAOZHANG_BASE_URL`; `options` win. A missing key does not fail here.
+ * `layer`, and `makeConfig` / `layerConfig`: the key from `LAOZHANG_OFFICIAL_API_KEY` (else
+ * `LAOZHANG_API_KEY`) and the base URL from `LAOZHANG_BASE_URL` unless `options` give them. A
+ * missing key does not fail construction.
  */
-export const makeConfig = (
-  options: Options = {}
-): Effect.Effect<VideoProvider.AsyncVideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Effect.gen(function* () {
-    const apiKey =
-      options.apiKey ??
-      (yield* optional(Config.redacted(env.apiKey), blankKey)) ??
-      (yield* optional(Config.redacted(env.fallbackApiKey), blankKey))
-    const baseUrl = options.baseUrl ?? (yield* optional(Config.string(env.baseUrl), (url) => url.trim() === ""))
-    return yield* make({ ...options, apiKey, baseUrl })
-  })
-
-/** `makeConfig` as the `VideoProvider` service. */
-export const layerConfig = (
-  options: Options = {}
-): Layer.Layer<VideoProvider.VideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, makeConfig(options))
+export const { layer, makeConfig, layerConfig } = ProviderConfig.constructors(make, {
+  apiKey: [env.apiKey, env.fallbackApiKey],
+  baseUrl: env.baseUrl
+})

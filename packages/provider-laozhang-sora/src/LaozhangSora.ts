@@ -26,6 +26,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Http from "@reelay/core/Http"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as ProviderConfig from "@reelay/core/ProviderConfig"
 import {
   AuthenticationFailed,
   ContentRejected,
@@ -39,13 +40,9 @@ import {
 import * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Sanitize from "@reelay/openai-videos/Sanitize"
 import * as Clock from "effect/Clock"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -401,37 +398,16 @@ export const make = (
     return provider
   })
 
-/** The provider as the single `VideoProvider` of a context. */
-export const layer = (options: Options = {}): Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, make(options))
-
 /**
- * The options read from the environment: `LAOZHANG_API_KEY` (optional: a missing key fails the
- * first `submit`, not the construction) and `LAOZHANG_BASE_URL` (default `https://api.laozhang.ai/v1`).
- */
-export const config: Config.Config<Options> = Config.all({
-  apiKey: Config.option(Config.redacted(apiKeyVariable)).pipe(Config.map(Option.getOrUndefined)),
-  baseUrl: Config.string(baseUrlVariable).pipe(Config.withDefault(defaultBaseUrl))
-})
-
-/** `make` with its options from configuration (default: `config`, the environment). */
-export const makeConfig = (
-  options: Config.Config.Wrap<Options> = config
-): Effect.Effect<VideoProvider.StreamingVideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Effect.flatMap(Config.unwrap(options), make)
-
-/**
- * The provider from configuration.
+ * `layer`, and `makeConfig` / `layerConfig`: the key from `LAOZHANG_API_KEY` and the base URL
+ * from `LAOZHANG_BASE_URL` unless `options` give them. A missing key does not fail construction.
  *
  * @example
  * ```ts
- * // Environment: LAOZHANG_API_KEY, LAOZHANG_BASE_URL
- * LaozhangSora.layerConfig()
- * // Or other names:
- * LaozhangSora.layerConfig({ apiKey: Config.redacted("SORA_KEY"), baseUrl: Config.succeed("https://...") })
+ * LaozhangSora.layerConfig() // LAOZHANG_API_KEY, LAOZHANG_BASE_URL
  * ```
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<Options> = config
-): Layer.Layer<VideoProvider.VideoProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(VideoProvider.VideoProvider, makeConfig(options))
+export const { layer, makeConfig, layerConfig } = ProviderConfig.constructors(make, {
+  apiKey: [apiKeyVariable],
+  baseUrl: baseUrlVariable
+})
