@@ -153,6 +153,34 @@ export const collect = <E, R>(stream: Stream.Stream<GenerationEvent, E, R>): Eff
 export const failureOf = <E>(run: Collected<E>): E | undefined =>
   Exit.isFailure(run.exit) ? Option.getOrUndefined(Cause.failureOption(run.exit.cause)) : undefined
 
+/**
+ * The helpers a provider package's own integration tests share, at that package's time scale:
+ * `engineLayer` (the testkit's, with `engine` overrides), `collect`, `failureOf` for an `Exit`, a
+ * synchronous `tempDir` named after the package, and `png`.
+ *
+ * @example
+ * ```ts
+ * // test/support.ts
+ * export const { timeScale, engineLayer, collect, failureOf, tempDir, png } = Testkit.providerSupport("apiyi")
+ * ```
+ */
+export const providerSupport = (name: string, timeScale = 1 / 200) => ({
+  timeScale,
+  engineLayer: <E = never, R = never>(
+    providers: ReadonlyArray<VideoProvider.Service | Effect.Effect<VideoProvider.Service, E, R>>,
+    engine: Engine.EngineOptions = {}
+  ) => engineLayer(providers, { timeScale, engine }),
+  collect,
+  /** The typed failure of an exit; throws when there is none, so a test can read it directly. */
+  failureOf: <A, E>(exit: Exit.Exit<A, E>): E => {
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${String(exit)}`)
+    return failure.value
+  },
+  tempDir: (): string => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), `reelay-${name}-`)),
+  png
+})
+
 /** What the `Charged` events of one or more generations say was spent. */
 export interface ChargesReported {
   /** Certainly spent (`billing: "charged"`). */
