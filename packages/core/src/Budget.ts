@@ -69,11 +69,14 @@ export interface Options {
 interface State {
   readonly spent: Money.Usd
   readonly uncertain: Money.Usd
-  readonly open: ReadonlyMap<number, Money.Usd>
+  /** The sum of `open`, kept as it changes: a batch of 10,000 must not re-add 10,000 amounts per reserve. */
+  readonly reserved: Money.Usd
+  /** Open reservations by id. Mutated in place, only inside `Ref.modify` / `Ref.update`. */
+  readonly open: Map<number, Money.Usd>
   readonly nextId: number
 }
 
-const committedOf = (state: State): Money.Usd => Money.sum([state.spent, state.uncertain, ...state.open.values()])
+const committedOf = (state: State): Money.Usd => Money.sum([state.spent, state.uncertain, state.reserved])
 
 /** A budget kept in memory. */
 export const make = (options: Options = {}): Effect.Effect<Service> =>
@@ -81,6 +84,7 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
     Ref.make<State>({
       spent: options.spent ?? Money.zero,
       uncertain: options.uncertain ?? Money.zero,
+      reserved: Money.zero,
       open: new Map(),
       nextId: 1
     }),
@@ -100,22 +104,24 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
               })
               return [Effect.fail(error), state]
             }
-            const open = new Map(state.open).set(state.nextId, amount)
-            return [Effect.succeed({ id: state.nextId, amount }), { ...state, open, nextId: state.nextId + 1 }]
+            state.open.set(state.nextId, amount)
+            return [
+              Effect.succeed({ id: state.nextId, amount }),
+              { ...state, reserved: Money.sum([state.reserved, amount]), nextId: state.nextId + 1 }
+            ]
           })
         ),
       settle: (reservation, billing, actual) =>
         Ref.update(ref, (state) => {
-          if (!state.open.has(reservation.id)) return state
-          const open = new Map(state.open)
-          open.delete(reservation.id)
+          if (!state.open.delete(reservation.id)) return state
+          const reserved = BigDecimal.subtract(state.reserved, reservation.amount)
           switch (billing) {
             case "charged":
-              return { ...state, open, spent: Money.sum([state.spent, actual ?? reservation.amount]) }
+              return { ...state, reserved, spent: Money.sum([state.spent, actual ?? reservation.amount]) }
             case "unknown":
-              return { ...state, open, uncertain: Money.sum([state.uncertain, reservation.amount]) }
+              return { ...state, reserved, uncertain: Money.sum([state.uncertain, reservation.amount]) }
             case "not-charged":
-              return { ...state, open }
+              return { ...state, reserved }
           }
         }),
       record: (amount, billing, was) =>
@@ -139,7 +145,7 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
       snapshot: Effect.map(Ref.get(ref), (state) => ({
         limit: options.limit,
         spent: state.spent,
-        reserved: Money.sum(state.open.values()),
+        reserved: BigDecimal.normalize(state.reserved),
         uncertain: state.uncertain,
         committed: committedOf(state)
       }))

@@ -18,9 +18,11 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
@@ -30,6 +32,7 @@ import * as Billing from "./Billing.js"
 import * as Budget from "./Budget.js"
 import * as Delivery from "./Delivery.js"
 import * as Download from "./Download.js"
+import * as Gate from "./Gate.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import {
   Charged,
@@ -156,9 +159,9 @@ export class Engine extends Context.Tag("@reelay/core/Engine")<Engine, Service>(
 type Emit = (event: GenerationEvent) => Effect.Effect<void>
 
 interface Gates {
-  readonly submit?: Effect.Semaphore | undefined
-  readonly status?: Effect.Semaphore | undefined
-  readonly download?: Effect.Semaphore | undefined
+  readonly submit?: Gate.Gate | undefined
+  readonly status?: Gate.Gate | undefined
+  readonly download?: Gate.Gate | undefined
 }
 
 /** One item's run: who it reports to, where its video goes, which gates it passes. */
@@ -173,8 +176,7 @@ interface Job {
 /** Settles one attempt's money exactly once: budget and `Charged` event. */
 type Settle = (billing: Billing.BillingOutcome, taskId?: string) => Effect.Effect<void>
 
-const gate = <A, E, R>(semaphore: Effect.Semaphore | undefined, effect: Effect.Effect<A, E, R>) =>
-  semaphore === undefined ? effect : semaphore.withPermits(1)(effect)
+const gate = Gate.through
 
 const fileNameFor = (key: string) => `${key.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "video"}.mp4`
 
@@ -193,9 +195,9 @@ export const make = (
     const regeneration = { ...RetryPolicy.defaultRegeneration, ...options.regeneration }
     const requestTimeout = options.requestTimeout ?? "60 seconds"
     const submitTimeout = options.submitTimeout ?? "120 seconds"
-    const statusGates = new Map<string, Effect.Semaphore>()
+    const statusGates = new Map<string, Gate.Gate>()
     for (const provider of registry.providers) {
-      statusGates.set(provider.id, yield* Effect.makeSemaphore(options.statusConcurrency ?? 10))
+      statusGates.set(provider.id, yield* Gate.make(options.statusConcurrency ?? 10))
     }
     const pollingFor = (override?: Partial<Polling.PollingOptions>): Polling.PollingOptions => ({
       ...Polling.defaultPollingOptions,
@@ -922,31 +924,50 @@ export const make = (
           })
           const concurrency = batchOptions.concurrency ?? {}
           const gates: Gates = {
-            submit: yield* Effect.makeSemaphore(concurrency.submit ?? 10),
-            status: yield* Effect.makeSemaphore(concurrency.status ?? 10),
-            download: yield* Effect.makeSemaphore(concurrency.download ?? 5)
+            submit: yield* Gate.make(concurrency.submit ?? 10),
+            status: yield* Gate.make(concurrency.status ?? 10),
+            download: yield* Gate.make(concurrency.download ?? 5)
           }
           const plans = yield* store.open(name, jobs)
           const polling = pollingFor(batchOptions.polling)
           const batch = { name, recreateUncertain: batchOptions.recreateUncertain === true }
+          const running = yield* FiberSet.make<void, never>()
+          // Items are admitted as submit slots free up, in order: an item holds its slot until its
+          // create is answered (or it ends), then goes on polling and downloading on its own fiber.
+          // So a batch of 10,000 keeps ten items in validation and submission, not 10,000 items
+          // validated and parked in front of the submit gate.
           yield* Effect.forEach(
             plans,
-            (plan, index) => {
-              const item = jobs[index]!
-              const job: Job = {
-                key: plan.key,
-                output: item.output,
-                // The store records first: the journal must know before anyone else, and before the
-                // engine moves on to the next (possibly billable) step.
-                emit: (event) => Effect.zipRight(store.record(name, plan.key, event), emit(event)),
-                gates,
-                polling
-              }
-              return Effect.ignore(runReported(job, item.request, plan.resumption, batch))
-            },
-            { concurrency: "unbounded", discard: true }
+            (plan, index) =>
+              Effect.gen(function* () {
+                const item = jobs[index]!
+                const admitted = yield* Deferred.make<void>()
+                const job: Job = {
+                  key: plan.key,
+                  output: item.output,
+                  // The store records first: the journal must know before anyone else, and before the
+                  // engine moves on to the next (possibly billable) step.
+                  emit: (event) =>
+                    Effect.zipRight(store.record(name, plan.key, event), emit(event)).pipe(
+                      Effect.zipRight(event._tag === "Submitted" ? Deferred.succeed(admitted, undefined) : Effect.void)
+                    ),
+                  gates,
+                  polling
+                }
+                yield* FiberSet.run(
+                  running,
+                  Effect.ignore(runReported(job, item.request, plan.resumption, batch)).pipe(
+                    Effect.ensuring(Deferred.succeed(admitted, undefined))
+                  )
+                )
+                // Only a create holds the slot; an item resumed past its create moves on at once.
+                if (plan.resumption._tag !== "Fresh" && plan.resumption._tag !== "Uncertain") return
+                yield* Deferred.await(admitted)
+              }),
+            { concurrency: batchOptions.concurrency?.submit ?? 10, discard: true }
           )
-        })
+          yield* FiberSet.awaitEmpty(running)
+        }).pipe(Effect.scoped)
       )
 
     const runMany: Service["runMany"] = (items, batchOptions = {}) =>

@@ -5,7 +5,8 @@
  * 1. waits for most of the model's typical generation time before the first poll,
  * 2. estimates the finish from the provider's progress (two readings give a rate; one reading gives
  *    a pessimistic estimate that the next, earlier poll refines),
- * 3. polls just after the estimated finish, then at a tight interval while the task is overdue,
+ * 3. polls just after the estimated finish (a long task once more on the way, to correct the
+ *    estimate), then at a tight interval while the task is overdue,
  * 4. honours server hints (`openai-poll-after-ms`, `Retry-After`), adds jitter so many clients do
  *    not poll in lockstep, and never polls more often than a floor,
  * 5. stops waiting at a deadline with a resumable `PollTimeout`, cancelling nothing.
@@ -26,7 +27,12 @@ export interface PollingOptions {
   readonly deadline: Duration.DurationInput
   /** The shortest interval between two polls of one task (default 1 s). */
   readonly floor: Duration.DurationInput
-  /** The longest interval between two polls of one task (default 30 s). */
+  /**
+   * The longest interval between two polls of one task while its finish is a guess or overdue
+   * (default 30 s). The first wait (most of the typical time) and the wait toward a finish measured
+   * from progress may be longer: a long task is then looked at once on the way, at 80 % of the
+   * remaining time, rather than every `ceiling`.
+   */
   readonly ceiling: Duration.DurationInput
   /** Relative jitter applied to each delay (default 0.1). */
   readonly jitter: number
@@ -103,17 +109,20 @@ export const plan = (input: PlanInput, options: PollingOptions = defaultPollingO
     return { delayMillis: Math.max(floor, input.hintMillis), finishAt: finish.at, measured: finish.measured }
   }
   const remaining = finish.at - input.now
-  let delay: number
-  if (remaining <= 0) {
-    // Overdue: poll steadily and tightly; the estimate was wrong or progress is not linear.
-    delay = typical * 0.1
-  } else if (finish.measured) {
-    // Aim just past the predicted finish.
-    delay = remaining + Math.max(floor * 0.25, typical * 0.01)
-  } else {
-    // A guess: look again before it, to measure a rate, but not so often that it costs requests.
-    delay = Math.max(remaining * 0.6, typical * 0.1)
+  if (remaining > 0 && input.readings.length === 0) {
+    // The first look: most of the typical time, however long (the ceiling bounds re-polls, not this).
+    return { delayMillis: Math.max(floor, remaining * 0.6, typical * 0.1), finishAt: finish.at, measured: false }
   }
+  if (remaining > 0 && finish.measured) {
+    // Aim just past the predicted finish. Far from it, look once on the way instead (at 80 % of the
+    // remaining time): the rate over that longer stretch corrects the estimate, and a long task is
+    // not polled every `ceiling` for minutes.
+    const delay = remaining > 2 * ceiling ? remaining * 0.8 : remaining + Math.max(floor * 0.25, typical * 0.01)
+    return { delayMillis: Math.max(floor, delay), finishAt: finish.at, measured: true }
+  }
+  // Overdue: poll steadily and tightly; the estimate was wrong or progress is not linear. A guess:
+  // look again before it, to measure a rate, but not so often that it costs requests.
+  const delay = remaining <= 0 ? typical * 0.1 : Math.max(remaining * 0.6, typical * 0.1)
   return { delayMillis: clamp(delay), finishAt: finish.at, measured: finish.measured }
 }
 

@@ -85,6 +85,29 @@ describe("Polling", () => {
     })
   )
 
+  it("waits 60 % of the typical time before the first poll even when that exceeds the ceiling", () => {
+    const standard = new GenerationTime({ typicalSeconds: 90, minSeconds: 60, maxSeconds: 120 })
+    const planned = Polling.plan({ time: standard, submittedAt: 0, now: 0, readings: [] })
+    assert.closeTo(planned.delayMillis, 54_000, 0.001)
+  })
+
+  it.effect("follows a long task with a measured rate without polling it every ceiling", () =>
+    Effect.gen(function* () {
+      // A Sora-length task (30 s queued, done at 250 s) on a model whose typical time is 45 s.
+      const { calls, result } = yield* run(timeline(30, 250))
+      assert.isTrue(Either.isRight(result) && result.right._tag === "Succeeded")
+      // A 30-second ceiling alone would take ten polls; a fixed 5-second loop fifty-one.
+      assert.isTrue(calls.length <= 6, calls.join(", "))
+      const detectionDelay = calls.at(-1)! - 250
+      assert.isTrue(detectionDelay >= 0 && detectionDelay < 3, `detected ${detectionDelay} s late`)
+      // Looks on the way are never closer together than the floor and never past the finish by much.
+      assert.isTrue(
+        calls.slice(0, -1).every((at) => at < 250),
+        calls.join(", ")
+      )
+    })
+  )
+
   it.effect("tightens the interval when the task is overdue and reports no progress", () =>
     Effect.gen(function* () {
       const noProgress = Effect.map(Clock.currentTimeMillis, (now) =>

@@ -100,6 +100,20 @@ export interface Config {
   readonly maxBodyBytes?: number | undefined
 }
 
+/**
+ * One JSON decoder per wire schema, built once: `Schema.parseJson(schema)` makes a new schema each
+ * time, whose parser is then compiled again, on every status poll of every task.
+ */
+const jsonDecoders = new WeakMap<object, (body: string) => Either.Either<unknown, ParseResult.ParseError>>()
+const jsonDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  let decoder = jsonDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(Schema.parseJson(schema))
+    jsonDecoders.set(schema, decoder)
+  }
+  return decoder as (body: string) => Either.Either<A, ParseResult.ParseError>
+}
+
 /** Default `Config.maxBodyBytes`. */
 export const defaultMaxBodyBytes = 1024 * 1024
 
@@ -250,7 +264,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
             })
           )
         }
-        const decoded = Schema.decodeUnknownEither(Schema.parseJson(schema))(body)
+        const decoded = jsonDecoder(schema)(body)
         if (Either.isRight(decoded)) return { value: decoded.right, body }
         // Some gateways answer 200 with the documented error body: read it as the error it is.
         const vendor = ErrorMapping.parseErrorBody(body)
