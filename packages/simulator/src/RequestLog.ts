@@ -84,6 +84,12 @@ export interface RequestRecord {
   outcome: "pending" | "responded" | "reset" | "cut" | "aborted"
   /** Error code of an error body, if any. */
   error: string | null
+  /**
+   * On a status route, the task's phase at the instant the answer was computed (`queued`, `running`,
+   * `completed`, `failed`), whatever a fault then did to the body; `null` on other routes. Lets a
+   * benchmark find exactly the first poll that saw a task completed.
+   */
+  phase: string | null
 }
 
 /** One CDN request. */

@@ -123,7 +123,8 @@ const apiHandler =
       status: null,
       faults: [],
       outcome: "pending",
-      error: null
+      error: null,
+      phase: null
     }))
     res.once("close", () => {
       if (record.outcome === "pending") record.outcome = "aborted"

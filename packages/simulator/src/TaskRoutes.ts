@@ -10,9 +10,9 @@ import type { Exchange } from "./Http.js"
 import * as Http from "./Http.js"
 import * as OfficialForward from "./OfficialForward.js"
 import * as Pipeline from "./Pipeline.js"
-import type { Task } from "./Tasks.js"
+import * as Tasks from "./Tasks.js"
 
-const lookup = (x: Exchange, id: string): Task | undefined => {
+const lookup = (x: Exchange, id: string): Tasks.Task | undefined => {
   const account = Pipeline.authorize(x)
   if (account === undefined) return undefined
   const task = x.state.tasks.get(x.host ?? "laozhang", id, x.state.now())
@@ -32,6 +32,7 @@ export const status = async (x: Exchange, id: string, compat: boolean): Promise<
   const faults = Pipeline.faultsAt(x.state, task, "status")
   if (await Pipeline.transient(x, faults)) return
   const now = x.state.now()
+  x.record.phase = Tasks.phase(task, now).status
   const view = compat
     ? OfficialForward.compatView(task, now)
     : task.model.protocol === "official"

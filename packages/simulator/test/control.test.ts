@@ -100,6 +100,38 @@ describe("control endpoint", () => {
     })
   )
 
+  it.scoped("the request log records the phase each status answer described, and only on status routes", () =>
+    Effect.gen(function* () {
+      const clock = SimClock.manual()
+      const sim = yield* Simulator.make({ clock })
+      const created = yield* json(
+        yield* postJson(
+          `${sim.urls.laozhang}/videos`,
+          { model: "veo-3.1", prompt: "x @sim:timing(queue=1,run=2)" },
+          laozhang
+        )
+      )
+      const poll = () => get(`${sim.urls.laozhang}/videos/${created.id}`, laozhang)
+      yield* poll()
+      clock.advance(1500)
+      yield* poll()
+      clock.advance(1500)
+      yield* poll()
+      yield* get(`${sim.urls.laozhang}/videos/${created.id}/content`, laozhang)
+      const { requests } = yield* control(sim.urls.control, "/requests")
+      assert.deepStrictEqual(
+        requests.map((r: { route: string; phase: string | null }) => [r.route, r.phase]),
+        [
+          ["create", null],
+          ["status", "queued"],
+          ["status", "running"],
+          ["status", "completed"],
+          ["content", null]
+        ]
+      )
+    })
+  )
+
   it.scoped("Idempotency-Key is only logged by default; honoured on request, it replays the first create", () =>
     Effect.gen(function* () {
       const create = (sim: Simulator.Service) =>

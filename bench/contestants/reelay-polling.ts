@@ -1,0 +1,70 @@
+/**
+ * reelay through its public API: `Engine.runMany` over the laozhang provider pointed at the
+ * simulator, `polling.timeScale` equal to the simulator's, downloads on (each video streamed to
+ * disk, hashed, fsync'ed, renamed and probed as MP4, as always).
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Engine, GenerateRequest, ProviderRegistry } from "@reelay/core"
+import { Laozhang } from "@reelay/provider-laozhang"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { Agent } from "undici"
+import { input, report, workload } from "./common.js"
+
+const { urls, apiKey, outDir, timeScale, settings, workload: file } = input()
+const items = workload(file)
+const num = (name: string) => (typeof settings[name] === "number" ? (settings[name] as number) : undefined)
+
+const Providers = ProviderRegistry.layer([Laozhang.make({ apiKey: Redacted.make(apiKey), baseUrl: urls.laozhang })], {
+  defaultProvider: "laozhang"
+})
+// `settings.connections`: an undici Agent with at most that many sockets per origin; requests beyond
+// them wait in undici's own FIFO queue. Default: the platform's Agent (no limit).
+const connections = num("connections")
+const Http =
+  connections === undefined
+    ? NodeHttpClient.layerUndici
+    : NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+        Layer.provide(
+          Layer.scoped(
+            NodeHttpClient.Dispatcher,
+            Effect.acquireRelease(
+              Effect.sync(() => new Agent({ connections })),
+              (agent) => Effect.promise(() => agent.destroy())
+            )
+          )
+        )
+      )
+const Live = Engine.layer({ polling: { timeScale }, statusConcurrency: num("statusConcurrency") }).pipe(
+  Layer.provide(Providers),
+  Layer.provide(Layer.mergeAll(Http, NodeFileSystem.layer))
+)
+
+const batch = items.map((item) => ({
+  key: item.key,
+  request: GenerateRequest.GenerateRequest.make({ prompt: item.prompt, model: item.model })
+}))
+
+const program = Effect.gen(function* () {
+  const startedAt = Date.now()
+  const result = yield* Engine.runMany(batch, {
+    outputDir: outDir,
+    concurrency: { submit: num("submit"), status: num("status"), download: num("download") }
+  })
+  const endedAt = Date.now()
+  const firstError = [...result.failed.values()][0]
+  report({
+    startedAt,
+    endedAt,
+    saved: result.saved.size,
+    failed: result.failed.size,
+    firstError: firstError === undefined ? undefined : `${firstError._tag}: ${firstError.message}`
+  })
+})
+
+Effect.runPromise(program.pipe(Effect.provide(Live))).catch((error) => {
+  process.stderr.write(`reelay contestant failed: ${error}\n`)
+  process.exit(1)
+})
