@@ -64,6 +64,12 @@ export interface DownloadOptions {
   readonly maxRedirects?: number | undefined
   /** No bytes (or no response) for this long fails the attempt, which is then resumed. Default 60 s. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Fewer bytes than this per second, averaged over any `idleTimeout` window, fails the attempt like
+   * silence does (then resumed): a server trickling a byte now and then never keeps a download alive
+   * for ever. Default 1024 (1 KiB/s); 0 checks silence only.
+   */
+  readonly minBytesPerSecond?: number | undefined
   readonly retry?: RetryOptions | undefined
   /**
    * Called when the download starts, at most every 250 ms while bytes arrive, and once at the end.
@@ -83,6 +89,7 @@ export interface Downloaded {
 }
 
 const defaultMaxBytes = 4 * 1024 ** 3
+const defaultMinBytesPerSecond = 1024
 // Writes are batched: one `writev` per 512 KiB keeps syscalls and hash calls few without copying bytes,
 // and small enough that hashing one batch overlaps well with writing the previous one.
 const batchBytes = 512 * 1024
@@ -458,10 +465,11 @@ export const download: (
     return yield* Effect.acquireUseRelease(
       openPart(partPath, fail),
       (part) => run(options, part, context),
-      (part) =>
+      (part, exit) =>
         Effect.zipRight(
           closePart(part),
-          part.discard
+          // A wrong file goes; so does an empty one, which has nothing to resume from.
+          part.discard || (Exit.isFailure(exit) && part.hashed === 0)
             ? Effect.promise(() => NodeFs.promises.rm(partPath, { force: true }).catch(() => undefined))
             : Effect.void
         )
@@ -479,6 +487,7 @@ const run = (
     const fail = part.fail
     const maxBytes = options.maxBytes ?? defaultMaxBytes
     const idleMillis = Duration.toMillis(options.idleTimeout ?? Duration.seconds(60))
+    const minBytesPerSecond = Math.max(0, options.minBytesPerSecond ?? defaultMinBytesPerSecond)
     const clock = yield* Effect.clock
 
     // The total the server announced most recently; the provider's `size` stands in until then.
@@ -498,6 +507,10 @@ const run = (
 
     yield* adoptExisting(part, Math.min(maxBytes, asset.size ?? Number.POSITIVE_INFINITY))
     yield* progress(true)
+
+    // Every byte received by any attempt; unlike `part.received`, it never goes back when a server
+    // ignores `Range` and the file restarts from 0, so the watchdog measures the rate truly.
+    let arrived = 0
 
     // Consumes a body into the part file. Per chunk it only pushes bytes; an Effect is built only
     // for a progress report or a failure.
@@ -525,6 +538,7 @@ const run = (
         for (const bytes of chunk) {
           if (part.received + bytes.length > limit) return overflow(bytes.length)
           part.append(bytes)
+          arrived += bytes.length
         }
         const wait = part.commit()
         return wait === undefined
@@ -536,24 +550,33 @@ const run = (
       })
     }
 
-    // The bytes stopped arriving, or a response never came: fail the attempt so it is resumed.
+    // The bytes stopped arriving, trickle in under the minimum rate, or a response never came: fail
+    // the attempt so it is resumed. Checked every quarter window over the last whole window.
     const watchdog = Effect.suspend(() => {
       const tick = Math.max(1, idleMillis / 4)
-      let seen = part.received
-      let quiet = 0
+      const windowMinimum = (minBytesPerSecond * idleMillis) / 1000
+      const window = Duration.format(Duration.millis(idleMillis))
+      // `arrived` at the last five ticks, oldest first: the first and the last are one window apart.
+      const marks = [arrived]
       const loop: Effect.Effect<never, DownloadFailed> = Effect.flatMap(Effect.sleep(tick), () => {
-        if (part.received !== seen) {
-          seen = part.received
-          quiet = 0
-        } else if (++quiet >= 4) {
-          const total = expected()
-          return Effect.fail(
-            fail(`no data for ${Duration.format(Duration.millis(idleMillis))} after ${part.received} bytes`, {
-              transient: true,
-              receivedBytes: part.received,
-              ...(total === undefined ? {} : { expectedBytes: total })
-            })
-          )
+        marks.push(arrived)
+        if (marks.length > 5) marks.shift()
+        if (marks.length === 5) {
+          const gained = marks[4]! - marks[0]!
+          if (gained === 0 || gained < windowMinimum) {
+            const total = expected()
+            const message =
+              gained === 0
+                ? `no data for ${window} after ${part.received} bytes`
+                : `only ${gained} bytes in ${window} after ${part.received} bytes, under the minimum of ${minBytesPerSecond} bytes/s (minBytesPerSecond)`
+            return Effect.fail(
+              fail(message, {
+                transient: true,
+                receivedBytes: part.received,
+                ...(total === undefined ? {} : { expectedBytes: total })
+              })
+            )
+          }
         }
         return loop
       })

@@ -83,7 +83,9 @@ export interface EngineOptions {
   /** Limit on one create call (default 120 s); a create that hangs is an uncertain submission. */
   readonly submitTimeout?: Duration.DurationInput | undefined
   readonly download?:
-    | Partial<Pick<Download.DownloadOptions, "maxBytes" | "maxRedirects" | "idleTimeout" | "retry">>
+    | Partial<
+        Pick<Download.DownloadOptions, "maxBytes" | "maxRedirects" | "idleTimeout" | "minBytesPerSecond" | "retry">
+      >
     | undefined
 }
 

@@ -324,6 +324,62 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Download (undi
     })
   )
 
+  it.scoped("resumes when the body trickles in under minBytesPerSecond; a server that only trickles fails", () =>
+    Effect.gen(function* () {
+      // ~500 bytes/s: never silent for long, far under the 10,000 bytes/s asked for.
+      const trickle = { bytes: 10, everyMillis: 20 } as const
+      const server = yield* serve((request, response, index) =>
+        sendBytes(request, response, data, index === 0 ? { trickle } : {})
+      )
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const retried: Array<string> = []
+      const options = {
+        path,
+        idleTimeout: "200 millis" as const,
+        minBytesPerSecond: 10_000,
+        onRetry: (_attempt: number, _delay: number, error: DownloadFailed) =>
+          Effect.sync(() => retried.push(error.message)),
+        ...fast
+      }
+      const result = yield* Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), ...options })
+      assert.strictEqual(result.sha256, sha256(data))
+      assert.strictEqual(server.requests.length, 2)
+      assert.isAbove(Number(/^bytes=(\d+)-$/.exec(server.requests[1]!.headers.range ?? "")?.[1]), 0, "resumed")
+      assert.match(retried[0] ?? "", /only \d+ bytes in 200ms after \d+ bytes, under the minimum of 10000 bytes\/s/)
+
+      const always = yield* serve((request, response) => sendBytes(request, response, data, { trickle }))
+      const started = Date.now()
+      const error = yield* failure(
+        Download.download({ asset: new UrlAsset({ url: always.url("/v.mp4") }), ...options, path: `${path}-2` })
+      )
+      assert.match(error.message, /under the minimum of 10000 bytes\/s.*\(gave up after 4 attempts\)/)
+      assert.isFalse(error.transient)
+      assert.strictEqual(always.requests.length, 4, "the first attempt and three resumes")
+      assert.strictEqual(NodeFs.statSync(`${path}-2.part`).size, error.receivedBytes, "what arrived is kept")
+      assert.isBelow(Date.now() - started, 5_000, "bounded: four windows and the retry delays")
+    })
+  )
+
+  it.scoped("leaves no .part when no attempt received a byte", () =>
+    Effect.gen(function* () {
+      const server = yield* serve((request, response) => sendBytes(request, response, data, { stallAfter: 0 }))
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const error = yield* failure(
+        Download.download({
+          asset: new UrlAsset({ url: server.url("/v.mp4") }),
+          path,
+          idleTimeout: "100 millis",
+          ...fast
+        })
+      )
+      assert.match(error.message, /no data for 100ms after 0 bytes/)
+      assert.strictEqual(server.requests.length, 4)
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+    })
+  )
+
   it.scoped("retries 5xx, then succeeds", () =>
     Effect.gen(function* () {
       const server = yield* serve((request, response, index) => {

@@ -53,6 +53,8 @@ export interface SendOptions {
   readonly cutAfter?: number
   /** Send this many body bytes, then stall without closing. */
   readonly stallAfter?: number
+  /** Send the body `bytes` at a time, one piece every `everyMillis`, until the client goes away. */
+  readonly trickle?: { readonly bytes: number; readonly everyMillis: number }
 }
 
 /** Serves `data` with `Content-Length`, honouring `Range: bytes=N-` (206, or 416 past the end). */
@@ -86,6 +88,20 @@ export const sendBytes = (
   }
   if (options.stallAfter !== undefined && options.stallAfter < body.length) {
     response.write(body.subarray(0, options.stallAfter))
+    return
+  }
+  if (options.trickle !== undefined) {
+    const { bytes, everyMillis } = options.trickle
+    let sent = 0
+    const timer = setInterval(() => {
+      response.write(body.subarray(sent, sent + bytes))
+      sent += bytes
+      if (sent >= body.length) {
+        clearInterval(timer)
+        response.end()
+      }
+    }, everyMillis)
+    response.once("close", () => clearInterval(timer))
     return
   }
   response.end(body)
