@@ -178,7 +178,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
     size: sizeOf(model),
     seconds: 8,
     images,
-    shape: Pipeline.shape(x, faults.task),
+    shape: Pipeline.shape(x, faults.task, false),
     later: faults.later
   })
   const created: Created = {

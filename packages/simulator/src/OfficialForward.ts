@@ -206,7 +206,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
     resolution: params.resolution,
     aspectRatio: params.aspectRatio,
     images: params.images,
-    shape: Pipeline.shape(x, faults.task),
+    shape: Pipeline.shape(x, faults.task, false),
     later: faults.later
   })
   const created = statusView(task, task.timeline.createdAt)

@@ -175,9 +175,12 @@ export interface Shape {
   readonly sseCut: Directive | undefined
 }
 
-/** Reads the task-shaping directives. */
-export const shape = (x: Exchange, ds: ReadonlyArray<Directive>): Shape => {
-  for (const d of ds) note(x, d)
+/**
+ * Reads the task-shaping directives. `streams`: whether the protocol answers with an SSE stream;
+ * where it does not, `sse-cut` has nothing to cut and is not logged as applied.
+ */
+export const shape = (x: Exchange, ds: ReadonlyArray<Directive>, streams: boolean): Shape => {
+  for (const d of ds) if (streams || d.kind !== "sse-cut") note(x, d)
   const policy = find(ds, "content-policy")
   const fail = find(ds, "fail")
   const outcome: Timeline.Outcome =
@@ -202,7 +205,7 @@ export const shape = (x: Exchange, ds: ReadonlyArray<Directive>): Shape => {
     expireAfterMs: find(ds, "expire")?.afterMs,
     padTo: find(ds, "pad")?.bytes,
     timing: timing === undefined ? undefined : { queueMs: timing.queueMs ?? 0, runMs: timing.runMs ?? 1000 },
-    sseCut: find(ds, "sse-cut")
+    sseCut: streams ? find(ds, "sse-cut") : undefined
   }
 }
 

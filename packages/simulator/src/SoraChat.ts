@@ -154,7 +154,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body): Pr
   }
   if (Pipeline.refuseByPolicy(x, faults.now)) return
   if (Pipeline.refuseUnfunded(x, account, model, faults.now)) return
-  const shape = Pipeline.shape(x, faults.task)
+  const shape = Pipeline.shape(x, faults.task, true)
   const landscape = model.orientation === "landscape"
   const task = Pipeline.createTask(x, {
     model,
