@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process"
 import * as NodePath from "node:path"
 import { benchDir } from "./bundle.js"
+import * as Proc from "./proc.js"
 
 export interface CliResult {
   readonly command: string
@@ -21,14 +22,9 @@ export const runCli = (runs: number): Promise<CliResult> =>
       cwd: benchDir,
       stdio: ["ignore", "pipe", "pipe"]
     })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-    })
+    const captured = Proc.captured(child)
     child.once("exit", (code) => {
+      const output = `${captured.stdout}${captured.stderr}`
       const medians: Record<string, number> = {}
       for (const line of output.split("\n")) {
         const match = /^(.+?)\s{2,}\s*(\d+) ms\s+(\d+) ms\s+(\d+) ms\s+(\d+) ms\s*$/.exec(line)

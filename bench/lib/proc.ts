@@ -1,10 +1,11 @@
 /**
  * Starting the simulator and the contestants as child processes, and small statistics.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
+import { type ChildProcess, type ChildProcessByStdio, execFileSync, fork, spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import type { Readable } from "node:stream"
 import { benchDir, bundled, type Contestant } from "./bundle.js"
 import type { ContestantInput, ContestantResult, SimAsk, SimReply, SimUrls } from "./protocol.js"
 
@@ -70,15 +71,7 @@ export const runContestant = (
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", BENCH_INPUT: JSON.stringify(input) },
       stdio: ["ignore", "pipe", "pipe"]
     })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString()
-      if (err.length > 100_000) err = err.slice(-50_000)
-    })
+    const output = captured(child)
     // A contestant that does not finish in time is stopped; its figures so far are read from /proc.
     const timer = Number.isFinite(timeoutMs)
       ? setTimeout(() => {
@@ -106,11 +99,11 @@ export const runContestant = (
       clearTimeout(timer)
       clearInterval(sampler)
       if (signal === "SIGKILL") return
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "))
+      const line = output.stdout.split("\n").find((l) => l.startsWith("RESULT "))
       if (line !== undefined) return resolve(JSON.parse(line.slice("RESULT ".length)) as ContestantResult)
-      const fatal = /FATAL ERROR: ([^\n]+)/.exec(err)?.[1]
-      if (fatal === undefined && code !== 0 && !/heap out of memory/.test(err)) {
-        return reject(new Error(`${name} exited ${code ?? signal} without a result:\n${err.slice(-4000)}`))
+      const fatal = /FATAL ERROR: ([^\n]+)/.exec(output.stderr)?.[1]
+      if (fatal === undefined && code !== 0 && !/heap out of memory/.test(output.stderr)) {
+        return reject(new Error(`${name} exited ${code ?? signal} without a result:\n${output.stderr.slice(-4000)}`))
       }
       resolve({
         startedAt: spawnedAt,
@@ -149,6 +142,22 @@ export const timed = (
   return { ...parseTime(out), stdout: out }
 }
 
+/**
+ * What a child writes, kept as it arrives; stderr keeps its last 50-100 KB (a crashing contestant can
+ * print a lot, and only the end says why).
+ */
+export const captured = (child: ChildProcessByStdio<null, Readable, Readable>) => {
+  const output = { stdout: "", stderr: "" }
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString()
+  })
+  child.stderr.on("data", (chunk: Buffer) => {
+    output.stderr += chunk.toString()
+    if (output.stderr.length > 100_000) output.stderr = output.stderr.slice(-50_000)
+  })
+  return output
+}
+
 export const timedAsync = (
   command: string,
   args: ReadonlyArray<string>
@@ -157,17 +166,10 @@ export const timedAsync = (
     const child = spawn("/usr/bin/time", ["-f", "TIME %e %U %S %M", command, ...args], {
       stdio: ["ignore", "pipe", "pipe"]
     })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString()
-    })
+    const output = captured(child)
     child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`))
-      resolve({ ...parseTime(err), stdout: out })
+      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${output.stderr.slice(-2000)}`))
+      resolve({ ...parseTime(output.stderr), stdout: output.stdout })
     })
   })
 
