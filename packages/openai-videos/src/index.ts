@@ -10,11 +10,15 @@ export * as CreateRequest from "./CreateRequest.js"
 export * as ErrorMapping from "./ErrorMapping.js"
 /** The configurable `/v1/videos` provider: `make`, `layer`. */
 export * as OpenAiVideos from "./OpenAiVideos.js"
+/** A reseller packaged in code (laozhang, apiyi): `define` builds its options and constructors. */
+export * as Packaged from "./Packaged.js"
 /** The dialect options: auth style, encodings, id field, status vocabulary, content style. */
 export * as Protocol from "./Protocol.js"
 /** A reseller defined in configuration alone: `fromConfig`. */
 export * as Reseller from "./Reseller.js"
 /** Keeping keys and CDN tokens out of error messages. */
 export * as Sanitize from "./Sanitize.js"
+/** The Veo 3.1 family as resellers name it: variants and a catalog under a reseller's terms. */
+export * as VeoFamily from "./VeoFamily.js"
 /** The Schemas of the protocol's bodies. */
 export * as WireSchemas from "./WireSchemas.js"

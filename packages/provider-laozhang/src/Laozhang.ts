@@ -15,13 +15,8 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
-import * as ProviderConfig from "@reelay/core/ProviderConfig"
-import type * as VideoProvider from "@reelay/core/VideoProvider"
-import * as OpenAiVideos from "@reelay/openai-videos/OpenAiVideos"
+import * as Packaged from "@reelay/openai-videos/Packaged"
 import { WireOptions } from "@reelay/openai-videos/Protocol"
-import type * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
 import * as LaozhangCatalog from "./LaozhangCatalog.js"
 
 /** The registry id. */
@@ -48,41 +43,23 @@ export const wire = new WireOptions({
   statusPath: "videos"
 })
 
-export interface Options {
-  /** Absent: the provider still builds; its calls fail with `AuthenticationFailed` naming `LAOZHANG_API_KEY`. */
-  readonly apiKey?: Redacted.Redacted<string> | undefined
-  /** Default `https://api.laozhang.ai/v1`. */
-  readonly baseUrl?: string | undefined
-  /** The registry id (default `"laozhang"`). */
-  readonly id?: string | undefined
-  /** Default `veo-3.1`. */
-  readonly defaultModel?: string | undefined
-}
+/** What the provider accepts in code: key, base URL, registry id, default model. */
+export type Options = Packaged.Options
 
-/** The `OpenAiVideos` configuration for `options`. */
-export const config = (options: Options = {}): OpenAiVideos.Config => ({
-  id: options.id ?? providerId,
-  baseUrl: options.baseUrl ?? defaultBaseUrl,
-  apiKey: options.apiKey,
-  apiKeyHint: `set ${env.apiKey}`,
+/**
+ * `config` (the `OpenAiVideos` configuration for some options), `make` (the provider, configured in
+ * code; needs only an `HttpClient`), and `layer` / `makeConfig` / `layerConfig`: the key from
+ * `LAOZHANG_API_KEY` and the base URL from `LAOZHANG_BASE_URL` unless the options give them. A
+ * missing key does not fail construction.
+ */
+export const { config, make, layer, makeConfig, layerConfig } = Packaged.define({
+  providerId,
+  defaultBaseUrl,
+  env,
   auth: "bearer",
   wire,
   models,
-  defaultModel: options.defaultModel ?? LaozhangCatalog.defaultModel,
+  defaultModel: LaozhangCatalog.defaultModel,
   imageRequired: LaozhangCatalog.frameModels,
   spanPrefix: "Laozhang"
-})
-
-/** The provider, configured in code. Needs only an `HttpClient`. */
-export const make = (
-  options: Options = {}
-): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> => OpenAiVideos.make(config(options))
-
-/**
- * `layer`, and `makeConfig` / `layerConfig`: the key from `LAOZHANG_API_KEY` and the base URL from
- * `LAOZHANG_BASE_URL` unless `options` give them. A missing key does not fail construction.
- */
-export const { layer, makeConfig, layerConfig } = ProviderConfig.constructors(make, {
-  apiKey: [env.apiKey],
-  baseUrl: env.baseUrl
 })

@@ -7,29 +7,12 @@
  *
  * @since 0.1.0
  */
-import { GenerationTime, ModelCapabilities, ModelSpec } from "@reelay/core/ModelSpec"
+import { GenerationTime } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
-
-/** One variant of the family, as the model name spells it. */
-export interface Variant {
-  readonly id: string
-  readonly orientation: "portrait" | "landscape"
-  readonly speed: "standard" | "fast"
-  /** `-fl`: frame-to-video. */
-  readonly frames: boolean
-}
+import * as VeoFamily from "@reelay/openai-videos/VeoFamily"
 
 /** The eight variants, in the page's order. */
-export const variants: ReadonlyArray<Variant> = (["portrait", "landscape"] as const).flatMap((orientation) =>
-  (["standard", "fast"] as const).flatMap((speed) =>
-    [false, true].map((frames) => ({
-      id: `veo-3.1${orientation === "landscape" ? "-landscape" : ""}${speed === "fast" ? "-fast" : ""}${frames ? "-fl" : ""}`,
-      orientation,
-      speed,
-      frames
-    }))
-  )
-)
+export const variants = VeoFamily.variants
 
 /** The price of one video: "Standard $0.25/request", "Fast $0.15/request". */
 export const prices = { standard: Money.usd("0.25"), fast: Money.usd("0.15") } as const
@@ -43,35 +26,18 @@ export const generationTimes = {
   standard: new GenerationTime({ typicalSeconds: 90, minSeconds: 60, maxSeconds: 120 })
 } as const
 
-const spec = (variant: Variant): ModelSpec => {
-  const landscape = variant.orientation === "landscape"
-  return new ModelSpec({
-    id: variant.id,
-    description: `${landscape ? "Landscape 1280x720" : "Portrait 720x1280"}, ${variant.speed}, ${variant.frames ? "first frame or first + last frame to video" : "text to video"}; 8 s with audio`,
-    capabilities: new ModelCapabilities({
-      aspectRatios: [landscape ? "16:9" : "9:16"],
-      resolutions: ["720p"],
-      durations: [8],
-      sizes: [landscape ? "1280x720" : "720x1280"],
-      imageInput: variant.frames ? "first-last-frame" : "none",
-      // The page: image-to-video "Supports URL" (JSON `input_reference`); uploads use the multipart
-      // `input_reference` files of the same upstream (documented on apiyi's page).
-      imageTransports: variant.frames ? ["url", "bytes"] : [],
-      audio: true
-    }),
-    price: prices[variant.speed],
-    chargePolicy: "on-success",
-    generationTime: generationTimes[variant.speed]
-  })
-}
-
 /** The catalog, in the page's order. */
-export const models: ReadonlyArray<ModelSpec> = variants.map(spec)
+export const models = VeoFamily.models({
+  prices,
+  generationTimes,
+  // The page: image-to-video "Supports URL" (JSON `input_reference`); uploads use the multipart
+  // `input_reference` files of the same upstream (documented on apiyi's page).
+  frameTransports: ["url", "bytes"],
+  chargePolicy: "on-success"
+})
 
 /** The frame-to-video models: they refuse a request without a first-frame image. */
-export const frameModels: ReadonlyArray<string> = variants
-  .filter((variant) => variant.frames)
-  .map((variant) => variant.id)
+export const frameModels = VeoFamily.frameModels
 
 /** The default model: `veo-3.1`, the page's own default in every example. */
-export const defaultModel = "veo-3.1"
+export const defaultModel = VeoFamily.defaultModel
