@@ -5,20 +5,10 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Harness from "./harness.js"
 
-let harness: Awaited<ReturnType<typeof Harness.simulator>>
-
-beforeAll(async () => {
-  await Harness.ensureBundle()
-  harness = await Harness.simulator()
-}, 120_000)
-
-afterAll(async () => {
-  await harness?.sim.stop()
-  Harness.cleanup()
-})
+const harness = Harness.forFile()
 
 const writeLines = (cwd: string, name: string, lines: ReadonlyArray<object>) => {
   NodeFs.writeFileSync(NodePath.join(cwd, name), `${lines.map((line) => JSON.stringify(line)).join("\n")}\n`)

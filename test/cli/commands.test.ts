@@ -7,20 +7,10 @@ import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Harness from "./harness.js"
 
-let harness: Awaited<ReturnType<typeof Harness.simulator>>
-
-beforeAll(async () => {
-  await Harness.ensureBundle()
-  harness = await Harness.simulator()
-}, 120_000)
-
-afterAll(async () => {
-  await harness?.sim.stop()
-  Harness.cleanup()
-})
+const harness = Harness.forFile()
 
 const repo = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../..")
 

@@ -5,20 +5,10 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as GenerationEvent from "@reelay/core/GenerationEvent"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Harness from "./harness.js"
 
-let harness: Awaited<ReturnType<typeof Harness.simulator>>
-
-beforeAll(async () => {
-  await Harness.ensureBundle()
-  harness = await Harness.simulator()
-}, 120_000)
-
-afterAll(async () => {
-  await harness?.sim.stop()
-  Harness.cleanup()
-})
+const harness = Harness.forFile()
 
 /** The video path of a plain-mode summary (`saved <path>`). */
 const savedPath = (cwd: string, stdout: string) => {

@@ -10,6 +10,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { Simulator } from "@reelay/simulator"
+import { afterAll, beforeAll } from "vitest"
 
 const repo = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../..")
 const buildScript = NodePath.join(repo, "apps/cli/scripts/build.mjs")
@@ -143,6 +144,25 @@ export const simulator = async () => {
       APIYI_API_KEY: key
     })
   }
+}
+
+export type Harness = Awaited<ReturnType<typeof simulator>>
+
+/**
+ * For a test file: the CLI bundle and one simulator, started before its tests and stopped after
+ * them. The object is filled in when the tests start.
+ */
+export const forFile = (): Harness => {
+  const harness = {} as Harness
+  beforeAll(async () => {
+    await ensureBundle()
+    Object.assign(harness, await simulator())
+  }, 120_000)
+  afterAll(async () => {
+    await (harness.sim as Harness["sim"] | undefined)?.stop()
+    cleanup()
+  })
+  return harness
 }
 
 /** The file's first bytes name an MP4 (`ftyp` box) and it has some size. */

@@ -16,7 +16,7 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Journal from "@reelay/journal/Journal"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -27,17 +27,7 @@ import * as Harness from "../cli/harness.js"
 import * as Hostile from "./hostile.js"
 import { resellerDefinition } from "./providers.js"
 
-let harness: Awaited<ReturnType<typeof Harness.simulator>>
-
-beforeAll(async () => {
-  await Harness.ensureBundle()
-  harness = await Harness.simulator()
-}, 120_000)
-
-afterAll(async () => {
-  await harness?.sim.stop()
-  Harness.cleanup()
-})
+const harness = Harness.forFile()
 
 /** A PNG of `size` bytes (its header, then zeros). */
 const png = (path: string, size = 100) => {
