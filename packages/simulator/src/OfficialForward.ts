@@ -187,13 +187,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
     }
   }
   if (Pipeline.refuseByPolicy(x, faults.now)) return
-  const scope = Pipeline.idempotencyScope(x, account)
-  const previous = scope === undefined ? undefined : x.state.tasks.byIdempotencyKey(scope)
-  if (previous !== undefined) {
-    x.record.taskId = previous.id
-    Http.sendJson(x, 200, previous.createResponse, { "idempotent-replayed": "true" })
-    return
-  }
+  if (Pipeline.replayIdempotent(x, account)) return
   if (Pipeline.refuseUnfunded(x, account, model, faults.now)) return
   const task = Pipeline.createTask(x, {
     model,
@@ -211,7 +205,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
   })
   const created = statusView(task, task.timeline.createdAt)
   task.createResponse = created
-  if (scope !== undefined) x.state.tasks.rememberIdempotencyKey(scope, task)
+  Pipeline.rememberIdempotent(x, account, task)
   Pipeline.answerCreated(x, faults.now, created)
 }
 

@@ -166,6 +166,25 @@ export const refuseByPolicy = (x: Exchange, ds: ReadonlyArray<Directive>): boole
   return true
 }
 
+/**
+ * A create repeating an `Idempotency-Key` already used by the same account: answered with the first
+ * task's own create response, marked as replayed. Returns `true` when it has answered.
+ */
+export const replayIdempotent = (x: Exchange, account: Account): boolean => {
+  const scope = idempotencyScope(x, account)
+  const previous = scope === undefined ? undefined : x.state.tasks.byIdempotencyKey(scope)
+  if (previous === undefined) return false
+  x.record.taskId = previous.id
+  Http.sendJson(x, 200, previous.createResponse, { "idempotent-replayed": "true" })
+  return true
+}
+
+/** Remembers a new task under the create's `Idempotency-Key`, if it carried one that counts. */
+export const rememberIdempotent = (x: Exchange, account: Account, task: Task): void => {
+  const scope = idempotencyScope(x, account)
+  if (scope !== undefined) x.state.tasks.rememberIdempotencyKey(scope, task)
+}
+
 /** How the task-shaping directives change a new task. */
 export interface Shape {
   readonly outcome: Timeline.Outcome

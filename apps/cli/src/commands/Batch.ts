@@ -29,6 +29,16 @@ export const positive = (value: number | undefined, flag: string): Effect.Effect
     ? Effect.succeed(value)
     : Effect.fail(new UsageError({ message: `${flag} must be at least 1, got ${value}` }))
 
+/** The `--concurrency-submit`, `-status` and `-download` flags of `batch` and `resume`, checked. */
+export const concurrencyOf = (
+  args: Pick<BatchArgs, "concurrencySubmit" | "concurrencyStatus" | "concurrencyDownload">
+) =>
+  Effect.all({
+    submit: positive(opt(args.concurrencySubmit), "--concurrency-submit"),
+    status: positive(opt(args.concurrencyStatus), "--concurrency-status"),
+    download: positive(opt(args.concurrencyDownload), "--concurrency-download")
+  })
+
 /** Reads a batch file, or fails naming it. */
 export const readFile = (path: string): Effect.Effect<string, BatchFileError> =>
   Effect.try({
@@ -56,11 +66,7 @@ export const run = (args: BatchArgs) =>
       journal: opt(args.journal),
       maxCost: opt(args.maxCost),
       timeout: opt(args.timeout),
-      concurrency: {
-        submit: yield* positive(opt(args.concurrencySubmit), "--concurrency-submit"),
-        status: yield* positive(opt(args.concurrencyStatus), "--concurrency-status"),
-        download: yield* positive(opt(args.concurrencyDownload), "--concurrency-download")
-      }
+      concurrency: yield* concurrencyOf(args)
     })
     const text = yield* readFile(args.file)
     const parsed = yield* Either.match(

@@ -20,7 +20,7 @@ import * as Report from "../Report.js"
 import * as Run from "../Run.js"
 import * as Settings from "../Settings.js"
 import * as Setup from "../Setup.js"
-import { positive } from "./Batch.js"
+import { concurrencyOf } from "./Batch.js"
 import { journalExists } from "./Status.js"
 
 const { opt } = Setup
@@ -43,11 +43,7 @@ export const run = (args: ResumeArgs) =>
       journal: opt(args.journal),
       maxCost: opt(args.maxCost),
       timeout: opt(args.timeout),
-      concurrency: {
-        submit: yield* positive(opt(args.concurrencySubmit), "--concurrency-submit"),
-        status: yield* positive(opt(args.concurrencyStatus), "--concurrency-status"),
-        download: yield* positive(opt(args.concurrencyDownload), "--concurrency-download")
-      }
+      concurrency: yield* concurrencyOf(args)
     }
     const initial = yield* Setup.settings(flags)
     if (!journalExists(initial)) {
