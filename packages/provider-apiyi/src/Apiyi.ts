@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as Packaged from "@reelay/openai-videos/Packaged"
-import { WireOptions } from "@reelay/openai-videos/Protocol"
+import * as Protocol from "@reelay/openai-videos/Protocol"
 import * as ApiyiCatalog from "./ApiyiCatalog.js"
 
 /** The registry id. */
@@ -31,14 +31,11 @@ export const env = { apiKey: "APIYI_API_KEY", baseUrl: "APIYI_BASE_URL" } as con
 /** The catalog. */
 export const models = ApiyiCatalog.models
 
-/** The dialect: JSON creates (multipart to upload frames), `id`, `processing`, JSON content with a CDN `url`. */
-export const wire = new WireOptions({
-  createEncoding: "json-or-multipart",
-  idField: "id",
-  runningStatus: "processing",
-  content: "url",
-  statusPath: "videos"
-})
+/**
+ * The dialect: `Protocol.asyncDialect`, the one laozhang and apiyi share (JSON creates, multipart to
+ * upload frames; `id`; `processing`; JSON content with a CDN `url`).
+ */
+export const wire = Protocol.asyncDialect
 
 /** What the provider accepts in code: key, base URL, registry id, default model. */
 export type Options = Packaged.Options

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as Packaged from "@reelay/openai-videos/Packaged"
-import { WireOptions } from "@reelay/openai-videos/Protocol"
+import * as Protocol from "@reelay/openai-videos/Protocol"
 import * as LaozhangCatalog from "./LaozhangCatalog.js"
 
 /** The registry id. */
@@ -32,16 +32,10 @@ export const env = { apiKey: "LAOZHANG_API_KEY", baseUrl: "LAOZHANG_BASE_URL" } 
 export const models = LaozhangCatalog.models
 
 /**
- * The dialect: JSON creates (multipart only when frames are uploaded as files), `id`, `processing`,
- * JSON content with a CDN `url`.
+ * The dialect: `Protocol.asyncDialect`, the one laozhang and apiyi share (JSON creates, multipart to
+ * upload frames; `id`; `processing`; JSON content with a CDN `url`).
  */
-export const wire = new WireOptions({
-  createEncoding: "json-or-multipart",
-  idField: "id",
-  runningStatus: "processing",
-  content: "url",
-  statusPath: "videos"
-})
+export const wire = Protocol.asyncDialect
 
 /** What the provider accepts in code: key, base URL, registry id, default model. */
 export type Options = Packaged.Options
