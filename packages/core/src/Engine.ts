@@ -16,6 +16,7 @@ import { createHash, randomUUID } from "node:crypto"
 import * as path from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import { IllegalArgumentException } from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -180,6 +181,17 @@ type Settle = (billing: Billing.BillingOutcome, taskId?: string) => Effect.Effec
 
 const gate = Gate.through
 
+/**
+ * A concurrency limit given in code: absent is the default; anything but a whole number of at least 1
+ * is a programming error, reported as such before anything is sent.
+ */
+const limitOf = (value: number | undefined, name: string, fallback: number): Effect.Effect<number> =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : Number.isInteger(value) && value >= 1
+      ? Effect.succeed(value)
+      : Effect.die(new IllegalArgumentException(`${name} must be a whole number of at least 1, got ${value}`))
+
 const fileNameFor = (key: string) => `${key.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "video"}.mp4`
 
 /** Builds the engine from the registry and platform services in the context. */
@@ -199,7 +211,7 @@ export const make = (
     const submitTimeout = options.submitTimeout ?? "120 seconds"
     const statusGates = new Map<string, Gate.Gate>()
     for (const provider of registry.providers) {
-      statusGates.set(provider.id, yield* Gate.make(options.statusConcurrency ?? 10))
+      statusGates.set(provider.id, yield* Gate.make(yield* limitOf(options.statusConcurrency, "statusConcurrency", 10)))
     }
     const pollingFor = (override?: Partial<Polling.PollingOptions>): Polling.PollingOptions => ({
       ...Polling.defaultPollingOptions,
@@ -925,10 +937,11 @@ export const make = (
             }
           })
           const concurrency = batchOptions.concurrency ?? {}
+          const submitLimit = yield* limitOf(concurrency.submit, "concurrency.submit", 10)
           const gates: Gates = {
-            submit: yield* Gate.make(concurrency.submit ?? 10),
-            status: yield* Gate.make(concurrency.status ?? 10),
-            download: yield* Gate.make(concurrency.download ?? 5)
+            submit: yield* Gate.make(submitLimit),
+            status: yield* Gate.make(yield* limitOf(concurrency.status, "concurrency.status", 10)),
+            download: yield* Gate.make(yield* limitOf(concurrency.download, "concurrency.download", 5))
           }
           const plans = yield* store.open(name, jobs)
           const polling = pollingFor(batchOptions.polling)
@@ -966,7 +979,7 @@ export const make = (
                 if (plan.resumption._tag !== "Fresh" && plan.resumption._tag !== "Uncertain") return
                 yield* Deferred.await(admitted)
               }),
-            { concurrency: batchOptions.concurrency?.submit ?? 10, discard: true }
+            { concurrency: submitLimit, discard: true }
           )
           yield* FiberSet.awaitEmpty(running)
         }).pipe(Effect.scoped)

@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as BigDecimal from "effect/BigDecimal"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { ChargePolicy } from "../src/Billing.js"
@@ -308,6 +309,25 @@ describe("Engine", () => {
           assert.isTrue(fs.existsSync(video.path))
         }
         assert.isTrue(fs.existsSync(path.join(outputDir, "clip-12.mp4")))
+      }).pipe(Effect.provide(engineLayer([provider])))
+    })
+
+    it.live("refuses a concurrency limit under 1, or not whole, before anything is sent", () => {
+      const { provider, recorder } = scripted({ models: [portrait()] })
+      const outputDir = tempDir()
+      const items = [{ key: "a", request: GenerateRequest.make({ prompt: "one" }) }]
+      return Effect.gen(function* () {
+        for (const [concurrency, message] of [
+          [{ submit: 0 }, "concurrency.submit must be a whole number of at least 1, got 0"],
+          [{ status: 2.5 }, "concurrency.status must be a whole number of at least 1, got 2.5"],
+          [{ download: -1 }, "concurrency.download must be a whole number of at least 1, got -1"]
+        ] as const) {
+          const exit = yield* Effect.exit(Engine.runMany(items, { outputDir, concurrency }))
+          assert.isTrue(Exit.isFailure(exit))
+          assert.include(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : ""), message)
+        }
+        assert.strictEqual(recorder.submits.length, 0)
+        assert.deepStrictEqual(fs.readdirSync(outputDir), [])
       }).pipe(Effect.provide(engineLayer([provider])))
     })
 
