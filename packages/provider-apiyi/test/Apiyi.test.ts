@@ -7,16 +7,16 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Engine from "@reelay/core/Engine"
 import { BytesSource, GenerateRequest, ImageInput, UrlSource } from "@reelay/core/GenerateRequest"
-import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as Money from "@reelay/core/Money"
 import { Simulator } from "@reelay/simulator"
+import * as Testkit from "@reelay/testkit/Testkit"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Apiyi from "../src/Apiyi.js"
 import * as ApiyiCatalog from "../src/ApiyiCatalog.js"
-import { collect, engineLayer, failureOf, png, tempDir, timeScale } from "./support.js"
+import { collect, engineLayer, failureOf, png, savedVideo, tempDir, timeScale } from "./support.js"
 
 const KEY = "sk-apiyi-test"
 
@@ -31,13 +31,7 @@ const run = (request: GenerateRequest, options: { readonly key?: string } = {}) 
     return { sim, events, exit, output }
   })
 
-const creates = (sim: Simulator.Service) =>
-  Effect.map(sim.requests, (requests) => requests.filter((request) => request.route === "create"))
-
 const settledLedger = (sim: Simulator.Service) => Effect.zipRight(sim.advance("1 hour"), sim.ledger)
-
-const saved = (events: ReadonlyArray<GenerationEvent>) =>
-  events.flatMap((event) => (event._tag === "Saved" ? [event.video] : []))[0]!
 
 const frame = (role: "first-frame" | "last-frame") =>
   new ImageInput({ role, source: new BytesSource({ bytes: png, fileName: `${role}.png` }) })
@@ -66,8 +60,8 @@ describe("Apiyi over the simulator", () => {
         GenerateRequest.make({ prompt: "a kitten in a garden", model: "veo-3.1-landscape-fast" })
       )
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      assert.strictEqual(saved(events).probe.size, "1280x720")
-      const [create] = yield* creates(sim)
+      assert.strictEqual(savedVideo(events).probe.size, "1280x720")
+      const [create] = yield* Testkit.creates(sim)
       assert.strictEqual(create!.authorization.scheme, "raw")
       assert.strictEqual(create!.authorization.fingerprint, Simulator.fingerprint(KEY))
       assert.isNotNull(create!.idempotencyKey)
@@ -89,8 +83,8 @@ describe("Apiyi over the simulator", () => {
           GenerateRequest.make({ prompt: "camera slowly zooms in", model: "veo-3.1-fl", images })
         )
         assert.isTrue(Exit.isSuccess(exit), String(exit))
-        assert.strictEqual(sim.state.tasks.find(saved(events).taskId ?? "")?.images, images.length)
-        assert.match((yield* creates(sim))[0]!.headers["content-type"] ?? "", /^multipart\/form-data/)
+        assert.strictEqual(sim.state.tasks.find(savedVideo(events).taskId ?? "")?.images, images.length)
+        assert.match((yield* Testkit.creates(sim))[0]!.headers["content-type"] ?? "", /^multipart\/form-data/)
         assert.strictEqual((yield* sim.ledger)[0]!.amount, "0.25")
       }
     })
@@ -135,7 +129,7 @@ describe("Apiyi over the simulator", () => {
     Effect.gen(function* () {
       const { sim, exit } = yield* run(GenerateRequest.make({ prompt: "x @sim:500(times=2)" }))
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      const attempts = yield* creates(sim)
+      const attempts = yield* Testkit.creates(sim)
       assert.strictEqual(attempts.length, 3)
       assert.strictEqual(new Set(attempts.map((request) => request.idempotencyKey)).size, 1)
       assert.strictEqual((yield* settledLedger(sim)).length, 1)
@@ -168,7 +162,7 @@ describe("Apiyi over the simulator", () => {
         const error = failureOf(exit)
         assert.strictEqual(error._tag, scenario.tag, scenario.directive)
         assert.strictEqual(error.billing, scenario.billing, scenario.directive)
-        assert.strictEqual((yield* creates(sim)).length, scenario.creates, scenario.directive)
+        assert.strictEqual((yield* Testkit.creates(sim)).length, scenario.creates, scenario.directive)
         assert.strictEqual((yield* settledLedger(sim)).length, scenario.charges, scenario.directive)
       }
     })

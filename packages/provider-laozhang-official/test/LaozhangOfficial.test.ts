@@ -9,7 +9,6 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Engine from "@reelay/core/Engine"
 import { BytesSource, GenerateRequest, ImageInput } from "@reelay/core/GenerateRequest"
-import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as Money from "@reelay/core/Money"
 import { Simulator } from "@reelay/simulator"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -18,7 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as LaozhangOfficial from "../src/LaozhangOfficial.js"
 import * as LaozhangOfficialCatalog from "../src/LaozhangOfficialCatalog.js"
-import { collect, engineLayer, failureOf, png, tempDir, timeScale } from "./support.js"
+import { collect, engineLayer, failureOf, png, savedVideo, tempDir, timeScale } from "./support.js"
 
 const KEY = "sk-official-test"
 
@@ -42,9 +41,6 @@ const run = (
 
 const routes = (sim: Simulator.Service, route: string) =>
   Effect.map(sim.requests, (requests) => requests.filter((request) => request.route === route))
-
-const saved = (events: ReadonlyArray<GenerationEvent>) =>
-  events.flatMap((event) => (event._tag === "Saved" ? [event.video] : []))[0]!
 
 const request = (fields: Partial<ConstructorParameters<typeof GenerateRequest>[0]> = {}) =>
   GenerateRequest.make({ prompt: "a lighthouse in a storm", ...fields })
@@ -71,7 +67,7 @@ describe("LaozhangOfficial over the simulator", () => {
     Effect.gen(function* () {
       const { sim, events, exit } = yield* run(request())
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      const video = saved(events)
+      const video = savedVideo(events)
       assert.strictEqual(video.probe.size, "1280x720")
       assert.strictEqual(Math.round(video.probe.durationSeconds), 8)
       const task = sim.state.tasks.find(video.taskId ?? "")!
@@ -107,7 +103,7 @@ describe("LaozhangOfficial over the simulator", () => {
         for (const { fields, size, seconds } of cases) {
           const { sim, events, exit } = yield* run(request(fields))
           assert.isTrue(Exit.isSuccess(exit), `${JSON.stringify(fields)}: ${String(exit)}`)
-          const video = saved(events)
+          const video = savedVideo(events)
           assert.strictEqual(video.probe.size, size)
           assert.strictEqual(Math.round(video.probe.durationSeconds), seconds)
           const task = sim.state.tasks.find(video.taskId ?? "")!
@@ -157,7 +153,7 @@ describe("LaozhangOfficial over the simulator", () => {
         })
       )
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      assert.strictEqual(sim.state.tasks.find(saved(events).taskId ?? "")?.images, 1)
+      assert.strictEqual(sim.state.tasks.find(savedVideo(events).taskId ?? "")?.images, 1)
     })
   )
 

@@ -4,5 +4,5 @@
  */
 import * as Testkit from "@reelay/testkit/Testkit"
 
-export const { timeScale, engineLayer, collect, failureOf, tempDir, png } =
+export const { timeScale, engineLayer, collect, failureOf, tempDir, png, savedVideo } =
   Testkit.providerSupport("provider-laozhang-official")

@@ -10,6 +10,7 @@ import { BytesSource, GenerateRequest, ImageInput, UrlSource } from "@reelay/cor
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as Money from "@reelay/core/Money"
 import { Simulator } from "@reelay/simulator"
+import * as Testkit from "@reelay/testkit/Testkit"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -30,9 +31,6 @@ const run = (request: GenerateRequest, options: { readonly key?: string } = {}) 
     )
     return { sim, events, exit, output }
   })
-
-const creates = (sim: Simulator.Service) =>
-  Effect.map(sim.requests, (requests) => requests.filter((request) => request.route === "create"))
 
 /** The ledger once every task the simulator accepted has had time to finish. */
 const settledLedger = (sim: Simulator.Service) => Effect.zipRight(sim.advance("1 hour"), sim.ledger)
@@ -92,7 +90,7 @@ describe("Laozhang over the simulator", () => {
       assert.strictEqual(ledger[0]!.amount, "0.25")
       assert.strictEqual(ledger[0]!.rule, "on-success")
       assert.strictEqual(ledger[0]!.key, Simulator.fingerprint(KEY))
-      const [create] = yield* creates(sim)
+      const [create] = yield* Testkit.creates(sim)
       assert.strictEqual(create!.authorization.scheme, "bearer")
       assert.match(create!.idempotencyKey ?? "", /^[0-9a-f-]{36}$/)
       assert.isAbove((yield* sim.cdnRequests).length, 0)
@@ -114,7 +112,7 @@ describe("Laozhang over the simulator", () => {
       const saved = ofTag(events, "Saved")[0]!.video
       assert.strictEqual(saved.probe.size, "1280x720")
       assert.strictEqual(sim.state.tasks.find(saved.taskId ?? "")?.images, 1)
-      assert.match((yield* creates(sim))[0]!.headers["content-type"] ?? "", /^application\/json/)
+      assert.match((yield* Testkit.creates(sim))[0]!.headers["content-type"] ?? "", /^application\/json/)
       assert.strictEqual((yield* sim.ledger)[0]!.amount, "0.15")
     })
   )
@@ -132,7 +130,7 @@ describe("Laozhang over the simulator", () => {
       assert.isTrue(Exit.isSuccess(exit), String(exit))
       const saved = ofTag(events, "Saved")[0]!.video
       assert.strictEqual(sim.state.tasks.find(saved.taskId ?? "")?.images, 2)
-      assert.match((yield* creates(sim))[0]!.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/)
+      assert.match((yield* Testkit.creates(sim))[0]!.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/)
       assert.strictEqual((yield* sim.ledger).length, 1)
     })
   )
@@ -167,7 +165,7 @@ describe("Laozhang over the simulator", () => {
     Effect.gen(function* () {
       const { sim, exit } = yield* run(prompt("a fox", "@sim:429(retry-after=0.02)"))
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      const attempts = yield* creates(sim)
+      const attempts = yield* Testkit.creates(sim)
       assert.deepStrictEqual(
         attempts.map((request) => request.status),
         [429, 200]
@@ -181,7 +179,7 @@ describe("Laozhang over the simulator", () => {
     Effect.gen(function* () {
       const { sim, exit } = yield* run(prompt("a fox", "@sim:503(times=2)"))
       assert.isTrue(Exit.isSuccess(exit), String(exit))
-      const attempts = yield* creates(sim)
+      const attempts = yield* Testkit.creates(sim)
       assert.deepStrictEqual(
         attempts.map((request) => request.status),
         [503, 503, 200]
@@ -197,12 +195,12 @@ describe("Laozhang over the simulator", () => {
       const error = failureOf(before.exit)
       assert.strictEqual(error._tag, "UncertainSubmission")
       assert.strictEqual(error.billing, "unknown")
-      assert.strictEqual((yield* creates(before.sim)).length, 1)
+      assert.strictEqual((yield* Testkit.creates(before.sim)).length, 1)
       assert.strictEqual((yield* settledLedger(before.sim)).length, 0, "the vendor created nothing")
 
       const after = yield* run(prompt("a fox", "@sim:reset-after-create"))
       assert.strictEqual(failureOf(after.exit)._tag, "UncertainSubmission")
-      assert.strictEqual((yield* creates(after.sim)).length, 1)
+      assert.strictEqual((yield* Testkit.creates(after.sim)).length, 1)
       // The vendor did create the task; on-success, it charges when the task completes.
       const ledger = yield* settledLedger(after.sim)
       assert.strictEqual(ledger.length, 1)
@@ -216,7 +214,7 @@ describe("Laozhang over the simulator", () => {
       const error = failureOf(exit)
       assert.strictEqual(error._tag, "UncertainSubmission")
       assert.include(error.message, "MalformedResponse")
-      assert.strictEqual((yield* creates(sim)).length, 1)
+      assert.strictEqual((yield* Testkit.creates(sim)).length, 1)
       assert.strictEqual((yield* settledLedger(sim)).length, 1)
     })
   )
@@ -232,7 +230,7 @@ describe("Laozhang over the simulator", () => {
         const { sim, exit, events } = yield* run(prompt("a fox", directive))
         assert.isTrue(Exit.isSuccess(exit), `${directive}: ${String(exit)}`)
         assert.isAbove(ofTag(events, "Retrying").filter((event) => event.operation === "status").length, 0, directive)
-        assert.strictEqual((yield* creates(sim)).length, 1, directive)
+        assert.strictEqual((yield* Testkit.creates(sim)).length, 1, directive)
         assert.strictEqual((yield* sim.ledger).length, 1, directive)
       }
     })
@@ -261,7 +259,7 @@ describe("Laozhang over the simulator", () => {
       assert.strictEqual(error._tag, "GenerationFailed")
       if (error._tag === "GenerationFailed") assert.strictEqual(error.vendorCode, "generation_failed")
       assert.strictEqual(error.billing, "not-charged")
-      const attempts = yield* creates(sim)
+      const attempts = yield* Testkit.creates(sim)
       assert.strictEqual(attempts.length, 2)
       assert.strictEqual(new Set(attempts.map((request) => request.idempotencyKey)).size, 2)
       assert.strictEqual((yield* settledLedger(sim)).length, 0)
@@ -275,7 +273,7 @@ describe("Laozhang over the simulator", () => {
         const error = failureOf(exit)
         assert.strictEqual(error._tag, "ContentRejected", directive)
         assert.strictEqual(error.billing, "not-charged", directive)
-        assert.strictEqual((yield* creates(sim)).length, 1, directive)
+        assert.strictEqual((yield* Testkit.creates(sim)).length, 1, directive)
         assert.strictEqual((yield* settledLedger(sim)).length, 0, directive)
       }
     })
@@ -293,7 +291,7 @@ describe("Laozhang over the simulator", () => {
         assert.strictEqual(error._tag, tag)
         assert.strictEqual(error.billing, "not-charged")
         assert.notInclude(error.message, key)
-        assert.strictEqual((yield* creates(sim)).length, 1)
+        assert.strictEqual((yield* Testkit.creates(sim)).length, 1)
         assert.strictEqual((yield* sim.ledger).length, 0)
       }
       const balance = yield* run(prompt("a fox", "@sim:insufficient-balance"))

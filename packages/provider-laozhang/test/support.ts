@@ -4,4 +4,5 @@
  */
 import * as Testkit from "@reelay/testkit/Testkit"
 
-export const { timeScale, engineLayer, collect, failureOf, tempDir, png } = Testkit.providerSupport("provider-laozhang")
+export const { timeScale, engineLayer, collect, failureOf, tempDir, png, savedVideo } =
+  Testkit.providerSupport("provider-laozhang")

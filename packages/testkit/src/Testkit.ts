@@ -19,6 +19,7 @@ import * as Engine from "@reelay/core/Engine"
 import type { Charged, GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as Money from "@reelay/core/Money"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import type { SavedVideo } from "@reelay/core/SavedVideo"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import type * as RequestLog from "@reelay/simulator/RequestLog"
@@ -161,7 +162,7 @@ export const failureOf = <E>(run: Collected<E>): E | undefined =>
  * @example
  * ```ts
  * // test/support.ts
- * export const { timeScale, engineLayer, collect, failureOf, tempDir, png } = Testkit.providerSupport("apiyi")
+ * export const { timeScale, engineLayer, collect, failureOf, tempDir, png, savedVideo } = Testkit.providerSupport("apiyi")
  * ```
  */
 export const providerSupport = (name: string, timeScale = 1 / 200) => ({
@@ -178,8 +179,15 @@ export const providerSupport = (name: string, timeScale = 1 / 200) => ({
     return failure.value
   },
   tempDir: (): string => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), `reelay-${name}-`)),
-  png
+  png,
+  savedVideo
 })
+
+/** The video a run saved, from its `Saved` event; throws when there is none, so a test can read it directly. */
+export const savedVideo = (events: ReadonlyArray<GenerationEvent>): SavedVideo => {
+  for (const event of events) if (event._tag === "Saved") return event.video
+  throw new Error(`expected a Saved event, got ${events.map((event) => event._tag).join(", ")}`)
+}
 
 /** What the `Charged` events of one or more generations say was spent. */
 export interface ChargesReported {
