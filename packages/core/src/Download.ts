@@ -32,6 +32,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AssetSource, StreamAsset, UrlAsset } from "./AssetSource.js"
 import { errorCodes } from "./Http.js"
+import * as OutputPath from "./OutputPath.js"
 import { DownloadFailed, TaskExpired, type VideoError } from "./VideoError.js"
 import type { Credentials } from "./VideoProvider.js"
 
@@ -112,6 +113,19 @@ const originOf = (url: string): string | undefined => {
 
 /** The first error code (`ECONNRESET`, ...) in a cause chain. Never a message: messages may hold a URL. */
 const errorCode = (cause: unknown): string | undefined => errorCodes(cause)[0]
+
+// Said with every local file system failure: the video is not lost, only the path failed.
+const savedElsewhere = "the video itself is made (and paid for) and can still be saved to another path"
+
+/**
+ * The message of a local file system failure: the path, the OS error code in words, and that the video
+ * can be saved elsewhere. Such a failure is always final: retrying cannot fix a permission, a full disk
+ * or a read-only mount, and it is no network failure.
+ */
+const localFailureMessage = (what: string, path: string, cause: unknown): string => {
+  const code = errorCode(cause)
+  return `cannot ${what} ${path}: ${code === undefined ? "file system error" : OutputPath.describeCode(code)}; ${savedElsewhere}`
+}
 
 const parseLength = (value: string | undefined): number | undefined => {
   if (value === undefined || !/^\d{1,16}$/.test(value.trim())) return undefined
@@ -252,9 +266,7 @@ class PartFile {
           NodeFs.ftruncateSync(this.handle.fd, 0)
           return this.check()
         } catch (cause) {
-          return Effect.fail(
-            this.fail(`cannot truncate ${this.path}: ${errorCode(cause) ?? "truncate failed"}`, { transient: false })
-          )
+          return Effect.fail(this.fail(localFailureMessage("truncate", this.path, cause), { transient: false }))
         }
       })
     )
@@ -314,7 +326,7 @@ class PartFile {
           this.written = position + size
           this.syncInBackground()
         } else {
-          this.failure = this.fail(`cannot write ${this.path}: ${errorCode(error) ?? "write failed"}`, {
+          this.failure = this.fail(localFailureMessage("write", this.path, error), {
             transient: false,
             receivedBytes: this.written
           })
@@ -353,22 +365,43 @@ const tryFs = <A>(
 ): Effect.Effect<A, DownloadFailed> =>
   Effect.tryPromise({
     try: run,
-    catch: (cause) => fail(`cannot ${what} ${path}: ${errorCode(cause) ?? "file system error"}`, { transient: false })
+    catch: (cause) => fail(localFailureMessage(what, path, cause), { transient: false })
   })
 
+/**
+ * Opens the `.part` file, interruptibly although it is the `acquire` of the download: a stuck open
+ * (a hung network mount) must not keep Ctrl-C waiting. A descriptor that arrives after the
+ * interruption is closed, and the file removed when it is empty (nothing to resume from).
+ */
 const openPart = (
   path: string,
   fail: (message: string, details: FailureDetails) => DownloadFailed
 ): Effect.Effect<PartFile, DownloadFailed> =>
-  Effect.gen(function* () {
-    yield* tryFs(fail, "create the directory of", path, () =>
-      NodeFs.promises.mkdir(NodePath.dirname(path), { recursive: true })
-    )
+  Effect.suspend(() => {
     // Read-write without truncation: an existing `.part` is what a resume continues from.
-    const handle = yield* tryFs(fail, "open", path, () =>
-      NodeFs.promises.open(path, NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT, 0o644)
+    const opening = NodeFs.promises.open(path, NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT, 0o644)
+    const abandon = Effect.sync(() => {
+      opening
+        .then(async (handle) => {
+          const size = await handle.stat().then(
+            (stats) => stats.size,
+            () => undefined
+          )
+          await handle.close()
+          if (size === 0) await NodeFs.promises.rm(path, { force: true })
+        })
+        .catch(() => undefined)
+    })
+    return Effect.interruptible(
+      Effect.tryPromise({
+        try: () => opening,
+        catch: (cause) => fail(localFailureMessage("open", path, cause), { transient: false })
+      })
+    ).pipe(
+      // Outside `interruptible`: also covers an interruption that lands after the open succeeded.
+      Effect.onInterrupt(() => abandon),
+      Effect.map((handle) => new PartFile(handle, path, fail))
     )
-    return new PartFile(handle, path, fail)
   })
 
 const closePart = (part: PartFile): Effect.Effect<void> =>
@@ -462,6 +495,11 @@ export const download: (
     }
 
     const partPath = `${options.path}.part`
+    // Not Node's recursive mkdir, which never returns under /proc (see OutputPath.makeDirectory); and
+    // before `acquireUseRelease`, whose acquire cannot be interrupted.
+    yield* OutputPath.makeDirectory(NodePath.dirname(partPath)).pipe(
+      Effect.mapError((error) => fail(`${error.message}; ${savedElsewhere}`, { transient: false }))
+    )
     return yield* Effect.acquireUseRelease(
       openPart(partPath, fail),
       (part) => run(options, part, context),

@@ -28,6 +28,8 @@ export * as JobStore from "./JobStore.js"
 export * as ModelSpec from "./ModelSpec.js"
 /** Exact dollar amounts. */
 export * as Money from "./Money.js"
+/** Whether a video can be written at a path, checked before anything is sent. */
+export * as OutputPath from "./OutputPath.js"
 /** Adaptive polling with a deadline. */
 export * as Polling from "./Polling.js"
 /** MP4 probing. */

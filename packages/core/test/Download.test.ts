@@ -9,6 +9,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
@@ -69,6 +70,61 @@ describe("Download (test clock)", () => {
       assert.strictEqual((error as TaskExpired).provider, "acme")
       assert.strictEqual(server.requests.length, 0)
       assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "video.mp4.part")))
+    })
+  )
+
+  // A local file system failure is final and immediate: no request, no retry, no waiting on the
+  // (test) clock, which never moves here, so a retry or a loop would hang the test instead of passing it.
+  const unwritable = (path: string) =>
+    Effect.gen(function* () {
+      const server = yield* serve((request, response) => sendBytes(request, response, data))
+      const retries: Array<DownloadFailed> = []
+      const error = yield* failure(
+        Download.download({
+          asset: new UrlAsset({ url: server.url("/v.mp4") }),
+          path,
+          onRetry: (_, __, error) => Effect.sync(() => retries.push(error))
+        })
+      ).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      assert.isFalse(error.transient)
+      assert.include(error.message, "can still be saved to another path")
+      assert.deepStrictEqual(retries, [])
+      return { error, requests: server.requests.length }
+    })
+
+  it.scoped.skipIf(!NodeFs.existsSync("/proc/self"))(
+    "a directory that cannot be created (/proc/nope) fails at once, where Node's recursive mkdir spins for ever",
+    () =>
+      Effect.gen(function* () {
+        const { error, requests } = yield* unwritable("/proc/nope/video.mp4")
+        assert.include(error.message, "/proc/nope")
+        assert.include(error.message, "ENOENT (no such file or directory)")
+        assert.strictEqual(requests, 0)
+      })
+  )
+
+  it.scoped("a file where a directory should be (ENOTDIR) fails at once, without a request", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      NodeFs.writeFileSync(NodePath.join(dir, "file"), "not a directory")
+      const { error, requests } = yield* unwritable(NodePath.join(dir, "file", "sub", "video.mp4"))
+      assert.include(error.message, NodePath.join(dir, "file"))
+      assert.include(error.message, "ENOTDIR")
+      assert.strictEqual(requests, 0)
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "file"), "utf8"), "not a directory")
+    })
+  )
+
+  it.scoped.skipIf(!NodeFs.existsSync("/dev/full"))("a full disk (ENOSPC) is final after one request", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      // Every write to /dev/full fails with ENOSPC: a disk that fills up during the transfer.
+      NodeFs.symlinkSync("/dev/full", `${path}.part`)
+      const { error, requests } = yield* unwritable(path)
+      assert.include(error.message, `cannot write ${path}.part: ENOSPC (no space left on device)`)
+      assert.strictEqual(requests, 1)
+      assert.isFalse(NodeFs.existsSync(path))
     })
   )
 })
@@ -359,6 +415,47 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Download (undi
       assert.strictEqual(NodeFs.statSync(`${path}-2.part`).size, error.receivedBytes, "what arrived is kept")
       assert.isBelow(Date.now() - started, 5_000, "bounded: four windows and the retry delays")
     })
+  )
+
+  it.scoped("is interrupted at once while waiting for the server, and leaves no empty .part", () =>
+    Effect.gen(function* () {
+      // Accepts the request and never answers: only an interruption ends this download in time.
+      const server = yield* serve(() => {})
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const fiber = yield* Effect.fork(Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), path }))
+      while (server.requests.length === 0) yield* Effect.sleep("5 millis")
+      const interrupted = yield* Effect.timeout(Fiber.interrupt(fiber), "5 seconds")
+      assert.isTrue(Exit.isInterrupted(interrupted))
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+    })
+  )
+
+  it.scoped(
+    "is interrupted at once even while it opens the .part, and leaves nothing open behind",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* serve(() => {})
+        const dir = yield* tempDir
+        const path = NodePath.join(dir, "video.mp4")
+        const descriptors = () => NodeFs.readdirSync("/proc/self/fd").length
+        const before = descriptors()
+        // Interrupted before it has had a chance to run: wherever it stands (directory, open, request), it stops.
+        for (let round = 0; round < 20; round++) {
+          const fiber = yield* Effect.fork(
+            Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), path })
+          )
+          for (let step = 0; step < round; step++) yield* Effect.yieldNow()
+          const interrupted = yield* Effect.timeout(Fiber.interrupt(fiber), "5 seconds")
+          assert.isTrue(Exit.isInterrupted(interrupted))
+        }
+        // A descriptor that arrives after its interruption is closed (and the empty .part removed) a moment later.
+        for (let wait = 0; wait < 200 && (NodeFs.existsSync(`${path}.part`) || descriptors() > before); wait++) {
+          yield* Effect.sleep("5 millis")
+        }
+        assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+      }),
+    { skip: !NodeFs.existsSync("/proc/self/fd") }
   )
 
   it.scoped("leaves no .part when no attempt received a byte", () =>

@@ -1,0 +1,375 @@
+/**
+ * Whether a video can be written at a path, answered before anything is sent. A path that cannot
+ * take the file is refused while refusing still costs nothing, instead of being found once the
+ * provider has made (and billed) the video.
+ *
+ * The check creates missing directories (harmless before sending), then proves the directory takes
+ * new files by creating and removing a uniquely named probe file: exclusive, never following a
+ * link, never touching an existing file. Permissions, read-only mounts and virtual file systems such
+ * as `/proc` (which accepts `mkdir` of an existing directory but no new file) all show up the way
+ * the download would meet them. When the size is known, free space is compared too.
+ *
+ * `makeDirectory` replaces Node's recursive `mkdir`, which on Node 20 never returns when a directory
+ * exists but refuses a child with ENOENT, as `/proc` does: it loops at full CPU in native code, out of
+ * reach of interruption (`reelay generate --out /proc/nope/x.mp4` spun until SIGKILL). Here each level
+ * is created once, and an ENOENT once the parent is known to exist is final.
+ *
+ * @since 0.1.0
+ */
+
+import { randomUUID } from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import { InvalidRequest } from "./VideoError.js"
+
+/**
+ * A file system operation on an output path failed. `code` is the OS error code (`EACCES`, ...);
+ * `message` names the path and says the code in words.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unwritable extends Data.TaggedError("Unwritable")<{
+  readonly path: string
+  readonly code: string
+  readonly message: string
+}> {}
+
+/** @since 0.1.0 */
+export interface CheckOptions {
+  /**
+   * The size the video is expected to have (for a directory, all the videos going there), when
+   * known: less free space than this plus a small margin is refused.
+   */
+  readonly expectedBytes?: number | undefined
+}
+
+// Room beyond the video itself: file system metadata, the journal, rounding of the free block count.
+const spaceMarginBytes = 8 * 1024 * 1024
+
+const codeWords: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large",
+  ENOENT: "no such file or directory",
+  ENOTDIR: "not a directory",
+  EISDIR: "is a directory",
+  EEXIST: "already exists",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "file name too long",
+  EINVAL: "invalid argument",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+  EIO: "input/output error",
+  EBUSY: "device or resource busy",
+  ETXTBSY: "text file busy",
+  EXDEV: "not on the same file system",
+  ENODEV: "no such device",
+  ENXIO: "no such device or address",
+  ESTALE: "stale network file handle",
+  EAGAIN: "resource temporarily unavailable"
+}
+
+/**
+ * An OS error code with its meaning in words, e.g. `EACCES (permission denied)`.
+ *
+ * @since 0.1.0
+ * @category file system
+ */
+export const describeCode = (code: string): string => {
+  const words = codeWords[code]
+  return words === undefined ? code : `${code} (${words})`
+}
+
+/** The OS error code of a Node file system error, never its message (which repeats the path). */
+const codeOf = (cause: unknown): string => {
+  const code = typeof cause === "object" && cause !== null ? (cause as { readonly code?: unknown }).code : undefined
+  return typeof code === "string" && /^[A-Z0-9_]{2,40}$/.test(code) ? code : "EUNKNOWN"
+}
+
+const unwritable = (action: string, path: string, code: string, detail?: string): Unwritable =>
+  new Unwritable({
+    path,
+    code,
+    message: `cannot ${action} ${path}: ${describeCode(code)}${detail === undefined ? "" : `; ${detail}`}`
+  })
+
+/** `stat`, with a missing path as `undefined` rather than an error. */
+const statOf = (path: string): Effect.Effect<NodeFs.Stats | undefined, Unwritable> =>
+  Effect.tryPromise({
+    try: () => NodeFs.promises.stat(path),
+    catch: (cause) => {
+      const code = codeOf(cause)
+      return unwritable("inspect", path, code, code === "ENOTDIR" ? "a part of the path is not a directory" : undefined)
+    }
+  }).pipe(
+    Effect.catchIf(
+      (error) => error.code === "ENOENT",
+      () => Effect.succeed(undefined)
+    )
+  )
+
+/** Creates one directory whose parent exists; an existing directory is fine. */
+const makeOne = (directory: string): Effect.Effect<void, Unwritable> =>
+  Effect.tryPromise({
+    try: () => NodeFs.promises.mkdir(directory),
+    catch: (cause) => codeOf(cause)
+  }).pipe(
+    Effect.catchAll((code) => {
+      if (code === "EEXIST") {
+        // Created meanwhile by someone else, or a name that is not a directory (a file, a dangling link).
+        return Effect.flatMap(statOf(directory), (stats) =>
+          stats?.isDirectory() === true
+            ? Effect.void
+            : Effect.fail(
+                unwritable(
+                  "create the directory",
+                  directory,
+                  stats === undefined ? "ENOENT" : "ENOTDIR",
+                  stats === undefined ? "it is a link to something that does not exist" : "a file has that name"
+                )
+              )
+        )
+      }
+      // The parent is known to exist, so trying it again cannot help: this is where Node's own loop spins.
+      const detail =
+        code === "ENOENT"
+          ? `${NodePath.dirname(directory)} exists but refuses new entries (as virtual file systems like /proc do)`
+          : undefined
+      return Effect.fail(unwritable("create the directory", directory, code, detail))
+    })
+  )
+
+/** The closest of `directory` and its parents that exists, with what it is. */
+const nearestExisting = (
+  directory: string
+): Effect.Effect<{ readonly path: string; readonly stats: NodeFs.Stats }, Unwritable> =>
+  Effect.flatMap(statOf(directory), (stats) => {
+    if (stats !== undefined) return Effect.succeed({ path: directory, stats })
+    const parent = NodePath.dirname(directory)
+    return parent === directory
+      ? Effect.fail(unwritable("find", directory, "ENOENT", "not even its root exists"))
+      : nearestExisting(parent)
+  })
+
+/**
+ * Creates a directory and its missing parents, like `mkdir -p`, one level at a time and each level
+ * once, so it always ends. Interruptible between levels.
+ *
+ * @since 0.1.0
+ * @category file system
+ */
+export const makeDirectory = (directory: string): Effect.Effect<void, Unwritable> =>
+  Effect.suspend(() => {
+    const target = NodePath.resolve(directory)
+    return Effect.flatMap(statOf(target), (stats) => {
+      if (stats !== undefined) {
+        return stats.isDirectory()
+          ? Effect.void
+          : Effect.fail(unwritable("use the directory", target, "ENOTDIR", "it exists and is not a directory"))
+      }
+      const parent = NodePath.dirname(target)
+      return Effect.zipRight(parent === target ? Effect.void : makeDirectory(parent), makeOne(target))
+    })
+  })
+
+/**
+ * Creates and removes a uniquely named file in `directory`: exclusive create, no link followed, so no
+ * existing file is ever opened. The one test that sees every reason a new file cannot go there.
+ */
+const probe = (directory: string): Effect.Effect<void, Unwritable> =>
+  Effect.suspend(() => {
+    const name = NodePath.join(directory, `.reelay-probe-${randomUUID()}`)
+    const flags =
+      NodeFs.constants.O_WRONLY |
+      NodeFs.constants.O_CREAT |
+      NodeFs.constants.O_EXCL |
+      (NodeFs.constants.O_NOFOLLOW ?? 0)
+    return Effect.acquireUseRelease(
+      Effect.tryPromise({
+        try: () => NodeFs.promises.open(name, flags, 0o600),
+        catch: (cause) => {
+          const code = codeOf(cause)
+          // The directory exists (it was just made or found): ENOENT here means it refuses new files.
+          const detail =
+            code === "ENOENT"
+              ? "the directory exists but refuses new files (as virtual file systems like /proc do)"
+              : undefined
+          return unwritable("create a file in", directory, code, detail)
+        }
+      }),
+      () => Effect.void,
+      (handle) =>
+        Effect.promise(() =>
+          handle
+            .close()
+            .catch(() => undefined)
+            .then(() => NodeFs.promises.unlink(name))
+            .catch(() => undefined)
+        )
+    )
+  })
+
+/**
+ * Opens the very file the download will write, `<output>.part`, as the download opens it (no link
+ * followed, never truncated), creating it only if missing, and removes it again only if this
+ * check created it. A process killed in between leaves only an empty `.part` of that same video,
+ * which its download takes over; a probe under any other name would be left behind for good.
+ */
+const probePart = (part: string): Effect.Effect<void, Unwritable> =>
+  Effect.suspend(() => {
+    const nofollow = NodeFs.constants.O_NOFOLLOW ?? 0
+    const write = NodeFs.constants.O_WRONLY | nofollow
+    const create = write | NodeFs.constants.O_CREAT | NodeFs.constants.O_EXCL
+    const open = async (): Promise<{ readonly handle: NodeFs.promises.FileHandle; readonly created: boolean }> => {
+      try {
+        return { handle: await NodeFs.promises.open(part, create, 0o644), created: true }
+      } catch (error) {
+        if (codeOf(error) !== "EEXIST") throw error
+        return { handle: await NodeFs.promises.open(part, write), created: false }
+      }
+    }
+    return Effect.acquireUseRelease(
+      Effect.tryPromise({
+        try: open,
+        catch: (cause) => {
+          const code = codeOf(cause)
+          const detail =
+            code === "ENOENT"
+              ? "the directory exists but refuses new files (as virtual file systems like /proc do)"
+              : undefined
+          return unwritable("create a file in", NodePath.dirname(part), code, detail)
+        }
+      }),
+      () => Effect.void,
+      ({ handle, created }) =>
+        Effect.promise(() =>
+          handle
+            .close()
+            .catch(() => undefined)
+            .then(() => (created ? NodeFs.promises.unlink(part) : undefined))
+            .catch(() => undefined)
+        )
+    )
+  })
+
+const formatBytes = (bytes: number): string => {
+  if (bytes < 1024 * 1024) return `${bytes} bytes`
+  const units = ["MiB", "GiB", "TiB"]
+  let value = bytes / (1024 * 1024)
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/**
+ * Refuses when the file system of `directory` has less free space than `needed` plus the margin.
+ * A file system that reports no size at all (some network and virtual ones) is not judged.
+ */
+const freeSpace = (directory: string, needed: number): Effect.Effect<void, string> =>
+  Effect.tryPromise(() => NodeFs.promises.statfs(directory)).pipe(
+    Effect.option,
+    Effect.flatMap((found) => {
+      if (found._tag === "None" || found.value.blocks === 0) return Effect.void
+      const free = found.value.bavail * found.value.bsize
+      if (free >= needed + spaceMarginBytes) return Effect.void
+      return Effect.fail(
+        `${directory} has ${formatBytes(free)} free, and the video needs ${formatBytes(needed)} (plus a ${formatBytes(spaceMarginBytes)} margin)`
+      )
+    })
+  )
+
+const refuse = (path: string, problem: string, accepted: string): InvalidRequest =>
+  new InvalidRequest({
+    field: "output",
+    billing: "not-charged",
+    message: `cannot save a video to ${path}: ${problem}; expected ${accepted}`
+  })
+
+const acceptedFile = "the path of a file in a directory this process can write to (missing directories are created)"
+const acceptedDirectory = "a directory this process can write to (it is created if missing)"
+
+/**
+ * Checks that a video can be written at `path` before anything is sent, creating nothing that
+ * stays: refuses a directory or a device, proves the directory (or, while it does not exist yet,
+ * its nearest existing parent) takes new entries, and with `expectedBytes` checks free space. An existing file is neither refused nor opened (whether to
+ * overwrite it is not this check's decision); a `.part` left by an earlier download counts towards
+ * the space it needs.
+ *
+ * @since 0.1.0
+ * @category checks
+ * @example
+ * ```ts
+ * // Before reserving budget or submitting: a refusal here costs nothing.
+ * yield* OutputPath.check("out/fox.mp4", { expectedBytes: 40_000_000 })
+ * ```
+ */
+export const check: (path: string, options?: CheckOptions) => Effect.Effect<void, InvalidRequest> = Effect.fn(
+  "OutputPath.check"
+)(function* (path: string, options?: CheckOptions) {
+  if (path.trim() === "") return yield* refuse(JSON.stringify(path), "the path is empty", acceptedFile)
+  if (/[/\\]$/.test(path)) {
+    return yield* refuse(path, "the path ends with a separator, so it names a directory", acceptedFile)
+  }
+  const target = NodePath.resolve(path)
+  const directory = NodePath.dirname(target)
+  const refuseWith = (error: Unwritable) => refuse(path, error.message, acceptedFile)
+
+  // Nothing is created before there is a video: where the directory does not exist yet, the
+  // nearest one that does must take new entries (the download makes the rest).
+  const ancestor = yield* nearestExisting(directory).pipe(Effect.mapError(refuseWith))
+  if (!ancestor.stats.isDirectory()) {
+    return yield* refuse(path, `${describeCode("ENOTDIR")}: ${ancestor.path} is not a directory`, acceptedFile)
+  }
+  if (ancestor.path !== directory) {
+    yield* probe(ancestor.path).pipe(Effect.mapError(refuseWith))
+    return
+  }
+  const existing = yield* statOf(target).pipe(Effect.mapError(refuseWith))
+  if (existing?.isDirectory() === true) {
+    return yield* refuse(path, `${describeCode("EISDIR")}: a directory has that name`, acceptedFile)
+  }
+  // The download renames its file over this one: a device or a pipe would be replaced, not written.
+  if (existing !== undefined && !existing.isFile()) {
+    return yield* refuse(path, "it exists and is not a regular file (a device, a pipe or a socket)", acceptedFile)
+  }
+  const part = yield* statOf(`${target}.part`).pipe(Effect.mapError(refuseWith))
+  if (part !== undefined && !part.isFile()) {
+    return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
+  }
+  yield* probePart(`${target}.part`).pipe(Effect.mapError(refuseWith))
+  if (options?.expectedBytes !== undefined) {
+    const needed = Math.max(0, options.expectedBytes - (part?.size ?? 0))
+    yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))
+  }
+})
+
+/**
+ * Checks that videos can be written into `directory` before anything is sent: creates it when
+ * missing, refuses a file (`/dev/null`), proves it takes new files, and with `expectedBytes` (all
+ * the videos together) checks free space.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const checkDirectory: (directory: string, options?: CheckOptions) => Effect.Effect<void, InvalidRequest> =
+  Effect.fn("OutputPath.checkDirectory")(function* (directory: string, options?: CheckOptions) {
+    if (directory.trim() === "") return yield* refuse(JSON.stringify(directory), "the path is empty", acceptedDirectory)
+    const target = NodePath.resolve(directory)
+    const refuseWith = (error: Unwritable) => refuse(directory, error.message, acceptedDirectory)
+    yield* makeDirectory(target).pipe(Effect.mapError(refuseWith))
+    yield* probe(target).pipe(Effect.mapError(refuseWith))
+    if (options?.expectedBytes !== undefined) {
+      yield* freeSpace(target, options.expectedBytes).pipe(
+        Effect.mapError((problem) => refuse(directory, problem, acceptedDirectory))
+      )
+    }
+  })

@@ -1,0 +1,201 @@
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as OutputPath from "../src/OutputPath.js"
+import { InvalidRequest } from "../src/VideoError.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "reelay-output-"))),
+  (dir) =>
+    Effect.sync(() => {
+      // A test may have made a directory read-only; it must still be removable.
+      for (const entry of NodeFs.readdirSync(dir)) {
+        const path = NodePath.join(dir, entry)
+        if (NodeFs.lstatSync(path).isDirectory()) NodeFs.chmodSync(path, 0o755)
+      }
+      NodeFs.rmSync(dir, { recursive: true, force: true })
+    })
+)
+
+/** The refusal of `effect`, checked to be an `InvalidRequest` about the output that cost nothing. */
+const refusal = <A>(effect: Effect.Effect<A, InvalidRequest>) =>
+  Effect.flip(effect).pipe(
+    Effect.tap((error) =>
+      Effect.sync(() => {
+        assert.isTrue(error instanceof InvalidRequest, String(error))
+        assert.strictEqual(error.field, "output")
+        assert.strictEqual(error.billing, "not-charged")
+      })
+    )
+  )
+
+const linux = NodeFs.existsSync("/proc/self")
+// root writes into a chmod 0555 directory anyway: the permission case can only be observed as another user.
+const root = process.getuid?.() === 0
+
+describe("OutputPath.check", () => {
+  it.scoped("passes a path whose directories are still to be made, creating nothing, leaving no probe file", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "a", "b", "video.mp4")
+      yield* OutputPath.check(path, { expectedBytes: 1024 })
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [], "nothing is created before there is a video")
+    })
+  )
+
+  it.scoped("passes a writable directory by opening the video's own .part, removed again when it made it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* OutputPath.check(NodePath.join(dir, "video.mp4"))
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+      // A .part an earlier download left is the download's to resume: opened, never truncated or removed.
+      NodeFs.writeFileSync(NodePath.join(dir, "video.mp4.part"), "first bytes")
+      yield* OutputPath.check(NodePath.join(dir, "video.mp4"))
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "video.mp4.part"), "utf8"), "first bytes")
+    })
+  )
+
+  it.scoped("neither refuses nor touches an existing file", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      NodeFs.writeFileSync(path, "an earlier video")
+      const old = new Date("2020-01-01T00:00:00Z")
+      NodeFs.utimesSync(path, old, old)
+      yield* OutputPath.check(path)
+      assert.strictEqual(NodeFs.readFileSync(path, "utf8"), "an earlier video")
+      assert.strictEqual(NodeFs.statSync(path).mtimeMs, old.getTime())
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), ["video.mp4"])
+    })
+  )
+
+  it.effect.skipIf(!linux)("refuses /proc/x.mp4: /proc takes no new file", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.check("/proc/x.mp4"))
+      assert.include(error.message, "/proc/x.mp4")
+      assert.include(error.message, "ENOENT (no such file or directory)")
+      assert.include(error.message, "expected the path of a file in a directory this process can write to")
+    })
+  )
+
+  it.effect.skipIf(!linux)("refuses /proc/nope/x.mp4 at once (Node's recursive mkdir never returns there)", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.check("/proc/nope/x.mp4"))
+      assert.include(error.message, "cannot create a file in /proc: ENOENT")
+      assert.isFalse(NodeFs.existsSync("/proc/nope"))
+    })
+  )
+
+  it.effect.skipIf(!NodeFs.existsSync("/dev/null"))("refuses /dev/null/x.mp4: a parent is not a directory", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.check("/dev/null/x.mp4"))
+      assert.include(error.message, "/dev/null")
+      assert.include(error.message, "ENOTDIR (not a directory)")
+    })
+  )
+
+  it.effect.skipIf(!NodeFs.existsSync("/dev/null"))("refuses a device, which the download would replace", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.check("/dev/null"))
+      assert.include(error.message, "not a regular file")
+    })
+  )
+
+  it.scoped("refuses a directory, and a path that ends with a separator", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const error = yield* refusal(OutputPath.check(dir))
+      assert.include(error.message, dir)
+      assert.include(error.message, "EISDIR (is a directory)")
+      const slash = yield* refusal(OutputPath.check(`${NodePath.join(dir, "new")}/`))
+      assert.include(slash.message, "names a directory")
+      assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "new")))
+    })
+  )
+
+  it.scoped("refuses a read-only directory", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const readOnly = NodePath.join(dir, "read-only")
+      NodeFs.mkdirSync(readOnly)
+      NodeFs.chmodSync(readOnly, 0o555)
+      const result = yield* Effect.either(OutputPath.check(NodePath.join(readOnly, "video.mp4")))
+      if (!root) {
+        assert.isTrue(result._tag === "Left")
+        if (result._tag === "Left") assert.include(result.left.message, "EACCES (permission denied)")
+      }
+      assert.deepStrictEqual(NodeFs.readdirSync(readOnly), [])
+    })
+  )
+
+  it.effect.skipIf(!NodeFs.existsSync("/proc/sys"))("refuses /proc/sys, read-only even for root", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.check("/proc/sys/video.mp4"))
+      assert.include(error.message, "cannot create a file in /proc/sys")
+    })
+  )
+
+  it.scoped("refuses when the file system has less free space than the video needs", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const { bavail, bsize } = NodeFs.statfsSync(dir)
+      const error = yield* refusal(OutputPath.check(path, { expectedBytes: bavail * bsize + 1 }))
+      assert.include(error.message, `${dir} has`)
+      assert.include(error.message, "free, and the video needs")
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+    })
+  )
+})
+
+describe("OutputPath.checkDirectory", () => {
+  it.scoped("passes a writable directory, creating it when missing, and leaves it empty", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const out = NodePath.join(dir, "batch", "videos")
+      yield* OutputPath.checkDirectory(out)
+      assert.deepStrictEqual(NodeFs.readdirSync(out), [])
+    })
+  )
+
+  it.effect.skipIf(!NodeFs.existsSync("/dev/null"))("refuses /dev/null, which is not a directory", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(OutputPath.checkDirectory("/dev/null"))
+      assert.include(error.message, "/dev/null")
+      assert.include(error.message, "ENOTDIR")
+      assert.include(error.message, "expected a directory this process can write to")
+    })
+  )
+
+  it.effect.skipIf(!linux)("refuses /proc and /proc/nope", () =>
+    Effect.gen(function* () {
+      const proc = yield* refusal(OutputPath.checkDirectory("/proc"))
+      assert.include(proc.message, "cannot create a file in /proc")
+      const nope = yield* refusal(OutputPath.checkDirectory("/proc/nope"))
+      assert.include(nope.message, "cannot create the directory /proc/nope: ENOENT")
+    })
+  )
+
+  it.scoped("refuses more videos than the free space holds", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { bavail, bsize } = NodeFs.statfsSync(dir)
+      const error = yield* refusal(OutputPath.checkDirectory(dir, { expectedBytes: bavail * bsize + 1 }))
+      assert.include(error.message, "free")
+    })
+  )
+})
+
+describe("OutputPath.makeDirectory", () => {
+  it.scoped("ends on a link to nothing instead of trying again", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      NodeFs.symlinkSync(NodePath.join(dir, "missing"), NodePath.join(dir, "dangling"))
+      const error = yield* Effect.flip(OutputPath.makeDirectory(NodePath.join(dir, "dangling", "sub")))
+      assert.strictEqual(error._tag, "Unwritable")
+      assert.include(error.message, NodePath.join(dir, "dangling"))
+    })
+  )
+})
