@@ -73,6 +73,11 @@ interface Common {
   readonly id: string
   readonly models: ReadonlyArray<ModelSpec>
   readonly defaultModel: string
+  /**
+   * Where the provider sends its requests (`https://api.laozhang.ai/v1`). Journaled with every
+   * create, so a resume can tell which host holds the task; never holds a key.
+   */
+  readonly baseUrl?: string | undefined
   readonly credentials?: Credentials | undefined
   /**
    * Whether the provider drops a repeated create carrying the same `Idempotency-Key` (answering with
@@ -106,6 +111,22 @@ export type Service = AsyncVideoProvider | StreamingVideoProvider
  * this tag is for code that works with exactly one.
  */
 export class VideoProvider extends Context.Tag("@reelay/core/VideoProvider")<VideoProvider, Service>() {}
+
+/**
+ * A URL as it may be written down (journal, events): without a user name or password, which a
+ * base URL can carry. Anything that does not parse is kept as it is.
+ */
+export const publicUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.username === "" && parsed.password === "") return url
+    parsed.username = ""
+    parsed.password = ""
+    return parsed.toString().replace(/\/$/, url.endsWith("/") ? "/" : "")
+  } catch {
+    return url
+  }
+}
 
 /** Finds a model in a provider's catalog. */
 export const findModel = (provider: Service, modelId: string): ModelSpec | undefined =>

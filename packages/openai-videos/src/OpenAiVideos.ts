@@ -46,6 +46,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CreateRequest from "./CreateRequest.js"
 import * as ErrorMapping from "./ErrorMapping.js"
+import * as ImageFetch from "./ImageFetch.js"
 import {
   type AuthStyle,
   asyncDialect,
@@ -56,7 +57,7 @@ import {
   type WireOptions
 } from "./Protocol.js"
 import * as Sanitize from "./Sanitize.js"
-import { ContentObject, CreatedTask, percentOf, TaskObject, taskIdOf } from "./WireSchemas.js"
+import { ContentObject, CreatedTask, percentOf, TaskObject, taskIdOf, videoLinkOf } from "./WireSchemas.js"
 
 /** How the key is sent: a style (`bearer` or `raw`), optionally in a header other than `Authorization`. */
 export type AuthOption = AuthStyle | { readonly style: AuthStyle; readonly header?: string | undefined }
@@ -75,7 +76,7 @@ export interface Config {
   /** How to supply a key, for error messages: `"set LAOZHANG_API_KEY"`. */
   readonly apiKeyHint?: string | undefined
   readonly auth: AuthOption
-  /** The dialect; default: the laozhang/apiyi async one (`Protocol.asyncDialect`). */
+  /** The dialect; default: the async one apiyi speaks (`Protocol.asyncDialect`). */
   readonly wire?: WireOptions | undefined
   readonly models: ReadonlyArray<ModelSpec>
   /** Default: the first model. */
@@ -92,6 +93,8 @@ export interface Config {
   readonly retention?: Duration.DurationInput | undefined
   /** The span name prefix (`"Laozhang"` gives `Laozhang.submit`); default `"OpenAiVideos"`. */
   readonly spanPrefix?: string | undefined
+  /** Limits on downloading an image URL, for a dialect that uploads them (`urlImages: "upload"`). */
+  readonly imageFetch?: ImageFetch.Options | undefined
   /**
    * The most bytes read of one JSON answer (default 1 MiB; real ones are a few hundred bytes). A
    * longer one, or one that never ends, is not read further: a 2xx is then a `MalformedResponse`,
@@ -154,7 +157,8 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
     const keyHint = config.apiKeyHint
     const maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes
 
-    const client = (yield* HttpClient.HttpClient).pipe(
+    const bareClient = yield* HttpClient.HttpClient
+    const client = bareClient.pipe(
       HttpClient.mapRequest((request) => {
         const prepared = request.pipe(HttpClientRequest.prependUrl(baseUrl), HttpClientRequest.acceptJson)
         return authValue === undefined
@@ -282,12 +286,37 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
         )
       })
 
+    /**
+     * Image URLs of a dialect that uploads them, downloaded once: at `check`, when the engine
+     * validates, so a bad link is a plain refusal long before a billable create exists. The result is
+     * handed to `submit` by the identity of the image object the engine passes on (it lives as long as
+     * the validated request); a submit that was never checked downloads them itself, still before
+     * the POST.
+     */
+    const downloaded = new WeakMap<VideoProvider.ResolvedImage, VideoProvider.ResolvedImage>()
+    const uploadable = (
+      model: ModelSpec,
+      images: ReadonlyArray<VideoProvider.ResolvedImage>
+    ): Effect.Effect<ReadonlyArray<VideoProvider.ResolvedImage>, InvalidRequest> =>
+      wire.urlImages !== "upload" || !images.some(ImageFetch.isUrlImage)
+        ? Effect.succeed(images)
+        : Effect.forEach(images, (image) => {
+            if (!ImageFetch.isUrlImage(image)) return Effect.succeed(image)
+            const known = downloaded.get(image)
+            if (known !== undefined) return Effect.succeed(known)
+            return ImageFetch.fetchImage(bareClient, id, model, image, config.imageFetch).pipe(
+              Effect.tap((file) => Effect.sync(() => downloaded.set(image, file)))
+            )
+          })
+
     const submit = Effect.fn(`${span}.submit`)(function* (input: VideoProvider.SubmitInput) {
       yield* Effect.annotateCurrentSpan({ provider: id, model: input.model.id })
       const context = yield* contextOf("create")
       yield* ready(context)
-      const extra = config.extraFields === undefined ? [] : config.extraFields(input)
-      const request = yield* CreateRequest.encode(id, input, wire, extra)
+      const images = yield* uploadable(input.model, input.request.images)
+      const sent = images === input.request.images ? input : { ...input, request: { ...input.request, images } }
+      const extra = config.extraFields === undefined ? [] : config.extraFields(sent)
+      const request = yield* CreateRequest.encode(id, sent, wire, extra)
       const response = yield* send(context, request)
       const { value, body } = yield* readJson(context, response, CreatedTask)
       const taskId = taskIdOf(value, wire.idField)
@@ -355,7 +384,19 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       const word = value.status.trim().toLowerCase()
       if (word === "queued") return new TaskStatus.Queued(pacing)
       if (word === wire.runningStatus) return new TaskStatus.Running(pacing)
-      if (word === "completed") return new TaskStatus.Succeeded({})
+      if (word === "completed") {
+        // Some answers already carry the video's link (laozhang's examples read `video_url`, else
+        // `url`): then `/content` need not be asked.
+        const link = videoLinkOf(value)
+        if (link === undefined) return new TaskStatus.Succeeded({})
+        const expiresAt =
+          typeof value.expires_at === "number" && value.expires_at > 0
+            ? new Date(value.expires_at * 1000)
+            : handle.expiresAt
+        return new TaskStatus.Succeeded({
+          asset: new UrlAsset({ url: link, ...(expiresAt === undefined ? {} : { expiresAt }) })
+        })
+      }
       if (word === "failed") return new TaskStatus.Failed({ error: ErrorMapping.failedTask(context, value.error) })
       return yield* new MalformedResponse({
         provider: id,
@@ -403,7 +444,8 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
             message: `model ${JSON.stringify(model.id)} makes video from a first-frame image and needs one${textModels.length === 0 ? "" : `; for text to video use ${textModels.join(", ")}`}`
           })
         }
-        yield* CreateRequest.planImages(id, wire.createEncoding, request.images)
+        const images = yield* uploadable(model, request.images)
+        yield* CreateRequest.planImages(id, wire.createEncoding, images)
         return config.check === undefined ? [] : yield* config.check(input)
       })
 
@@ -416,6 +458,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       mode: "async",
       models: config.models,
       defaultModel: config.defaultModel ?? config.models[0]?.id ?? "",
+      baseUrl: VideoProvider.publicUrl(baseUrl),
       credentials,
       check,
       submit,

@@ -7,6 +7,7 @@
  * | --- | --- | --- |
  * | `auth` | `bearer` (`Authorization: Bearer <key>`), `raw` (`Authorization: <key>`) | laozhang / apiyi |
  * | `createEncoding` | `json`, `multipart`, `json-or-multipart` (multipart only to upload image files) | laozhang async / official forward / apiyi |
+ * | `urlImages` | `send` (the URL itself, JSON `input_reference`), `upload` (reelay fetches it and uploads the bytes) | default / laozhang async |
  * | `idField` | `id`, `task_id` | which create-answer field names the task |
  * | `runningStatus` | `processing`, `in_progress` | the word for "generating" |
  * | `content` | `url` (JSON with a `url`), `bytes` (the MP4 itself) | what `/videos/{id}/content` returns |
@@ -35,6 +36,17 @@ export class Auth extends Schema.Class<Auth>("Auth")({
  */
 export const CreateEncoding = Schema.Literal("json", "multipart", "json-or-multipart")
 export type CreateEncoding = typeof CreateEncoding.Type
+
+/**
+ * How an image given by URL travels:
+ * - `send`: as the URL itself (JSON `input_reference`); the vendor fetches it.
+ * - `upload`: reelay fetches it (see `ImageFetch`) before anything billable is sent, and uploads the
+ *   bytes as a multipart `input_reference` file, like a local file. For a vendor that takes frames
+ *   only as uploads and ignores a URL without an error: the video would be made, and charged,
+ *   without the frame.
+ */
+export const UrlImages = Schema.Literal("send", "upload")
+export type UrlImages = typeof UrlImages.Type
 
 /** Which field of the create answer names the task. The other one is read when it is missing. */
 export const IdField = Schema.Literal("id", "task_id")
@@ -68,17 +80,32 @@ export const Parameter = Schema.Literal(
 )
 export type Parameter = typeof Parameter.Type
 
-/** One dialect of the protocol. Every field has a default: the laozhang/apiyi async dialect. */
-export class WireOptions extends Schema.Class<WireOptions>("WireOptions")({
-  createEncoding: Schema.optionalWith(CreateEncoding, { default: () => "json-or-multipart" as const }),
-  idField: Schema.optionalWith(IdField, { default: () => "id" as const }),
-  runningStatus: Schema.optionalWith(RunningStatus, { default: () => "processing" as const }),
-  content: Schema.optionalWith(ContentStyle, { default: () => "url" as const }),
-  statusPath: Schema.optionalWith(StatusPath, { default: () => "videos" as const }),
-  parameters: Schema.optionalWith(Schema.Array(Parameter), { default: () => [] })
-}) {}
+/**
+ * One dialect of the protocol. Every field has a default: the async dialect apiyi speaks (`asyncDialect`).
+ * A dialect that uploads URL images needs an encoding that can carry files.
+ */
+export class WireOptions extends Schema.Class<WireOptions>("WireOptions")(
+  Schema.Struct({
+    createEncoding: Schema.optionalWith(CreateEncoding, { default: () => "json-or-multipart" as const }),
+    urlImages: Schema.optionalWith(UrlImages, { default: () => "send" as const }),
+    idField: Schema.optionalWith(IdField, { default: () => "id" as const }),
+    runningStatus: Schema.optionalWith(RunningStatus, { default: () => "processing" as const }),
+    content: Schema.optionalWith(ContentStyle, { default: () => "url" as const }),
+    statusPath: Schema.optionalWith(StatusPath, { default: () => "videos" as const }),
+    parameters: Schema.optionalWith(Schema.Array(Parameter), { default: () => [] })
+  }).pipe(
+    Schema.filter((options) =>
+      options.urlImages === "upload" && options.createEncoding === "json"
+        ? 'urlImages "upload" sends images as multipart files, which createEncoding "json" cannot carry'
+        : true
+    )
+  )
+) {}
 
-/** The laozhang / apiyi async dialect: JSON (multipart to upload frames), `id`, `processing`, a CDN `url`. */
+/**
+ * The async dialect apiyi and laozhang share: JSON (multipart to upload frames), `id`, `processing`, a
+ * CDN `url`. laozhang's is this with `urlImages: "upload"`.
+ */
 export const asyncDialect: WireOptions = new WireOptions({})
 
 /** The longest task id used in a path; real ones are a few dozen characters. */

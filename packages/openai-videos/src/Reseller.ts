@@ -72,7 +72,7 @@ export class Reseller extends Schema.Class<Reseller>("Reseller")(
     apiKeyEnv: Schema.optional(Schema.NonEmptyString),
     /** `"bearer"`, `"raw"`, or `{ "style": "raw", "header": "x-api-key" }`. */
     auth: Schema.Union(AuthStyle, Auth),
-    /** The dialect; every field defaults to the laozhang/apiyi async one. */
+    /** The dialect; every field defaults to the async one apiyi speaks (`Protocol.asyncDialect`). */
     wire: Schema.optionalWith(WireOptions, { default: () => new WireOptions({}) }),
     /** When the reseller charges: `on-success`, `per-request` or `on-response`. */
     chargePolicy: ChargePolicy,

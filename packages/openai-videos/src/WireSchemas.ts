@@ -33,13 +33,22 @@ export type CreatedTask = typeof CreatedTask.Type
 /** `progress` as sent: a number (`36`), or a string (`"36"`, `"36%"`). */
 export const Progress = Schema.Union(Schema.Number, Schema.String)
 
-/** The answer to `GET /videos/{id}` (or the compatibility path): the task's state. */
+/**
+ * The answer to `GET /videos/{id}` (or the compatibility path): the task's state. A completed task's
+ * answer may carry the video's link: laozhang's published async examples read it from `video_url`,
+ * else `url` (their recorded answer has both); the reference pages show none and send the link from
+ * `/content`. Read leniently: a link that is not an http(s) URL is ignored, and `/content` asked.
+ */
 export const TaskObject = Schema.Struct({
   id: Schema.optional(Schema.NullOr(Schema.String)),
   task_id: Schema.optional(Schema.NullOr(Schema.String)),
   status: Schema.String,
   progress: Schema.optional(Schema.NullOr(Progress)),
-  error: Schema.optional(Schema.NullOr(Schema.Union(ErrorDetail, Schema.String)))
+  error: Schema.optional(Schema.NullOr(Schema.Union(ErrorDetail, Schema.String))),
+  video_url: Schema.optional(Schema.NullOr(Schema.String)),
+  url: Schema.optional(Schema.NullOr(Schema.String)),
+  /** Seconds since the epoch, when the vendor says when the link dies. */
+  expires_at: Schema.optional(Schema.NullOr(Schema.Number))
 })
 export type TaskObject = typeof TaskObject.Type
 
@@ -67,6 +76,12 @@ export const taskIdOf = (created: CreatedTask, preferred: "id" | "task_id"): str
   const id = first ?? second
   return typeof id === "string" && id.trim() !== "" ? id.trim() : undefined
 }
+
+const isHttpUrl = Schema.is(HttpUrl)
+
+/** The video link a status answer carries: `video_url`, else `url`, when it is an absolute http(s) URL. */
+export const videoLinkOf = (task: TaskObject): string | undefined =>
+  [task.video_url, task.url].find((link): link is string => typeof link === "string" && isHttpUrl(link.trim()))?.trim()
 
 /** A progress percentage in [0, 100], or `undefined` when the value is not a number. */
 export const percentOf = (progress: typeof Progress.Type | null | undefined): number | undefined => {

@@ -8,11 +8,13 @@
 export * as CreateRequest from "./CreateRequest.js"
 /** The one mapping from wire failures to core errors. */
 export * as ErrorMapping from "./ErrorMapping.js"
+/** Image URLs downloaded by reelay, for dialects that upload them (`urlImages: "upload"`). */
+export * as ImageFetch from "./ImageFetch.js"
 /** The configurable `/v1/videos` provider: `make`, `layer`. */
 export * as OpenAiVideos from "./OpenAiVideos.js"
 /** A reseller packaged in code (laozhang, apiyi): `define` builds its options and constructors. */
 export * as Packaged from "./Packaged.js"
-/** The dialect options: auth style, encodings, id field, status vocabulary, content style. */
+/** The dialect options: auth style, encodings, how URL images travel, id field, status vocabulary, content style. */
 export * as Protocol from "./Protocol.js"
 /** A reseller defined in configuration alone: `fromConfig`. */
 export * as Reseller from "./Reseller.js"

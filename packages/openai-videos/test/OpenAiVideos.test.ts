@@ -328,6 +328,44 @@ describe("OpenAiVideos", () => {
     })
   )
 
+  it.effect("takes the video link a completed status carries: video_url, else url; otherwise none", () =>
+    Effect.gen(function* () {
+      const completed = (fields: Record<string, unknown>) => ({
+        status: 200,
+        body: JSON.stringify({ id: "video_1", status: "completed", progress: 100, ...fields })
+      })
+      const { seen, client } = fake([
+        completed({ video_url: "https://cdn.test/a.mp4" }),
+        completed({ url: "https://cdn.test/b.mp4", expires_at: 1_700_000_000 }),
+        completed({ video_url: "https://cdn.test/c.mp4", url: "https://cdn.test/other.mp4" }),
+        completed({ video_url: "not a link", url: null }),
+        completed({ video_url: "ftp://cdn.test/e.mp4", url: "https://cdn.test/e.mp4" })
+      ])
+      const provider = yield* build(client)
+      const links: Array<string | undefined> = []
+      const expiries: Array<number | undefined> = []
+      for (let i = 0; i < 5; i++) {
+        const status = yield* provider.status(handle)
+        assert.strictEqual(status._tag, "Succeeded")
+        const asset = status._tag === "Succeeded" ? status.asset : undefined
+        links.push(asset?._tag === "Url" ? asset.url : undefined)
+        expiries.push(asset?._tag === "Url" ? asset.expiresAt?.getTime() : undefined)
+      }
+      assert.deepStrictEqual(links, [
+        "https://cdn.test/a.mp4",
+        "https://cdn.test/b.mp4",
+        "https://cdn.test/c.mp4",
+        undefined,
+        "https://cdn.test/e.mp4"
+      ])
+      assert.deepStrictEqual(expiries.slice(0, 2), [handle.expiresAt!.getTime(), 1_700_000_000_000])
+      assert.isTrue(
+        seen.every((request) => request.url.endsWith("/videos/video_1")),
+        "/content was not asked"
+      )
+    })
+  )
+
   it.effect("polls the compatibility path when configured", () =>
     Effect.gen(function* () {
       const { seen, client } = fake([{ status: 200, body: JSON.stringify({ status: "in_progress" }) }])

@@ -1,7 +1,9 @@
 /**
- * laozhang.ai's async Veo 3.1 API as a reelay provider: `POST /v1/videos` (JSON), poll
+ * laozhang.ai's async Veo 3.1 API as a reelay provider: `POST /v1/videos` (JSON, or multipart with
+ * the frames of `-fl` models, image URLs downloaded by reelay and uploaded), poll
  * `GET /v1/videos/{id}` (`queued → processing → completed | failed`), then
- * `GET /v1/videos/{id}/content` for a CDN URL valid about 24 hours. `Authorization: Bearer <key>`.
+ * `GET /v1/videos/{id}/content` for a CDN URL valid about 24 hours (unless the completed status
+ * already carries it as `video_url` or `url`). `Authorization: Bearer <key>`.
  * Charged only when a video is generated.
  *
  * @example
@@ -32,10 +34,12 @@ export const env = { apiKey: "LAOZHANG_API_KEY", baseUrl: "LAOZHANG_BASE_URL" } 
 export const models = LaozhangCatalog.models
 
 /**
- * The dialect: `Protocol.asyncDialect`, the one laozhang and apiyi share (JSON creates, multipart to
- * upload frames; `id`; `processing`; JSON content with a CDN `url`).
+ * The dialect: the async one laozhang and apiyi share (JSON creates, multipart to upload frames;
+ * `id`; `processing`; JSON content with a CDN `url`), except that image URLs are downloaded by reelay
+ * and uploaded (`urlImages: "upload"`): laozhang's published async examples say image-to-video on
+ * `/v1/videos` takes only a multipart `input_reference` upload, not an image URL (see the README).
  */
-export const wire = Protocol.asyncDialect
+export const wire: Protocol.WireOptions = new Protocol.WireOptions({ ...Protocol.asyncDialect, urlImages: "upload" })
 
 /** What the provider accepts in code: key, base URL, registry id, default model. */
 export type Options = Packaged.Options

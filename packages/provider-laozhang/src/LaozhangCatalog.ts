@@ -30,8 +30,10 @@ export const generationTimes = {
 export const models = VeoFamily.models({
   prices,
   generationTimes,
-  // The page: image-to-video "Supports URL" (JSON `input_reference`); uploads use the multipart
-  // `input_reference` files of the same upstream (documented on apiyi's page).
+  // Frames travel only as multipart `input_reference` uploads: laozhang's published async examples
+  // (tested against it) say image URLs are not supported there, whatever the page's "Supports URL".
+  // A URL is still accepted from the caller: reelay downloads it and uploads the bytes (the dialect's
+  // `urlImages: "upload"`).
   frameTransports: ["url", "bytes"],
   chargePolicy: "on-success"
 })

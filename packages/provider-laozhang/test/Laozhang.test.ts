@@ -3,6 +3,8 @@
  * checks the vendor's side: its ledger (charged only on success), its request log (one create per
  * logical request, the same Idempotency-Key on retries) and its CDN log (no key ever reaches it).
  */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Engine from "@reelay/core/Engine"
@@ -10,6 +12,7 @@ import { BytesSource, GenerateRequest, ImageInput, UrlSource } from "@reelay/cor
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as Money from "@reelay/core/Money"
 import { Simulator } from "@reelay/simulator"
+import * as Videos from "@reelay/simulator/Videos"
 import * as Testkit from "@reelay/testkit/Testkit"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -47,6 +50,42 @@ const ofTag = <T extends GenerationEvent["_tag"]>(events: ReadonlyArray<Generati
   events.filter((event): event is Extract<GenerationEvent, { _tag: T }> => event._tag === tag)
 
 const prompt = (text: string, directive = "") => GenerateRequest.make({ prompt: `${text} ${directive}`.trim() })
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
+
+/** Another valid PNG as the simulator checks images (by magic bytes), with different bytes. */
+const lastFrame = Uint8Array.from([...png, 0x00, 0x01, 0x02])
+
+/**
+ * An image host on 127.0.0.1: `/frames/first.png` is an image, `/moved` redirects to it; the rest are
+ * the ways a link goes wrong (too large, announced or not; a web page; missing).
+ */
+const imageServer = Testkit.stubServer((request, response) => {
+  const limit = 10 * 1024 * 1024
+  switch (request.path.split("?")[0]) {
+    case "/frames/first.png":
+      response.writeHead(200, { "content-type": "image/png", "content-length": png.length })
+      return response.end(png)
+    case "/moved":
+      response.writeHead(302, { location: "/frames/first.png" })
+      return response.end()
+    case "/big.png":
+      // Refused on the announced length: the body never needs to be sent.
+      response.writeHead(200, { "content-type": "image/png", "content-length": limit + 1 })
+      return response.flushHeaders()
+    case "/endless.png":
+      // No length announced: reading stops at the limit.
+      response.writeHead(200, { "content-type": "image/png" })
+      response.write(png)
+      return response.end(Buffer.alloc(limit))
+    case "/page.png":
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8" })
+      return response.end("<html><body>Please sign in</body></html>")
+    default:
+      response.writeHead(404, { "content-type": "text/plain" })
+      return response.end("not found")
+  }
+})
 
 describe("Laozhang catalog", () => {
   it("lists the eight veo-3.1 models with the page's prices, sizes and billing", () => {
@@ -98,22 +137,126 @@ describe("Laozhang over the simulator", () => {
     })
   )
 
-  it.scopedLive("image to video by URL travels as JSON input_reference", () =>
+  it.scopedLive("an image URL is downloaded by reelay, without credentials, and uploaded as a multipart file", () =>
     Effect.gen(function* () {
+      const images = yield* imageServer
       const request = GenerateRequest.make({
         prompt: "the scene comes to life",
         model: "veo-3.1-landscape-fast-fl",
         images: [
-          new ImageInput({ role: "first-frame", source: new UrlSource({ url: "https://images.example/a.png" }) })
+          // Through a redirect, with a token in the query, as signed links often are.
+          new ImageInput({ role: "first-frame", source: new UrlSource({ url: images.url("/moved?token=s3cret") }) }),
+          // URLs and files may be mixed: everything travels as an upload.
+          new ImageInput({ role: "last-frame", source: new BytesSource({ bytes: lastFrame, fileName: "last.png" }) })
         ]
       })
       const { sim, events, exit } = yield* run(request)
       assert.isTrue(Exit.isSuccess(exit), String(exit))
       const saved = ofTag(events, "Saved")[0]!.video
       assert.strictEqual(saved.probe.size, "1280x720")
-      assert.strictEqual(sim.state.tasks.find(saved.taskId ?? "")?.images, 1)
-      assert.match((yield* Testkit.creates(sim))[0]!.headers["content-type"] ?? "", /^application\/json/)
+      assert.strictEqual(sim.state.tasks.find(saved.taskId ?? "")?.images, 2)
+      const [create, ...others] = yield* Testkit.creates(sim)
+      assert.strictEqual(others.length, 0)
+      assert.match(create!.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/)
+      assert.isUndefined(create!.ignored, "the vendor ignored nothing")
+      assert.deepStrictEqual(
+        create!.uploads!.map((upload) => [upload.fileName, upload.contentType, upload.bytes, upload.sha256]),
+        [
+          ["first-frame.png", "image/png", png.length, sha256(png)],
+          ["last.png", "image/png", lastFrame.length, sha256(lastFrame)]
+        ]
+      )
+      // Downloaded once (at validation), following the redirect; no credential ever reached the image host.
+      assert.deepStrictEqual(
+        images.requests.map((seen) => `${seen.method} ${seen.path}`),
+        ["GET /moved?token=s3cret", "GET /frames/first.png"]
+      )
+      for (const seen of images.requests) {
+        assert.deepStrictEqual(
+          Testkit.credentialHeaders.filter((name) => seen.headers[name] !== undefined),
+          []
+        )
+      }
       assert.strictEqual((yield* sim.ledger)[0]!.amount, "0.15")
+    })
+  )
+
+  it.scopedLive("an image URL that is too big, not an image, missing or unreachable is refused before any create", () =>
+    Effect.gen(function* () {
+      const images = yield* imageServer
+      const closed = yield* Testkit.closedPort
+      const limit = LaozhangCatalog.models.find((model) => model.id === "veo-3.1-fl")!.capabilities.maxImageBytes
+      const cases = [
+        [images.url("/big.png"), `${limit + 1} bytes; the limit for "veo-3.1-fl" is ${limit} bytes`],
+        [images.url("/endless.png"), `more than ${limit} bytes`],
+        [images.url("/page.png"), "not a JPEG, PNG, WebP or GIF image (the server said text/html)"],
+        [images.url("/missing.png"), "HTTP 404"],
+        [`http://127.0.0.1:${closed}/frames/first.png`, "could not be reached"]
+      ] as const
+      for (const [url, problem] of cases) {
+        const { sim, events, exit } = yield* run(
+          GenerateRequest.make({
+            prompt: "x",
+            model: "veo-3.1-fl",
+            images: [new ImageInput({ role: "first-frame", source: new UrlSource({ url: `${url}?token=s3cret` }) })]
+          })
+        )
+        const error = failureOf(exit)
+        assert.strictEqual(error._tag, "InvalidRequest", url)
+        assert.strictEqual(error.billing, "not-charged", url)
+        assert.include(error.message, `the first-frame image at ${new URL(url).host}: `, url)
+        assert.include(error.message, problem, url)
+        assert.notInclude(error.message, "s3cret", url)
+        assert.notInclude(
+          events.map((event) => event._tag),
+          "Submitting"
+        )
+        assert.strictEqual((yield* sim.requests).length, 0, `${url}: nothing reached laozhang`)
+        assert.strictEqual((yield* settledLedger(sim)).length, 0, `${url}: nothing charged`)
+      }
+    })
+  )
+
+  it.scopedLive("a completed status carrying the link as video_url, or as url, is read; /content is not asked", () =>
+    Effect.gen(function* () {
+      const video = readFileSync(path.join(Videos.defaultDirectory, "720x1280-8s.mp4"))
+      const cdn = yield* Testkit.stubServer((_request, response) => {
+        response.writeHead(200, { "content-type": "video/mp4", "content-length": video.length })
+        response.end(video)
+      })
+      for (const field of ["video_url", "url"]) {
+        const api = yield* Testkit.stubServer((request, response) => {
+          const answer = (status: number, body: unknown) => {
+            response.writeHead(status, { "content-type": "application/json" })
+            response.end(JSON.stringify(body))
+          }
+          if (request.method === "POST" && request.path === "/v1/videos") {
+            return answer(200, { id: "video_1", object: "video", status: "queued", model: "veo-3.1-fast" })
+          }
+          if (request.method === "GET" && request.path === "/v1/videos/video_1") {
+            return answer(200, { id: "video_1", status: "completed", progress: 100, [field]: cdn.url(`/${field}.mp4`) })
+          }
+          answer(404, { error: { code: "not_found", message: "no such route" } })
+        })
+        const provider = Laozhang.make({ baseUrl: api.url("/v1"), apiKey: Redacted.make(KEY) })
+        const { events, exit } = yield* collect(
+          Engine.generate(GenerateRequest.make({ prompt: "a fox", model: "veo-3.1-fast" }), {
+            output: path.join(tempDir(), "video.mp4")
+          })
+        ).pipe(Effect.provide(engineLayer([provider])))
+        assert.isTrue(Exit.isSuccess(exit), `${field}: ${String(exit)}`)
+        assert.strictEqual(ofTag(events, "Saved")[0]!.video.sha256, sha256(video), field)
+        assert.deepStrictEqual(
+          api.requests.map((seen) => `${seen.method} ${seen.path}`),
+          ["POST /v1/videos", "GET /v1/videos/video_1"],
+          field
+        )
+      }
+      assert.deepStrictEqual(
+        cdn.requests.map((seen) => seen.path),
+        ["/video_url.mp4", "/url.mp4"]
+      )
+      assert.isTrue(cdn.requests.every((seen) => seen.headers["authorization"] === undefined))
     })
   )
 
@@ -135,25 +278,13 @@ describe("Laozhang over the simulator", () => {
     })
   )
 
-  it.scopedLive("refuses locally what laozhang cannot take: an -fl model without a frame, URL and file mixed", () =>
+  it.scopedLive("refuses locally what laozhang cannot take: an -fl model without a frame, a shape it lacks", () =>
     Effect.gen(function* () {
       const noFrame = yield* run(GenerateRequest.make({ prompt: "x", model: "veo-3.1-fl" }))
       const refused = failureOf(noFrame.exit)
       assert.strictEqual(refused._tag, "InvalidRequest")
       assert.include(refused.message, "veo-3.1")
       assert.strictEqual((yield* noFrame.sim.requests).length, 0)
-      const mixed = yield* run(
-        GenerateRequest.make({
-          prompt: "x",
-          model: "veo-3.1-fl",
-          images: [
-            new ImageInput({ role: "first-frame", source: new UrlSource({ url: "https://images.example/a.png" }) }),
-            new ImageInput({ role: "last-frame", source: new BytesSource({ bytes: png }) })
-          ]
-        })
-      )
-      assert.strictEqual(failureOf(mixed.exit)._tag, "InvalidRequest")
-      assert.strictEqual((yield* mixed.sim.requests).length, 0)
       const wrongShape = yield* run(GenerateRequest.make({ prompt: "x", model: "veo-3.1", aspectRatio: "16:9" }))
       const shape = failureOf(wrongShape.exit)
       assert.strictEqual(shape._tag, "InvalidRequest")

@@ -4,13 +4,22 @@
  * percentage, then `/content` returns JSON with a CDN `url`, the duration and the resolution.
  * Charged only when a task completes.
  *
- * Frame-to-video (`-fl`) takes one image (first frame) or two (first and last frame):
- * - multipart/form-data with one or two `input_reference` files, on both hosts (apiyi's documented form);
- * - on laozhang also JSON with `input_reference` as one image URL or an array of two (its page says
- *   image-to-video "Supports URL" without naming a field; the simulator uses the multipart field name).
+ * Frame-to-video (`-fl`) takes one image (first frame) or two (first and last frame) as
+ * multipart/form-data with one or two `input_reference` files, on both hosts (apiyi's documented form,
+ * and the only one laozhang's published async examples use: "image URLs are not supported").
+ * A JSON `input_reference` (one image URL or an array of two) is refused by apiyi; laozhang's `-fl`
+ * models take it without an error and ignore it, so the video is made, and charged, without the frame
+ * (logged in the request's `ignored`). Its page's "Supports URL" names no field: this is the silent
+ * failure its examples warn of, and the reason reelay never sends frames that way.
+ *
+ * A completed status carries no link: the page's status table lists none and sends it from
+ * `/content`. (laozhang's examples read `video_url` / `url` from the status answer, and reelay accepts
+ * them there, tested with scripted answers; the simulator keeps the page's shape so that `/content`
+ * and its faults stay exercised.)
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import * as Schema from "effect/Schema"
 import * as Directive from "./Directive.js"
 import type { Exchange } from "./Http.js"
@@ -19,6 +28,7 @@ import * as Images from "./Images.js"
 import type { Account } from "./Ledger.js"
 import type { Model } from "./Models.js"
 import * as Pipeline from "./Pipeline.js"
+import type * as RequestLog from "./RequestLog.js"
 import type { Task } from "./Tasks.js"
 import * as Tasks from "./Tasks.js"
 
@@ -67,6 +77,7 @@ export const readPrompt = (x: Exchange, prompt: unknown): ReadonlyArray<Directiv
 /** Counts and checks the input images; answers 400 and returns `undefined` when they are refused. */
 const readImages = (x: Exchange, body: Http.Body, model: Model): number | undefined => {
   let count = 0
+  let ignored = 0
   if (body._tag === "Multipart") {
     for (const entry of body.form.getAll("input_reference")) {
       if (typeof entry === "string") {
@@ -93,9 +104,12 @@ const readImages = (x: Exchange, body: Http.Body, model: Model): number | undefi
         return undefined
       }
     }
-    count = urls.length
+    // laozhang's frame models accept the field and drop it: no error, no frame (see the module doc).
+    if (x.host === "laozhang" && model.frames) ignored = urls.length
+    else count = urls.length
   }
-  if (count > 0 && !model.frames) {
+  const given = count + ignored
+  if (given > 0 && !model.frames) {
     const suggestion = `${model.id}-fl`.replace("-fl-fl", "-fl")
     Http.sendError(
       x,
@@ -104,7 +118,7 @@ const readImages = (x: Exchange, body: Http.Body, model: Model): number | undefi
     )
     return undefined
   }
-  if (model.frames && count === 0) {
+  if (model.frames && given === 0) {
     Http.sendError(
       x,
       "invalid_request",
@@ -112,19 +126,30 @@ const readImages = (x: Exchange, body: Http.Body, model: Model): number | undefi
     )
     return undefined
   }
-  if (count > 2) {
+  if (given > 2) {
     Http.sendError(x, "invalid_request", "At most two input_reference images: the first and the last frame")
     return undefined
   }
+  if (ignored > 0) x.record.ignored = ["input_reference"]
   return count
 }
 
-/** Checks the uploaded files' bytes (an async read, so separate from counting). */
+/** Checks the uploaded files' bytes (an async read, so separate from counting), logging what arrived. */
 const checkFiles = async (x: Exchange, body: Http.Body): Promise<boolean> => {
   if (body._tag !== "Multipart") return true
+  const uploads: Array<RequestLog.Upload> = []
   for (const entry of body.form.getAll("input_reference")) {
     if (typeof entry === "string") continue
-    const problem = Images.checkFile("input_reference", new Uint8Array(await entry.arrayBuffer()))
+    const bytes = new Uint8Array(await entry.arrayBuffer())
+    uploads.push({
+      field: "input_reference",
+      fileName: entry.name,
+      contentType: entry.type,
+      bytes: bytes.length,
+      sha256: createHash("sha256").update(bytes).digest("hex")
+    })
+    x.record.uploads = uploads
+    const problem = Images.checkFile("input_reference", bytes)
     if (problem !== undefined) {
       Http.sendError(x, "invalid_request", problem)
       return false

@@ -124,6 +124,24 @@ export interface Balance {
   readonly balance: string
 }
 
+/**
+ * An account's starting point as a state file keeps it: its balance is `base` minus every charge
+ * written against it, so two ledgers merged by charge never debit one charge twice.
+ */
+export interface SavedAccount {
+  readonly host: Host
+  readonly key: string
+  readonly base: string
+  /** When `setBalance` last set it (wall-clock epoch ms), so the later setting wins a merge; `null`: never. */
+  readonly setAt: number | null
+}
+
+/** The ledger as a state file keeps it. Scheduled charges are not kept: they follow from the tasks. */
+export interface Saved {
+  readonly entries: ReadonlyArray<Entry>
+  readonly accounts: ReadonlyArray<SavedAccount>
+}
+
 /** The ledger and the balances. */
 export interface Ledger {
   /** Charges now: the entry is written and the balance debited. */
@@ -137,42 +155,70 @@ export interface Ledger {
   readonly balance: (account: Account) => BigDecimal.BigDecimal
   readonly setBalance: (host: Host, fingerprint: string, amount: BigDecimal.BigDecimal) => void
   readonly balances: () => ReadonlyArray<Balance>
+  /** Whether the task has been charged (a task is charged at most once, so its id names its charge). */
+  readonly charged: (taskId: string) => boolean
+  readonly save: () => Saved
+  /**
+   * Adds a saved ledger's charges (by task id; ours win a tie) and accounts (the later `setBalance`
+   * wins). Charges arriving from elsewhere are put in time order and numbered again.
+   */
+  readonly merge: (saved: Saved) => void
   readonly reset: () => void
 }
 
-/** An empty ledger. */
-export const make = (): Ledger => {
+interface Base {
+  readonly host: Host
+  readonly key: string
+  readonly base: BigDecimal.BigDecimal
+  readonly setAt: number | null
+}
+
+const zero = BigDecimal.fromBigInt(0n)
+
+/** An empty ledger; `onChange` hears of every charge written and every balance set. */
+export const make = (onChange: () => void = () => {}): Ledger => {
   let entries: Array<Entry> = []
   const heap = new Heap()
-  const accounts = new Map<string, BigDecimal.BigDecimal>()
-  const owners = new Map<string, { readonly host: Host; readonly key: string }>()
+  const charged = new Set<string>()
+  // A balance is its base minus what was spent, not a running number: merging two ledgers then
+  // only needs the union of their charges.
+  const bases = new Map<string, Base>()
+  const spent = new Map<string, BigDecimal.BigDecimal>()
   let order = 0
   const id = (host: Host, fp: string) => `${host}\u0000${fp}`
-  const balanceOf = (account: Account): BigDecimal.BigDecimal => {
+  const baseOf = (account: Account): BigDecimal.BigDecimal => {
     const k = id(account.host, account.fingerprint)
-    const existing = accounts.get(k)
-    if (existing !== undefined) return existing
-    accounts.set(k, account.initial)
-    owners.set(k, { host: account.host, key: account.fingerprint })
+    const existing = bases.get(k)
+    if (existing !== undefined) return existing.base
+    bases.set(k, { host: account.host, key: account.fingerprint, base: account.initial, setAt: null })
     return account.initial
   }
+  const spend = (entry: Entry) => {
+    const k = id(entry.host, entry.key)
+    spent.set(k, BigDecimal.sum(spent.get(k) ?? zero, BigDecimal.unsafeFromString(entry.amount)))
+  }
+  const balanceOf = (account: Account): BigDecimal.BigDecimal =>
+    BigDecimal.subtract(baseOf(account), spent.get(id(account.host, account.fingerprint)) ?? zero)
   const write = (account: Account, charge: Charge, atMs: number): Entry => {
+    baseOf(account)
     const entry: Entry = { seq: entries.length + 1, at: new Date(atMs).toISOString(), atMs, ...charge }
     entries.push(entry)
-    const k = id(account.host, account.fingerprint)
-    accounts.set(k, BigDecimal.subtract(balanceOf(account), BigDecimal.unsafeFromString(charge.amount)))
+    charged.add(entry.taskId)
+    spend(entry)
+    onChange()
     return entry
   }
   return {
     charge: write,
     schedule: (account, charge, dueMs) => {
-      balanceOf(account)
+      baseOf(account)
       heap.push({ dueMs, order: order++, account, charge })
     },
     settle: (now) => {
       for (let top = heap.peek(); top !== undefined && top.dueMs <= now; top = heap.peek()) {
         heap.pop()
-        write(top.account, top.charge, top.dueMs)
+        // Another simulator sharing the state file may have written this charge already.
+        if (!charged.has(top.charge.taskId)) write(top.account, top.charge, top.dueMs)
       }
     },
     entries: () => entries,
@@ -180,19 +226,45 @@ export const make = (): Ledger => {
     balance: balanceOf,
     setBalance: (host, fingerprint, amount) => {
       const k = id(host, fingerprint)
-      accounts.set(k, amount)
-      owners.set(k, { host, key: fingerprint })
+      bases.set(k, { host, key: fingerprint, base: BigDecimal.sum(amount, spent.get(k) ?? zero), setAt: Date.now() })
+      onChange()
     },
     balances: () =>
-      [...accounts.entries()].map(([k, v]) => {
-        const owner = owners.get(k)!
-        return { host: owner.host, key: owner.key, balance: formatUsd(v) }
-      }),
+      [...bases.entries()].map(([k, b]) => ({
+        host: b.host,
+        key: b.key,
+        balance: formatUsd(BigDecimal.subtract(b.base, spent.get(k) ?? zero))
+      })),
+    charged: (taskId) => charged.has(taskId),
+    save: () => ({
+      entries,
+      accounts: [...bases.values()].map((b) => ({ host: b.host, key: b.key, base: formatUsd(b.base), setAt: b.setAt }))
+    }),
+    merge: (saved) => {
+      const foreign = saved.entries.filter((e) => !charged.has(e.taskId))
+      if (foreign.length > 0) {
+        const ours = new Set(entries)
+        entries = [...entries, ...foreign]
+          .sort((a, b) => a.atMs - b.atMs || (ours.has(a) ? 0 : 1) - (ours.has(b) ? 0 : 1) || a.seq - b.seq)
+          .map((e, i) => (e.seq === i + 1 ? e : { ...e, seq: i + 1 }))
+        for (const e of foreign) {
+          charged.add(e.taskId)
+          spend(e)
+        }
+      }
+      for (const a of saved.accounts) {
+        const k = id(a.host, a.key)
+        const mine = bases.get(k)
+        if (mine !== undefined && (a.setAt ?? -1) <= (mine.setAt ?? -1)) continue
+        bases.set(k, { host: a.host, key: a.key, base: BigDecimal.unsafeFromString(a.base), setAt: a.setAt })
+      }
+    },
     reset: () => {
       entries = []
       heap.clear()
-      accounts.clear()
-      owners.clear()
+      charged.clear()
+      bases.clear()
+      spent.clear()
       order = 0
     }
   }

@@ -12,7 +12,7 @@ import type { Directive, Kind, Stage } from "./Directive.js"
 import * as Faults from "./Faults.js"
 import type { Exchange } from "./Http.js"
 import * as Http from "./Http.js"
-import type { Account } from "./Ledger.js"
+import type { Account, Charge } from "./Ledger.js"
 import type { Model } from "./Models.js"
 import * as Seeded from "./Seeded.js"
 import type { State } from "./State.js"
@@ -175,7 +175,8 @@ export const replayIdempotent = (x: Exchange, account: Account): boolean => {
   const previous = scope === undefined ? undefined : x.state.tasks.byIdempotencyKey(scope)
   if (previous === undefined) return false
   x.record.taskId = previous.id
-  Http.sendJson(x, 200, previous.createResponse, { "idempotent-replayed": "true" })
+  // The first create may still be waiting for its save: its id goes out only once it is on disk.
+  whenDurable(x, () => Http.sendJson(x, 200, previous.createResponse, { "idempotent-replayed": "true" }))
   return true
 }
 
@@ -284,21 +285,32 @@ export const createTask = (x: Exchange, spec: NewTask): Task => {
   }
   state.tasks.add(task)
   x.record.taskId = task.id
-  const charge = {
-    host: task.host,
-    protocol: spec.model.protocol,
-    model: spec.model.id,
-    taskId: task.id,
-    key: spec.account.fingerprint,
-    amount: spec.model.price,
-    currency: "USD" as const,
-    rule: spec.model.rule
-  }
-  if (spec.model.rule !== "on-success") state.ledger.charge(spec.account, charge, now)
-  else if (spec.shape.outcome._tag === "Success" && completesAt < expiresAt) {
-    state.ledger.schedule(spec.account, charge, completesAt)
-  }
+  if (spec.model.rule !== "on-success") state.ledger.charge(spec.account, chargeOf(task), now)
+  else scheduleOnSuccess(state, task)
   return task
+}
+
+/** What `task` is charged, by its model's price and rule. */
+export const chargeOf = (task: Task): Charge => ({
+  host: task.host,
+  protocol: task.model.protocol,
+  model: task.model.id,
+  taskId: task.id,
+  key: task.account.fingerprint,
+  amount: task.model.price,
+  currency: "USD",
+  rule: task.model.rule
+})
+
+/**
+ * Schedules an `on-success` task's charge at its completion, if it succeeds and completes before it
+ * expires and was not charged already (a task resumed from a state file may have been).
+ */
+export const scheduleOnSuccess = (state: State, task: Task): void => {
+  const completesAt = Timeline.completesAt(task.timeline)
+  if (task.model.rule !== "on-success" || task.outcome._tag !== "Success" || completesAt >= task.expiresAt) return
+  if (state.ledger.charged(task.id)) return
+  state.ledger.schedule(task.account, chargeOf(task), completesAt)
 }
 
 /** The scope of an idempotency key: one key, one account, one host. */
@@ -313,6 +325,27 @@ export const idempotencyScope = (x: Exchange, account: Account): string | undefi
  * stays charged where the rule says so), `malformed` sends a broken body, otherwise `body`.
  */
 export const answerCreated = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): void => {
+  whenDurable(x, () => answerNow(x, ds, body))
+}
+
+/**
+ * Runs `answer` once every change so far is on disk (at once without a state file). A task's id then
+ * reaches the client only after the task is saved, so a client that recorded the id finds the task
+ * in a later run even if this process dies right after answering.
+ */
+const whenDurable = (x: Exchange, answer: () => void): void => {
+  const saved = x.state.persist.durable()
+  if (saved === undefined) {
+    answer()
+    return
+  }
+  saved.then(answer).catch((error: unknown) => {
+    console.error("[reelay simulator] answering a create failed:", error)
+    x.res.destroy()
+  })
+}
+
+const answerNow = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): void => {
   const cut = find(ds, "reset-after-create")
   if (cut !== undefined) {
     note(x, cut)

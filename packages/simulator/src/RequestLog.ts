@@ -60,6 +60,16 @@ export const redactHeaders = (headers: IncomingHttpHeaders): Record<string, stri
   return out
 }
 
+/** One uploaded file as received: enough to tell which bytes arrived, without keeping them. */
+export interface Upload {
+  readonly field: string
+  readonly fileName: string
+  readonly contentType: string
+  readonly bytes: number
+  /** SHA-256 of the bytes, hex. */
+  readonly sha256: string
+}
+
 /** One API request and what the simulator did with it. */
 export interface RequestRecord {
   readonly seq: number
@@ -84,6 +94,14 @@ export interface RequestRecord {
   outcome: "pending" | "responded" | "reset" | "cut" | "aborted"
   /** Error code of an error body, if any. */
   error: string | null
+  /**
+   * Request fields the vendor took without an error and then ignored: laozhang's async `-fl` models
+   * ignore an `input_reference` sent as a JSON image URL (the video is made, and charged, without the
+   * frame). Absent when nothing was ignored.
+   */
+  ignored?: ReadonlyArray<string>
+  /** The image files uploaded with a create (multipart `input_reference`), in order; absent when none. */
+  uploads?: ReadonlyArray<Upload>
   /**
    * On a status route, the task's phase at the instant the answer was computed (`queued`, `running`,
    * `completed`, `failed`), whatever a fault then did to the body; `null` on other routes. Lets a

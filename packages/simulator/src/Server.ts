@@ -26,6 +26,8 @@ export interface ListenOptions {
   readonly hostname: string
   readonly port: number
   readonly cdnPort: number
+  /** Ports to try first (a resumed simulator's last ones), falling back to `port` / `cdnPort` when taken. */
+  readonly preferred?: { readonly port?: number | undefined; readonly cdnPort?: number | undefined } | undefined
 }
 
 /** Two listening servers. */
@@ -162,6 +164,23 @@ const listenOn = (server: Server, hostname: string, port: number): Promise<numbe
     })
   })
 
+const listenPreferring = async (
+  server: Server,
+  hostname: string,
+  preferred: number | undefined,
+  port: number
+): Promise<number> => {
+  if (preferred !== undefined && preferred > 0) {
+    try {
+      return await listenOn(server, hostname, preferred)
+    } catch {
+      // Taken (or not ours to take): a fresh port, as without a preference. Node lets a server
+      // listen again after a failed listen.
+    }
+  }
+  return listenOn(server, hostname, port)
+}
+
 const closeServer = (server: Server): Promise<void> =>
   new Promise((resolve) => {
     if (!server.listening) return resolve()
@@ -184,8 +203,8 @@ export const listen = async (state: State, options: ListenOptions): Promise<Runn
   const api = tune(createServer((req, res) => void onApi(req, res)))
   const cdn = tune(createServer((req, res) => void onCdn(req, res)))
   try {
-    const apiPort = await listenOn(api, options.hostname, options.port)
-    const cdnPort = await listenOn(cdn, options.hostname, options.cdnPort)
+    const apiPort = await listenPreferring(api, options.hostname, options.preferred?.port, options.port)
+    const cdnPort = await listenPreferring(cdn, options.hostname, options.preferred?.cdnPort, options.cdnPort)
     const origin = (port: number) =>
       `http://${options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname}:${port}`
     state.urls = {

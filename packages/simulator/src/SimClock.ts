@@ -62,9 +62,9 @@ export interface OffsetClock extends SimClock {
   readonly resetOffset: () => void
 }
 
-/** Wraps `base` with an adjustable forward offset. */
-export const withOffset = (base: SimClock): OffsetClock => {
-  let offset = 0
+/** Wraps `base` with an adjustable forward offset, starting at `offsetMs` (a resumed simulator's lead). */
+export const withOffset = (base: SimClock, offsetMs = 0): OffsetClock => {
+  let offset = Math.max(0, offsetMs)
   return {
     now: () => base.now() + offset,
     offsetMs: () => offset,

@@ -25,6 +25,7 @@
  *
  * @since 0.1.0
  */
+import * as Path from "node:path"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -38,11 +39,13 @@ import * as Control from "./Control.js"
 import type * as Faults from "./Faults.js"
 import * as Ledger from "./Ledger.js"
 import type { Host, Protocol } from "./Models.js"
+import * as Persistence from "./Persistence.js"
 import type * as RequestLog from "./RequestLog.js"
 import { fingerprint } from "./RequestLog.js"
 import * as Server from "./Server.js"
 import * as SimClock from "./SimClock.js"
 import * as State from "./State.js"
+import * as StateFile from "./StateFile.js"
 import * as Tasks from "./Tasks.js"
 import * as Timeline from "./Timeline.js"
 import * as Videos from "./Videos.js"
@@ -91,6 +94,15 @@ export interface Options {
   readonly videosDirectory?: string
   /** Progress lines in a Sora answer. Default 10. */
   readonly soraProgressLines?: number
+  /**
+   * Keep the world in this file, so a later process continues it: loaded at start when it exists
+   * (a file that cannot be read or decoded fails `make`), saved atomically whenever a later run would
+   * need the change, and at stop. Kept: tasks, the ledger and balances, idempotency records, the task
+   * sequence, the clock and the ports. Not kept: request logs, global fault rules, prompt fault
+   * counters per request. With no `port` / `cdnPort` given, the ports of the last run are tried first.
+   * See the README, "State file".
+   */
+  readonly stateFile?: string
 }
 
 /** The base URLs. */
@@ -110,6 +122,9 @@ export interface FaultOptions {
 export class InvalidDirective extends Schema.TaggedError<InvalidDirective>()("InvalidDirective", {
   message: Schema.String
 }) {}
+
+/** A state file the simulator cannot read, decode or write; the message names the file. */
+export { StateFileError } from "./StateFile.js"
 
 /** A running simulator. */
 export interface Service {
@@ -134,6 +149,11 @@ export interface Service {
   readonly reset: Effect.Effect<void>
   /** The simulator's state, for what the accessors above do not cover. */
   readonly state: State.State
+  /**
+   * Writes the state file now, after any save under way (nothing without `stateFile`). Changes are
+   * saved on their own; this is for a caller that must know they are on disk. A failed write is a defect.
+   */
+  readonly save: Effect.Effect<void>
 }
 
 /** The simulator as a service tag, for `layer`. */
@@ -142,7 +162,7 @@ export class Simulator extends Context.Tag("@reelay/simulator/Simulator")<Simula
 /** The fingerprint the ledger and the logs show for `key`. */
 export { fingerprint }
 
-const build = (options: Options, clock: SimClock.SimClock): State.State => {
+const build = (options: Options, clock: SimClock.SimClock, offsetMs: number): State.State => {
   const timeScale = options.timeScale ?? Timeline.defaultTimeScale
   const money = (text: string) => {
     const parsed = Ledger.parseUsd(text)
@@ -161,7 +181,7 @@ const build = (options: Options, clock: SimClock.SimClock): State.State => {
       honourIdempotencyKey: options.honourIdempotencyKey ?? false,
       soraProgressLines: options.soraProgressLines ?? 10
     },
-    clock: SimClock.withOffset(clock),
+    clock: SimClock.withOffset(clock, offsetMs),
     fixtures: Videos.load(options.videosDirectory),
     invalidKeys: options.invalidKeys ?? [],
     defaultBalance: money(options.defaultBalance ?? "1000000.00"),
@@ -171,7 +191,7 @@ const build = (options: Options, clock: SimClock.SimClock): State.State => {
   })
 }
 
-const service = (state: State.State): Service => {
+const service = (state: State.State, saver: Persistence.Saver | undefined): Service => {
   const sync = <A>(f: () => A) => Effect.sync(f)
   return {
     urls: state.urls,
@@ -212,30 +232,79 @@ const service = (state: State.State): Service => {
         state.ledger.setBalance(host, fingerprint(key), parsed)
       }),
     reset: sync(() => state.reset()),
-    state
+    state,
+    save: saver === undefined ? Effect.void : Effect.promise(() => saver.save())
   }
 }
 
+const stateFileError = (path: string) => (e: unknown) =>
+  e instanceof StateFile.StateFileError ? e : StateFile.error(path, "unreadable", String(e))
+
 /**
- * Starts the simulator: both servers listen when this succeeds, and stop (open connections
- * included) when the scope closes. Failing to listen (a port in use) is a defect.
+ * `make` with a state file's problems in the error channel: the file cannot be read, is not a state
+ * file, is corrupt, was written by a newer format version, names a model or video this simulator does
+ * not have, or cannot be written.
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
+export const makeChecked = (options: Options = {}): Effect.Effect<Service, StateFile.StateFileError, Scope.Scope> =>
   Effect.gen(function* () {
+    const path = options.stateFile === undefined ? undefined : Path.resolve(options.stateFile)
+    const saved =
+      path === undefined
+        ? undefined
+        : yield* Effect.try({ try: () => StateFile.read(path), catch: stateFileError(path) })
     const clock = options.clock ?? SimClock.fromClock(yield* Effect.clock)
-    const state = build(options, clock)
+    const state = build(options, clock, saved === undefined ? 0 : Persistence.resumeOffset(saved.clock, clock.now()))
+    const hostname = options.hostname ?? "127.0.0.1"
+    let saver: Persistence.Saver | undefined
+    let listening: Persistence.Listen = saved?.listen ?? null
+    if (path !== undefined) {
+      if (saved !== undefined) {
+        yield* Effect.try({ try: () => Persistence.absorb(state, path, saved), catch: stateFileError(path) })
+      }
+      const attached = Persistence.attach(state, path, () => listening)
+      saver = attached
+      // Written before listening, so a file that cannot be written fails here, not at the first create.
+      yield* Effect.tryPromise({ try: () => attached.save(), catch: stateFileError(path) })
+    }
+    // Old links keep working when the last run's ports are free (the same host only).
+    const last = saved?.listen?.hostname === hostname ? saved.listen : undefined
     yield* Effect.acquireRelease(
       Effect.promise(() =>
         Server.listen(state, {
-          hostname: options.hostname ?? "127.0.0.1",
+          hostname,
           port: options.port ?? 0,
-          cdnPort: options.cdnPort ?? 0
+          cdnPort: options.cdnPort ?? 0,
+          preferred: {
+            port: options.port === undefined ? last?.port : undefined,
+            cdnPort: options.cdnPort === undefined ? last?.cdnPort : undefined
+          }
         })
       ),
-      (running) => Effect.promise(() => running.close())
+      // The servers stop first, so the last save sees every change.
+      (running) =>
+        Effect.promise(async () => {
+          await running.close()
+          await saver?.close()
+        })
     )
-    return service(state)
+    if (saver !== undefined) {
+      listening = {
+        hostname,
+        port: Number(new URL(state.urls.laozhang).port),
+        cdnPort: Number(new URL(state.urls.cdn).port)
+      }
+      state.persist.changed()
+    }
+    return service(state, saver)
   }).pipe(Effect.withSpan("Simulator.make"))
+
+/**
+ * Starts the simulator: both servers listen when this succeeds, and stop (open connections
+ * included) when the scope closes. Failing to listen (a port in use) is a defect, and so is a state
+ * file that cannot be used (a `StateFileError`; `makeChecked` has it in the error channel).
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.orDie(makeChecked(options))
 
 /** The simulator as a layer. */
 export const layer = (options: Options = {}): Layer.Layer<Simulator> => Layer.scoped(Simulator, make(options))

@@ -39,6 +39,25 @@ export interface Urls {
   readonly control: string
 }
 
+/**
+ * Where the state goes when it changes in a way a later run needs (a task created, a charge written,
+ * an idempotency key remembered, a balance set, the clock pushed). Without a state file it goes
+ * nowhere (`none`); `Persistence.attach` installs one that writes the file.
+ */
+export interface Persist {
+  readonly changed: () => void
+  /** The state was cleared (`reset`): the next save replaces the file instead of merging with it. */
+  readonly cleared: () => void
+  /**
+   * Resolves once every change so far is on disk; `undefined` without a state file, so callers answer
+   * at once exactly as before.
+   */
+  readonly durable: () => Promise<void> | undefined
+}
+
+/** No state file. */
+export const none: Persist = { changed: () => {}, cleared: () => {}, durable: () => undefined }
+
 /** One simulator's world. */
 export interface State {
   readonly config: Config
@@ -54,8 +73,14 @@ export interface State {
   urls: Urls
   /** Aborted when the simulator stops: pending delays and streams end. */
   readonly shutdown: AbortController
+  /** Where changes are saved; `none` unless the simulator keeps a state file. */
+  persist: Persist
   /** The next task sequence number (1, 2, ...), the input of every seeded draw. */
   readonly nextSeq: () => number
+  /** The last sequence number handed out (0 before the first task). */
+  readonly lastSeq: () => number
+  /** Makes sure the next sequence number is above `seq` (a resumed world's tasks keep theirs). */
+  readonly raiseSeq: (seq: number) => void
   /** The simulator clock, after settling every charge that became due. */
   readonly now: () => number
   readonly taskTtlMs: () => number
@@ -80,15 +105,24 @@ export interface Init {
 
 /** A fresh world. */
 export const make = (init: Init): State => {
-  const { config, clock } = init
-  const ledger = Ledger.make()
+  const { config } = init
+  const changed = () => state.persist.changed()
+  // Pushing the clock is a change a later run needs: its tasks must not run backwards.
+  const clock: SimClock.OffsetClock = {
+    ...init.clock,
+    advance: (ms) => {
+      init.clock.advance(ms)
+      if (ms > 0) changed()
+    }
+  }
+  const ledger = Ledger.make(changed)
   const random = Seeded.stream(() => config.seed, "faults")
   const faults = Faults.make(random)
-  const tasks = Tasks.make()
+  const tasks = Tasks.make(changed)
   const requests = RequestLog.makeLog<RequestLog.RequestRecord>(init.logCapacity)
   const cdnRequests = RequestLog.makeLog<RequestLog.CdnRecord>(init.logCapacity)
   let seq = 0
-  return {
+  const state: State = {
     config,
     clock,
     keys: {
@@ -106,7 +140,12 @@ export const make = (init: Init): State => {
     maxBodyBytes: init.maxBodyBytes,
     urls: { laozhang: "", apiyi: "", cdn: "", control: "" },
     shutdown: new AbortController(),
+    persist: none,
     nextSeq: () => ++seq,
+    lastSeq: () => seq,
+    raiseSeq: (n) => {
+      seq = Math.max(seq, n)
+    },
     now: () => {
       const now = clock.now()
       ledger.settle(now)
@@ -121,8 +160,10 @@ export const make = (init: Init): State => {
       requests.clear()
       cdnRequests.clear()
       seq = 0
+      state.persist.cleared()
     }
   }
+  return state
 }
 
 /** The host a path prefix names. */

@@ -53,13 +53,15 @@ export interface Tasks {
   readonly byCdnPath: (path: string) => Task | undefined
   readonly byIdempotencyKey: (scope: string) => Task | undefined
   readonly rememberIdempotencyKey: (scope: string, task: Task) => void
+  /** Every remembered `Idempotency-Key` scope with its task. */
+  readonly idempotencyRecords: () => Iterable<readonly [string, Task]>
   readonly all: () => Iterable<Task>
   readonly size: () => number
   readonly clear: () => void
 }
 
-/** An empty store. */
-export const make = (): Tasks => {
+/** An empty store; `onChange` hears of every task added and every idempotency key remembered. */
+export const make = (onChange: () => void = () => {}): Tasks => {
   const byId = new Map<string, Task>()
   const byPath = new Map<string, Task>()
   const byKey = new Map<string, Task>()
@@ -79,6 +81,7 @@ export const make = (): Tasks => {
       if (++added % 4096 === 0) sweep(task.timeline.createdAt)
       byId.set(task.id, task)
       byPath.set(task.cdnPath, task)
+      onChange()
     },
     get: (host, id, now) => {
       const task = byId.get(id)
@@ -90,7 +93,9 @@ export const make = (): Tasks => {
     byIdempotencyKey: (scope) => byKey.get(scope),
     rememberIdempotencyKey: (scope, task) => {
       byKey.set(scope, task)
+      onChange()
     },
+    idempotencyRecords: () => byKey.entries(),
     all: () => byId.values(),
     size: () => byId.size,
     clear: () => {

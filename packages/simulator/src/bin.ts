@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto"
  *
  *   reelay-simulator [--port 8787] [--cdn-port 8788] [--host 127.0.0.1] [--time-scale 1/30]
  *                    [--seed reelay] [--url-ttl SECONDS] [--task-ttl SECONDS] [--balance DOLLARS]
- *                    [--honour-idempotency-key] [--json]
+ *                    [--honour-idempotency-key] [--state-file PATH] [--json]
  *
  * @since 0.1.0
  */
@@ -26,6 +26,7 @@ const usage = `Usage: reelay-simulator [options]
   --task-ttl SECONDS        task lifetime after creation; default 24 h times the time scale
   --balance DOLLARS         starting balance of every key; default 1000000.00
   --honour-idempotency-key  replay the first create for a repeated Idempotency-Key
+  --state-file PATH         keep tasks, ledger and clock in PATH and continue them on the next start
   --json                    print the URLs as one JSON line
   --help                    this text
 `
@@ -62,6 +63,7 @@ const options = {
   "task-ttl": { type: "string" },
   balance: { type: "string" },
   "honour-idempotency-key": { type: "boolean" },
+  "state-file": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" }
 } as const
@@ -88,6 +90,7 @@ const simulatorOptions: Simulator.Options = {
   seed: values.seed ?? randomBytes(4).toString("hex"),
   ...(values.balance === undefined ? {} : { defaultBalance: values.balance }),
   ...(values["honour-idempotency-key"] === true ? { honourIdempotencyKey: true } : {}),
+  ...(values["state-file"] === undefined ? {} : { stateFile: values["state-file"] }),
   ...seconds("url-ttl", values["url-ttl"]),
   ...seconds("task-ttl", values["task-ttl"])
 }
@@ -107,6 +110,9 @@ const program = Effect.scoped(
           `  apiyi     ${urls.apiyi}`,
           `  cdn       ${urls.cdn}`,
           `  control   ${urls.control}`,
+          ...(values["state-file"] === undefined
+            ? []
+            : [`  state     ${values["state-file"]} (${sim.state.tasks.size()} tasks)`]),
           `  time scale ${c.timeScale}, seed "${c.seed}"; Ctrl-C to stop`,
           ""
         ].join("\n")

@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as Simulator from "../src/Simulator.js"
 import * as Videos from "../src/Videos.js"
-import { bytes, control, form, get, json, laozhang, postForm, postJson } from "./support.js"
+import { apiyi, bytes, control, form, get, jpeg, json, laozhang, postForm, postJson } from "./support.js"
 
 const fixture = (name: string) => readFileSync(`${Videos.defaultDirectory}/${name}.mp4`)
 
@@ -120,20 +121,28 @@ describe("laozhang async (veo-3.1 family)", () => {
     })
   )
 
-  it.scoped("frame-to-video: JSON image URLs (1 or 2) and multipart input_reference files (1 or 2)", () =>
+  it.scoped("frame-to-video: multipart input_reference files (1 or 2), logged by digest; 3, none or junk refused", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.make()
       const url = `${sim.urls.laozhang}/videos`
-      const two = yield* postJson(
-        url,
-        { model: "veo-3.1-fl", prompt: "x", input_reference: ["https://e.com/a.png", "https://e.com/b.png"] },
-        laozhang
-      )
-      assert.strictEqual(two.status, 200)
       for (const n of [1, 2]) {
         const res = yield* postForm(url, form({ model: "veo-3.1-landscape-fl", prompt: "x" }, n), laozhang)
         assert.strictEqual(res.status, 200)
+        const created = yield* json(res)
+        assert.strictEqual(sim.state.tasks.find(created.id)?.images, n)
       }
+      const frame = Buffer.from(yield* Effect.promise(() => jpeg().arrayBuffer()))
+      const [, record] = (yield* sim.requests).filter((request) => request.route === "create")
+      assert.deepStrictEqual(
+        record!.uploads!.map((upload) => [upload.fileName, upload.contentType, upload.bytes, upload.sha256]),
+        [0, 1].map((i) => [
+          `frame-${i}.jpg`,
+          "image/jpeg",
+          frame.length,
+          createHash("sha256").update(frame).digest("hex")
+        ])
+      )
+      assert.isUndefined(record!.ignored)
       const three = yield* postForm(url, form({ model: "veo-3.1-fl", prompt: "x" }, 3), laozhang)
       assert.strictEqual(three.status, 400)
       assert.strictEqual((yield* json(three)).error.code, "invalid_request")
@@ -148,6 +157,44 @@ describe("laozhang async (veo-3.1 family)", () => {
       assert.match((yield* json(bad)).error.message, /not a JPEG, PNG, WebP or GIF/)
       const badUrl = yield* postJson(url, { model: "veo-3.1-fl", prompt: "x", input_reference: "ftp://x" }, laozhang)
       assert.strictEqual(badUrl.status, 400)
+    })
+  )
+
+  it.scoped("a JSON input_reference URL on an -fl model is taken and ignored: made and charged without the frame", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      const url = `${sim.urls.laozhang}/videos`
+      for (const input_reference of ["https://e.com/a.png", ["https://e.com/a.png", "https://e.com/b.png"]]) {
+        const res = yield* postJson(url, { model: "veo-3.1-fl", prompt: "x", input_reference }, laozhang)
+        assert.strictEqual(res.status, 200)
+        const created = yield* json(res)
+        assert.strictEqual(created.status, "queued")
+        assert.strictEqual(sim.state.tasks.find(created.id)?.images, 0, "no frame reached the generation")
+      }
+      const records = (yield* sim.requests).filter((request) => request.route === "create")
+      assert.deepStrictEqual(
+        records.map((request) => request.ignored),
+        [["input_reference"], ["input_reference"]]
+      )
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(
+        (yield* sim.ledger).map((entry) => entry.amount),
+        ["0.25", "0.25"]
+      )
+      // Not on a text model (refused as before), and never on apiyi (refused: multipart only).
+      const text = yield* postJson(
+        url,
+        { model: "veo-3.1", prompt: "x", input_reference: "https://e.com/a.png" },
+        laozhang
+      )
+      assert.strictEqual(text.status, 400)
+      const apiyiUrl = `${sim.urls.apiyi}/videos`
+      const onApiyi = yield* postJson(
+        apiyiUrl,
+        { model: "veo-3.1-fl", prompt: "x", input_reference: "https://e.com/a.png" },
+        apiyi
+      )
+      assert.strictEqual(onApiyi.status, 400)
     })
   )
 

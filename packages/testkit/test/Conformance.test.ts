@@ -44,19 +44,14 @@ describe("the suite catches a provider that", () => {
     "retries a create that may have happened"
   )
   catches("policy-as-failure", "content-policy-task", /ContentRejected/, "reports a content refusal as a plain failure")
-  catches("ignores-images", "image-url", /received one image|expected a saved video/, "drops the images")
+  catches("ignores-images", "image-bytes", /received one image|expected a saved video/, "drops the images")
 })
 
 describe("Conformance.scenarios", () => {
   it("follows the protocol and the catalog", () => {
     const names = Conformance.scenarios(options("none")).map((each) => each.name)
-    assert.includeMembers(names, [
-      "text-to-video",
-      "image-url",
-      "image-bytes",
-      "first-last-frame",
-      "poll-timeout-resume"
-    ])
+    assert.includeMembers(names, ["text-to-video", "image-bytes", "first-last-frame", "poll-timeout-resume"])
+    assert.notInclude(names, "image-url", "the frame model takes uploads only")
     assert.notInclude(names, "sse-cut")
     assert.notInclude(names, "sizes-and-durations", "one size and one duration: nothing more to deliver")
     const sora = Conformance.scenarios({ ...options("none"), protocol: "sora" }).map((each) => each.name)

@@ -2,6 +2,9 @@
  * A deliberately small provider for laozhang's async `/v1/videos` protocol, owned by the testkit's
  * own tests: it must pass the conformance suite, and each `Flaw` breaks it in one way the suite
  * must catch. Not a product: the real one is `@reelay/provider-laozhang`.
+ *
+ * Frames travel as multipart `input_reference` uploads, the only form laozhang's `-fl` models use
+ * (the simulated vendor ignores a JSON image URL), so the frame model takes bytes only.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -49,7 +52,7 @@ const model = (id: string, frames: boolean, price: string) =>
       durations: [8],
       sizes: ["720x1280"],
       imageInput: frames ? "first-last-frame" : "none",
-      imageTransports: frames ? ["url", "bytes"] : [],
+      imageTransports: frames ? ["bytes"] : [],
       audio: true
     }),
     price: Money.usd(price),
@@ -153,19 +156,27 @@ export const make = (options: Options) =>
       },
       submit: (input) =>
         Effect.gen(function* () {
-          const images = input.request.images.map((image) =>
-            image.source._tag === "Url"
-              ? image.source.url
-              : `data:${image.source.mimeType ?? "image/png"};base64,${Buffer.from(image.source.bytes).toString("base64")}`
-          )
-          let request = yield* HttpClientRequest.post(`${options.baseUrl}/videos`).pipe(
-            HttpClientRequest.bodyJson({
+          const files = flaw === "ignores-images" ? [] : input.request.images.map((image) => image.source)
+          let request = HttpClientRequest.post(`${options.baseUrl}/videos`)
+          if (files.length === 0) {
+            request = yield* HttpClientRequest.bodyJson(request, {
               model: input.model.id,
-              prompt: input.request.prompt,
-              ...(images.length === 0 || flaw === "ignores-images" ? {} : { input_reference: images })
-            }),
-            Effect.orDie
-          )
+              prompt: input.request.prompt
+            }).pipe(Effect.orDie)
+          } else {
+            const form = new FormData()
+            form.append("model", input.model.id)
+            form.append("prompt", input.request.prompt)
+            files.forEach((file, index) => {
+              if (file._tag !== "Bytes") return
+              const type = file.mimeType ?? "image/png"
+              form.append("input_reference", new Blob([file.bytes], { type }), file.fileName ?? `frame-${index}`)
+            })
+            // Encoded to bytes here: the undici client cannot stream a built-in `FormData`.
+            const encoded = new Response(form)
+            const body = new Uint8Array(yield* Effect.promise(() => encoded.arrayBuffer()))
+            request = HttpClientRequest.bodyUint8Array(request, body, encoded.headers.get("content-type") ?? "")
+          }
           if (flaw !== "no-idempotency-key")
             request = HttpClientRequest.setHeader(request, "idempotency-key", input.idempotencyKey)
           const created = yield* Effect.flatMap(send(request, "create"), (response) => read(Created, response))
