@@ -266,7 +266,7 @@ export const runRound = (options: RoundOptions): Effect.Effect<Figures> =>
     assert.deepStrictEqual(
       files,
       expected.map((item) => `${item.key}.mp4`),
-      `exactly one file per item, no .part or .rejected left${label}`
+      `exactly one file per item, no .part or .rejected left${label}: ${files.filter((name) => !/^item-\d+\.mp4$/.test(name)).join(", ")}`
     )
 
     // Every charge in the ledger belongs to a create whose intent the journal committed first.

@@ -441,7 +441,7 @@ describe("hostile provider: Sora's SSE stream", () => {
         { protocol: "sora" }
       )
       expectFailure(outcome, "MalformedResponse", /a line of more than/)
-      assert.strictEqual(outcome.error!.billing, "unknown", "the 200 was answered: maybe billed")
+      assert.strictEqual(outcome.error!.billing, "charged", "the 200 was answered, and Sora bills every 200")
       expectBounded(outcome)
     })
   )

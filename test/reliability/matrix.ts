@@ -267,8 +267,8 @@ export const rows: ReadonlyArray<Row> = [
     cells: {
       async: noSse,
       official: noSse,
-      // The 200 was sent (charged by the vendor); whether a cut request counts is undocumented.
-      sora: fails({ error: ["ProviderUnavailable"], billing: "unknown", creates: 1, ledger: 1, possible: [0, 1] })
+      // The 200 was sent, and laozhang's Sora bills every HTTP 200: a stream cut after it is charged.
+      sora: fails({ error: ["ProviderUnavailable"], billing: "charged", creates: 1, ledger: 1 })
     }
   },
   // ---------------------------------------------------------------- status polls

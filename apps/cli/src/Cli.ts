@@ -114,6 +114,11 @@ export const resumeConfig = {
       "Create again the items whose earlier create may or may not have reached the provider (they may be billed twice)."
     )
   ),
+  outDir: optionalText(
+    "out-dir",
+    "Save the videos not saved yet into this directory instead, each under its file name (say, when the first output could not be written)."
+  ),
+  out: optionalText("out", "Save the video of a one-item batch (a generate) to this path instead."),
   timeout,
   maxCost,
   ...concurrency,

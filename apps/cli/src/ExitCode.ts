@@ -15,7 +15,7 @@ export const internal = 1
 export const usage = 2
 /** A batch ran to its end, and some of its items failed (each failure is reported). */
 export const batchFailed = 3
-/** The journal could not be opened, read or written (or another process holds it). */
+/** The journal could not be opened, read or written (a full disk, a lost database): the run stopped. */
 export const journal = 4
 /** Interrupted (Ctrl-C / SIGINT). The journal is consistent; the resume command is printed. */
 export const interrupted = 130
@@ -37,9 +37,10 @@ export const forError = (error: { readonly _tag: string }): number => {
     case "BatchFileError":
     case "ConfigFileError":
     case "ValidationError":
+    case "StateFileError":
       return usage
     case "JournalError":
-    case "JournalLocked":
+    case "JobStoreError":
       return journal
     default:
       return (byTag as Record<string, number | undefined>)[error._tag] ?? internal
@@ -52,7 +53,7 @@ export const table: ReadonlyArray<{ readonly code: number; readonly meaning: str
   { code: internal, meaning: "internal error (a bug; please report it)" },
   { code: usage, meaning: "usage: bad flag, configuration file or batch file (nothing was sent)" },
   { code: batchFailed, meaning: "the batch finished and some items failed" },
-  { code: journal, meaning: "the journal cannot be opened or is in use by another reelay process" },
+  { code: journal, meaning: "the journal cannot be opened, read or written (the run stopped; the cause is printed)" },
   ...VideoError.tags.map((tag) => ({ code: byTag[tag], meaning: tag })),
   { code: interrupted, meaning: "interrupted (Ctrl-C); the resume command is printed" },
   { code: terminated, meaning: "terminated (SIGTERM); the resume command is printed" }

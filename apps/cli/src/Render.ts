@@ -87,6 +87,30 @@ const policyText: Record<string, string> = {
   "on-response": "charged per response"
 }
 
+/**
+ * What an uncertain amount is, wherever `cost` and `status` show one: the journal counts a create
+ * from the moment its intent is recorded, so money a crash stranded is never shown as $0.
+ */
+export const uncertainMeaning =
+  "possibly charged: creates that may have reached the provider and whose outcome is not known, at their worst-case price"
+
+/** The line under a table that has an UNCERTAIN column with money in it. */
+export const uncertainLegend = `UNCERTAIN = ${uncertainMeaning}`
+
+/** The label of the built-in simulator's figures: its prices are pretend, never added to real money. */
+export const simulatorLabel = "simulator (not money)"
+
+/**
+ * `pid 4242 on build-7` for a claim's owner id, `host:pid:random` (the host may itself hold
+ * colons); the id as it is when it is not one of those.
+ */
+export const workerText = (owner: string): string => {
+  const parts = owner.split(":")
+  const pid = parts.at(-2) ?? ""
+  const host = parts.slice(0, -2).join(":")
+  return parts.length >= 3 && /^\d+$/.test(pid) && host !== "" ? `pid ${pid} on ${host}` : owner
+}
+
 /** `charged on success`, ... */
 export const chargeRule = (policy: string): string => policyText[policy] ?? policy
 

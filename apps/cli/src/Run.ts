@@ -9,6 +9,7 @@
  */
 import { randomBytes } from "node:crypto"
 import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -19,13 +20,15 @@ import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import type * as JobStore from "@reelay/core/JobStore"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
+import * as OutputPath from "@reelay/core/OutputPath"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import { SavedVideo } from "@reelay/core/SavedVideo"
 import * as Validation from "@reelay/core/Validation"
 import { BudgetExceeded, InvalidRequest, type VideoError } from "@reelay/core/VideoError"
 import { Journal } from "@reelay/journal"
-import type { JournalError, JournalLocked } from "@reelay/journal/JournalError"
+import type { JournalError } from "@reelay/journal/JournalError"
 import { Simulator } from "@reelay/simulator"
+import type { StateFileError } from "@reelay/simulator/StateFile"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -37,6 +40,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { UsageError } from "./CliError.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -53,21 +57,32 @@ export const simulatorVideos = (): string | undefined => {
 }
 
 /**
+ * Where the built-in simulator keeps its world between runs: beside a SQLite journal (so a batch
+ * and the simulated vendor that holds its tasks travel together), else under `.reelay/`.
+ */
+export const simulatorStateFile = (settings: Settings.Settings): string =>
+  isPostgres(settings.journal.value)
+    ? NodePath.resolve(".reelay", "simulator.json")
+    : NodePath.join(NodePath.dirname(NodePath.resolve(Redacted.value(settings.journal.value))), "simulator.json")
+
+/**
  * Starts the built-in simulator in this process when a provider in `used` is one of its ids (or
- * the default is). Stops with the scope.
+ * the default is). Stops with the scope. It keeps its tasks, charges and links in a state file
+ * beside the journal, so a batch interrupted on the simulator resumes as it would on a vendor.
  */
 export const startSimulator = (
   settings: Settings.Settings,
   used: ReadonlyArray<string | undefined>
-): Effect.Effect<Providers.SimulatorUrls | undefined, never, Scope.Scope> =>
+): Effect.Effect<Providers.SimulatorUrls | undefined, StateFileError, Scope.Scope> =>
   Effect.gen(function* () {
     const needed = used.some((id) => Settings.isSimulator(id ?? settings.provider.value))
     if (!needed) return undefined
     const directory = simulatorVideos()
-    const simulator = yield* Simulator.make({
+    const simulator = yield* Simulator.makeChecked({
       timeScale: Settings.simulatorTimeScale,
-      // A fresh seed per run: task ids must not repeat across runs in one journal.
+      // A fresh seed per run: task ids must not repeat across runs (or processes) sharing the state.
       seed: randomBytes(4).toString("hex"),
+      stateFile: simulatorStateFile(settings),
       ...(directory === undefined ? {} : { videosDirectory: directory })
     })
     return { laozhang: simulator.urls.laozhang, apiyi: simulator.urls.apiyi }
@@ -80,15 +95,13 @@ export const isPostgres = (journal: Redacted.Redacted<string>): boolean =>
 /** The journal for writing: SQLite (the default) or PostgreSQL. */
 export const journalLayer = (
   settings: Settings.Settings
-): Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError | JournalLocked> =>
+): Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError> =>
   isPostgres(settings.journal.value)
     ? Journal.layerPg({ url: settings.journal.value })
     : Journal.layerSqlite({ path: Redacted.value(settings.journal.value) })
 
 /** The journal for reading (`status`, `cost`): never takes the writer's lock. */
-export const journalReader = (
-  settings: Settings.Settings
-): Layer.Layer<Journal.Journal, JournalError | JournalLocked> =>
+export const journalReader = (settings: Settings.Settings): Layer.Layer<Journal.Journal, JournalError> =>
   isPostgres(settings.journal.value)
     ? Layer.project(Journal.layerPg({ url: settings.journal.value }), Journal.Journal, Journal.Journal, (j) => j)
     : Journal.layerSqliteReader({ path: Redacted.value(settings.journal.value) })
@@ -130,6 +143,53 @@ export const preflight = (
     "Cli.preflight",
     { attributes: { "reelay.items": items.length } }
   )
+
+/**
+ * Where the videos go can be written: each item's output (its directory made, a probe file created
+ * and removed), and the output directory when items name none. Found before anything is
+ * journaled or sent: a paid video must never meet an output it cannot be written to.
+ */
+export const checkOutputs = (
+  items: ReadonlyArray<Item>,
+  options: {
+    readonly outputDir?: { readonly path: string; readonly flag: string } | undefined
+    /**
+     * Check only the outputs' directories: for items other processes may be downloading right
+     * now (a resume), whose `.part` files this process must not touch.
+     */
+    readonly directoriesOnly?: boolean | undefined
+  } = {}
+): Effect.Effect<void, UsageError> =>
+  Effect.gen(function* () {
+    const { outputDir } = options
+    if (outputDir !== undefined && items.some((item) => item.output === undefined)) {
+      yield* OutputPath.checkDirectory(outputDir.path).pipe(
+        Effect.mapError((error) => new UsageError({ message: `${outputDir.flag}: ${error.message}; nothing was sent` }))
+      )
+    }
+    if (options.directoriesOnly === true) {
+      const directories = new Set(
+        items.flatMap((item) => (item.output === undefined ? [] : [NodePath.dirname(item.output)]))
+      )
+      for (const directory of directories) {
+        yield* OutputPath.checkDirectory(directory).pipe(
+          Effect.mapError((error) => new UsageError({ message: `${error.message}; nothing was sent` }))
+        )
+      }
+      return
+    }
+    for (const item of items) {
+      if (item.output === undefined) continue
+      yield* OutputPath.check(item.output).pipe(
+        Effect.mapError(
+          (error) =>
+            new UsageError({
+              message: `${item.label === undefined ? "" : `${item.label}: `}${error.message}; nothing was sent`
+            })
+        )
+      )
+    }
+  }).pipe(Effect.withSpan("Cli.checkOutputs", { attributes: { "reelay.items": items.length } }))
 
 /** A single video that costs more than the whole budget is refused before it is journaled. */
 export const withinBudget = (settings: Settings.Settings, model: ModelSpec): Effect.Effect<void, BudgetExceeded> => {
@@ -174,7 +234,11 @@ export const execute = (
   options: RunOptions,
   registry: ProviderRegistry.Service,
   journal: Context.Context<JobStore.JobStore | Journal.Journal>
-): Effect.Effect<number, JournalError, Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem> =>
+): Effect.Effect<
+  number,
+  JournalError | JobStore.JobStoreError,
+  Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem
+> =>
   Effect.gen(function* () {
     const { settings, mode, batch } = options
     const reader = Context.get(journal, Journal.Journal)
@@ -188,10 +252,18 @@ export const execute = (
       spent: costs.budget.spent,
       uncertain: costs.budget.uncertain
     })
-    // Once the user asked to stop, no new billable call starts: its reservation never returns.
+    // Once the user asked to stop, no new billable call starts: its reservation never returns. A
+    // reservation granted after the stop (it was waiting for money to come back) is given back.
     const budget: Budget.Service = {
       ...inner,
-      reserve: (amount, context) => Effect.suspend(() => (stopping ? Effect.never : inner.reserve(amount, context)))
+      reserve: (amount, context) =>
+        Effect.suspend(() => (stopping ? Effect.never : inner.reserve(amount, context))).pipe(
+          Effect.flatMap((reservation) =>
+            stopping
+              ? Effect.zipRight(inner.settle(reservation, "not-charged"), Effect.never)
+              : Effect.succeed(reservation)
+          )
+        )
     }
     const engine = yield* Engine.make({ polling: pollingOf(settings) }).pipe(
       Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
@@ -203,11 +275,21 @@ export const execute = (
       mode,
       options.items.map((item) => item.key)
     )
-    const asyncProviders = new Set(registry.providers.filter((p) => p.mode === "async").map((p) => p.id))
-    const inFlight = new Set<string>()
+    // What a graceful stop waits for: creates sent and not yet answered (so their task id is
+    // journaled), and synchronous streams the provider answered: those are paid already, and their
+    // only way to the video is reading on to the link and saving it.
+    const creating = new Set<string>()
+    const streaming = new Set<string>()
     const track = (event: GenerationEvent) => {
-      if (event._tag === "Submitting" && asyncProviders.has(event.provider)) inFlight.add(event.key)
-      if (event._tag === "Submitted" || event._tag === "Failed") inFlight.delete(event.key)
+      if (event._tag === "Submitting") creating.add(event.key)
+      if (event._tag === "Submitted") {
+        creating.delete(event.key)
+        if (event.handle.mode === "streaming") streaming.add(event.key)
+      }
+      if (event._tag === "Saved" || event._tag === "Failed") {
+        creating.delete(event.key)
+        streaming.delete(event.key)
+      }
     }
 
     const signalled = yield* Deferred.make<Signals.Signal>()
@@ -238,18 +320,33 @@ export const execute = (
     const first = yield* Effect.raceFirst(Fiber.join(fiber).pipe(Effect.as(undefined)), Deferred.await(signalled))
     if (first !== undefined) {
       stopping = true
-      if (inFlight.size > 0) {
+      const until = (done: () => boolean) =>
+        Effect.sync(done).pipe(Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }))
+      if (creating.size > 0 || streaming.size > 0) {
         yield* sink.note(
-          `reelay: stopping; waiting for ${inFlight.size} create call(s) in flight to return their task id (Ctrl-C again to stop now)`
+          `reelay: stopping; waiting for ${creating.size} create call(s) in flight to return their task id${
+            streaming.size === 0 ? "" : ` and ${streaming.size} paid stream(s) to deliver their video`
+          } (Ctrl-C again to stop now)`
         )
-        const drained = Effect.sync(() => inFlight.size === 0).pipe(
-          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (done) => done })
+        // Creates get a moment; a stream the provider answered gets as long as it takes (its own
+        // deadline still applies), since stopping it now would lose a video already paid for.
+        const drained = Effect.zipRight(
+          Effect.timeout(
+            until(() => creating.size === 0),
+            drainLimit
+          ).pipe(Effect.ignore),
+          until(() => streaming.size === 0)
         )
-        yield* Effect.raceAll([
-          Effect.timeout(drained, drainLimit).pipe(Effect.ignore),
-          Deferred.await(now),
-          Fiber.await(fiber).pipe(Effect.asVoid)
+        const forced = yield* Effect.raceAll([
+          drained.pipe(Effect.as(false)),
+          Fiber.await(fiber).pipe(Effect.as(false)),
+          Deferred.await(now).pipe(Effect.as(true))
         ])
+        if (forced && streaming.size > 0) {
+          yield* sink.note(
+            `reelay: stopped at once: ${streaming.size} stream(s) had been answered, so their charge is certain, and their video is lost: ${[...streaming].join(", ")}`
+          )
+        }
       }
       yield* Fiber.interrupt(fiber)
       yield* sink.close
@@ -274,6 +371,9 @@ export const execute = (
   }).pipe(Effect.withSpan("Cli.execute"))
 
 const encodeVideo = Schema.encodeSync(SavedVideo)
+
+/** A paid video that was not saved, and that a resume can still fetch (a download or a local write failed). */
+const savableLater = (error: VideoError): boolean => error._tag === "DownloadFailed" && error.billing === "charged"
 
 /** Prints the outcome of a finished run and returns its exit code. */
 const finish = (options: RunOptions, board: Progress.Board, style: Render.Style): Effect.Effect<number> =>
@@ -305,6 +405,11 @@ const finish = (options: RunOptions, board: Progress.Board, style: Render.Style)
       if (error._tag === "UncertainSubmission") {
         yield* Output.stderr(
           `reelay: to create it again anyway (it may be billed twice): ${resume} --recreate-uncertain`
+        )
+      }
+      if (savableLater(error)) {
+        yield* Output.stderr(
+          `reelay: the video is made and paid for; save it with: ${resume} (add --out PATH to save it elsewhere)`
         )
       }
       return code
@@ -345,6 +450,12 @@ const finish = (options: RunOptions, board: Progress.Board, style: Render.Style)
     if (uncertain.length > 0) {
       yield* Output.stderr(
         `reelay: ${uncertain.length} item(s) may have been created (uncertain); to create them again anyway: ${resume} --recreate-uncertain`
+      )
+    }
+    const savable = views.filter((view) => view.error !== undefined && savableLater(view.error))
+    if (savable.length > 0) {
+      yield* Output.stderr(
+        `reelay: ${savable.length} video(s) are made and paid for but not saved; save them with: ${resume} (add --out-dir DIR to save them elsewhere)`
       )
     }
     return totals.failed > 0 ? ExitCode.batchFailed : ExitCode.ok

@@ -26,7 +26,7 @@ describe("ExitCode", () => {
     expect(ExitCode.forError({ _tag: "UsageError" })).toBe(2)
     expect(ExitCode.forError({ _tag: "BatchFileError" })).toBe(2)
     expect(ExitCode.forError({ _tag: "ConfigFileError" })).toBe(2)
-    expect(ExitCode.forError({ _tag: "JournalLocked" })).toBe(4)
+    expect(ExitCode.forError({ _tag: "JobStoreError" })).toBe(4)
     expect(ExitCode.forError({ _tag: "AuthenticationFailed" })).toBe(11)
     expect(ExitCode.forError({ _tag: "SomethingElse" })).toBe(1)
   })

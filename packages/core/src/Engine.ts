@@ -27,6 +27,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AssetSource } from "./AssetSource.js"
 import * as Billing from "./Billing.js"
@@ -52,6 +53,7 @@ import {
 } from "./GenerationEvent.js"
 import * as JobStore from "./JobStore.js"
 import type { ModelSpec } from "./ModelSpec.js"
+import * as OutputPath from "./OutputPath.js"
 import * as Polling from "./Polling.js"
 import * as Probe from "./Probe.js"
 import { ProviderRegistry } from "./ProviderRegistry.js"
@@ -142,10 +144,20 @@ export interface Service {
     output: string,
     options?: Omit<GenerateOptions, "output">
   ) => Effect.Effect<SavedVideo, VideoError>
-  /** Runs a batch. Item failures are `Failed` events, not stream failures: one bad item stops nothing. */
-  readonly generateMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Stream.Stream<GenerationEvent>
+  /**
+   * Runs a batch. Item failures are `Failed` events, not stream failures: one bad item stops nothing.
+   * The stream fails only when the `JobStore` cannot record (a full disk under the journal): then
+   * nothing billable may go on, and the whole batch stops.
+   */
+  readonly generateMany: (
+    items: Iterable<BatchItem>,
+    options?: BatchOptions
+  ) => Stream.Stream<GenerationEvent, JobStore.JobStoreError>
   /** `generateMany`, run to its report. */
-  readonly runMany: (items: Iterable<BatchItem>, options?: BatchOptions) => Effect.Effect<BatchReport>
+  readonly runMany: (
+    items: Iterable<BatchItem>,
+    options?: BatchOptions
+  ) => Effect.Effect<BatchReport, JobStore.JobStoreError>
   /**
    * Polls and collects a task created earlier (after a `PollTimeout`, say). Never submits. `billed`
    * is how its charge was counted before (the `PollTimeout`'s `billing`); by default the charge
@@ -172,6 +184,10 @@ interface Job {
   readonly key: string
   readonly output: string | undefined
   readonly emit: Emit
+  /** Tells the store only, never the stream: a settlement that cost nothing (`Charged` not-charged). */
+  readonly note: Emit
+  /** Runs a store call for this item, failing the way a failed `emit` does. */
+  readonly journal: (effect: Effect.Effect<void, JobStore.JobStoreError | JobStore.ClaimLost>) => Effect.Effect<void>
   readonly gates: Gates
   readonly polling: Polling.PollingOptions
 }
@@ -274,21 +290,18 @@ export const make = (
             account._tag === "Reserved"
               ? budget.settle(account.reservation, billing)
               : budget.record(model.price, billing, account.was)
-          const report =
-            billing === "not-charged"
-              ? Effect.void
-              : job.emit(
-                  new Charged({
-                    key: job.key,
-                    provider,
-                    model: model.id,
-                    amount: model.price,
-                    chargePolicy: model.chargePolicy,
-                    billing,
-                    ...(taskId === undefined ? {} : { taskId })
-                  })
-                )
-          return Effect.zipRight(accounted, report)
+          const charged = new Charged({
+            key: job.key,
+            provider,
+            model: model.id,
+            amount: model.price,
+            chargePolicy: model.chargePolicy,
+            billing,
+            ...(taskId === undefined ? {} : { taskId })
+          })
+          // The stream reports money spent or possibly spent; the store hears every settlement, so
+          // the exposure it counted from the intent on is released when nothing was charged.
+          return Effect.zipRight(accounted, billing === "not-charged" ? job.note(charged) : job.emit(charged))
         })
       return settle
     }
@@ -399,6 +412,28 @@ export const make = (
       readonly asset: AssetSource
     }
 
+    /**
+     * Opens a billable attempt: reserves its worst case and records its intent (the journal counts
+     * it possibly charged from here). From then on its money is settled exactly once; if the attempt
+     * ends without settling (interrupted, a defect), the budget keeps the amount as uncertain.
+     */
+    const beginAttempt = (job: Job, provider: VideoProvider.Service, model: ModelSpec, idempotencyKey: string) =>
+      Effect.gen(function* () {
+        const reservation = yield* budget.reserve(model.price, { provider: provider.id })
+        const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
+        yield* Effect.addFinalizer(() => budget.settle(reservation, "unknown"))
+        yield* job.emit(
+          new Submitting({
+            key: job.key,
+            provider: provider.id,
+            model: model.id,
+            idempotencyKey,
+            ...(provider.baseUrl === undefined ? {} : { baseUrl: provider.baseUrl })
+          })
+        )
+        return settle
+      })
+
     /** One billable attempt at an async provider: reserve, submit once (retried safely), follow. */
     const attemptAsync = (
       job: Job,
@@ -406,15 +441,13 @@ export const make = (
       model: ModelSpec,
       request: VideoProvider.ResolvedRequest,
       idempotencyKey: string
-    ): Effect.Effect<Produced, VideoError> =>
+    ): Effect.Effect<Produced, VideoError, Scope.Scope> =>
       Effect.gen(function* () {
         const policy = model.chargePolicy
         const handle = yield* gate(
           job.gates.submit,
           Effect.gen(function* () {
-            const reservation = yield* budget.reserve(model.price, { provider: provider.id })
-            const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
-            yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
+            const settle = yield* beginAttempt(job, provider, model, idempotencyKey)
             const submit = Effect.timeoutFail(provider.submit({ request, model, idempotencyKey }), {
               duration: submitTimeout,
               onTimeout: () =>
@@ -454,16 +487,15 @@ export const make = (
       model: ModelSpec,
       request: VideoProvider.ResolvedRequest,
       idempotencyKey: string
-    ): Effect.Effect<Produced, VideoError> =>
+    ): Effect.Effect<Produced, VideoError, Scope.Scope> =>
       Effect.gen(function* () {
         const policy = model.chargePolicy
-        const reservation = yield* gate(job.gates.submit, budget.reserve(model.price, { provider: provider.id }))
-        const settle = settler(job, provider.id, model, { _tag: "Reserved", reservation })
-        yield* job.emit(new Submitting({ key: job.key, provider: provider.id, model: model.id, idempotencyKey }))
+        // The provider's answer (its HTTP 200) is where a charge-on-answer policy bills.
+        const billedOnAnswer = Billing.chargedAt(policy) === "accepted"
         let handle: TaskHandle | undefined
         let asset: AssetSource | undefined
         let report: ReturnType<typeof progressReporter> | undefined
-        const onEvent = (event: VideoProvider.ProviderEvent) =>
+        const onEvent = (settle: Settle) => (event: VideoProvider.ProviderEvent) =>
           Effect.gen(function* () {
             switch (event._tag) {
               case "Accepted": {
@@ -477,15 +509,20 @@ export const make = (
                   createdAt
                 })
                 report = progressReporter(job, event.taskId)
-                return yield* job.emit(new Submitted({ key: job.key, handle }))
+                yield* job.emit(new Submitted({ key: job.key, handle }))
+                if (billedOnAnswer) yield* settle("charged", event.taskId)
+                return
               }
               case "Queued":
                 return yield* report?.({ queued: true }) ?? Effect.void
               case "Progress":
                 return yield* report?.({ queued: false, percent: event.percent }) ?? Effect.void
               case "Completed":
+                if (handle === undefined || asset !== undefined) return
                 asset = event.asset
-                return
+                // Journaled the moment it is seen: a crash before the download still finds the link.
+                yield* settle("charged", handle.taskId)
+                return yield* job.emit(new Succeeded({ key: job.key, taskId: handle.taskId, asset: event.asset }))
             }
           })
         const deadline = job.polling.deadline
@@ -507,57 +544,71 @@ export const make = (
             )
           )
         )
-        const consume = Stream.runForEach(provider.submit({ request, model, idempotencyKey }), onEvent).pipe(
-          Effect.raceFirst(unanswered),
-          Effect.timeoutFail({
-            duration: deadline,
-            onTimeout: (): VideoError =>
-              handle === undefined
-                ? new ProviderUnavailable({
-                    provider: provider.id,
-                    stage: "exchange",
-                    message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(deadline))}`
-                  })
-                : new PollTimeout({
-                    provider: provider.id,
-                    taskId: handle.taskId,
-                    handle,
-                    waitedMillis: Duration.toMillis(deadline),
-                    message: `the streamed generation ${handle.taskId} did not finish within ${Duration.format(Duration.decode(deadline))}; a synchronous stream cannot be resumed`
-                  })
-          })
-        )
-        yield* gate(
-          job.gates.submit,
-          Effect.retry(
-            consume,
-            // Once the provider answered, the call is billed: it is never repeated.
-            retrySchedule(
-              job,
-              "submit",
-              (error) =>
-                handle === undefined && RetryPolicy.isRetryableCreate(error, provider.idempotentCreates === true)
-            )
+        const consume = (settle: Settle) =>
+          provider.submit({ request, model, idempotencyKey }).pipe(
+            // The link is all that is needed: what the stream says after it does not matter.
+            Stream.takeUntil((event) => event._tag === "Completed"),
+            Stream.runForEach(onEvent(settle)),
+            Effect.raceFirst(unanswered),
+            Effect.timeoutFail({
+              duration: deadline,
+              onTimeout: (): VideoError =>
+                handle === undefined
+                  ? new ProviderUnavailable({
+                      provider: provider.id,
+                      stage: "exchange",
+                      message: `create: no answer from ${provider.id} within ${Duration.format(Duration.decode(deadline))}`
+                    })
+                  : new PollTimeout({
+                      provider: provider.id,
+                      taskId: handle.taskId,
+                      handle,
+                      waitedMillis: Duration.toMillis(deadline),
+                      message: `the streamed generation ${handle.taskId} did not finish within ${Duration.format(Duration.decode(deadline))}; a synchronous stream cannot be resumed`
+                    })
+            }),
+            // A cut after the link loses nothing.
+            Effect.catchAll((error) => (asset === undefined ? Effect.fail(error) : Effect.void))
           )
-        ).pipe(
-          Effect.catchAll((failure) => {
-            let error: VideoError
-            if (handle === undefined) {
-              const final = RetryPolicy.submitFailure(annotate(failure, { provider: provider.id }), idempotencyKey)
-              error = withBilling(
-                final,
-                Billing.outcome(policy, RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous")
+        // One submit slot from the reservation to the end of the stream: an item holding a
+        // reservation never waits for a slot, which items waiting in `budget.reserve` may hold.
+        const settle = yield* gate(
+          job.gates.submit,
+          Effect.gen(function* () {
+            const settle = yield* beginAttempt(job, provider, model, idempotencyKey)
+            yield* Effect.retry(
+              consume(settle),
+              // Once the provider answered, the call is billed: it is never repeated.
+              retrySchedule(
+                job,
+                "submit",
+                (error) =>
+                  handle === undefined && RetryPolicy.isRetryableCreate(error, provider.idempotentCreates === true)
               )
-            } else {
-              // The provider answered and then reported a failure: the answer is what it bills.
-              // A connection cut mid-stream is different: nobody can say what it will bill.
-              const answered = failure._tag === "GenerationFailed" || failure._tag === "ContentRejected"
-              error = withBilling(
-                annotate(failure, { provider: provider.id, taskId: handle.taskId }),
-                Billing.outcome(policy, answered ? "accepted" : "ambiguous")
-              )
-            }
-            return Effect.zipRight(settle(error.billing, handle?.taskId), Effect.fail(error))
+            ).pipe(
+              Effect.catchAll((failure) => {
+                let error: VideoError
+                if (handle === undefined) {
+                  const final = RetryPolicy.submitFailure(annotate(failure, { provider: provider.id }), idempotencyKey)
+                  error = withBilling(
+                    final,
+                    Billing.outcome(policy, RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous")
+                  )
+                } else {
+                  // The provider answered and then reported a failure: the answer is what it bills. A
+                  // connection cut mid-stream bills what the answer did under a charge-on-answer
+                  // policy; under any other, nobody can say what it will bill.
+                  const answered =
+                    billedOnAnswer || failure._tag === "GenerationFailed" || failure._tag === "ContentRejected"
+                  error = withBilling(
+                    annotate(failure, { provider: provider.id, taskId: handle.taskId }),
+                    Billing.outcome(policy, answered ? "accepted" : "ambiguous")
+                  )
+                }
+                return Effect.zipRight(settle(error.billing, handle?.taskId), Effect.fail(error))
+              })
+            )
+            return settle
           })
         )
         const taskHandle = handle as TaskHandle | undefined
@@ -572,8 +623,6 @@ export const make = (
           yield* settle(error.billing, taskHandle?.taskId)
           return yield* error
         }
-        yield* settle("charged", taskHandle.taskId)
-        yield* job.emit(new Succeeded({ key: job.key, taskId: taskHandle.taskId, asset: delivered }))
         return { handle: taskHandle, asset: delivered }
       })
 
@@ -592,9 +641,11 @@ export const make = (
         for (let attempt = 0; ; attempt++) {
           const idempotencyKey = (attempt === 0 ? firstKey : undefined) ?? randomUUID()
           const result = yield* Effect.either(
-            provider.mode === "async"
-              ? attemptAsync(job, provider, model, request, idempotencyKey)
-              : attemptStreaming(job, provider, model, request, idempotencyKey)
+            Effect.scoped(
+              provider.mode === "async"
+                ? attemptAsync(job, provider, model, request, idempotencyKey)
+                : attemptStreaming(job, provider, model, request, idempotencyKey)
+            )
           )
           if (Either.isRight(result)) return result.right
           const error = result.left
@@ -676,6 +727,80 @@ export const make = (
         return video
       })
 
+    /** The video of a task that expired before it was downloaded: made, paid for, and gone. */
+    const expiredVideo = (provider: VideoProvider.Service, handle: TaskHandle) =>
+      new TaskExpired({
+        provider: provider.id,
+        taskId: handle.taskId,
+        billing: "charged",
+        ...(handle.expiresAt === undefined ? {} : { expiredAt: handle.expiresAt }),
+        message: `the video of task ${handle.taskId} was made (and paid for) but expired at ${provider.id} before it was downloaded`
+      })
+
+    /** Asks the provider where the video of `handle` is now (a fresh link). */
+    const freshAsset = (job: Job, provider: VideoProvider.Service, handle: TaskHandle) =>
+      Effect.gen(function* () {
+        const context = { provider: provider.id, taskId: handle.taskId }
+        const polled = yield* asyncProvider(provider, handle)
+        const now = new Date(yield* Clock.currentTimeMillis)
+        return yield* retrying(
+          job,
+          "content",
+          readTimeout(polled.content(handle), provider.id, `content of ${handle.taskId}`)
+        ).pipe(
+          Effect.mapError(
+            (error): VideoError =>
+              error._tag === "TaskNotFound" && handle.isExpired(now)
+                ? expiredVideo(provider, handle)
+                : withBilling(annotate(error, context), "charged")
+          )
+        )
+      })
+
+    /**
+     * Saves the video from `asset`. A link its server refuses (expired early, revoked, rotated, its
+     * host gone) is not the end while the task is known: the provider is asked for a fresh link
+     * once, and the video saved from that.
+     */
+    const deliver = (
+      job: Job,
+      provider: VideoProvider.Service,
+      model: ModelSpec,
+      handle: TaskHandle,
+      asset: AssetSource,
+      expected: Validation.Expected | undefined
+    ) =>
+      save(job, provider, model, handle.taskId, asset, expected).pipe(
+        Effect.catchIf(
+          // The link's server answered with an error, or could not be reached at all; a failure to
+          // write the file here is no reason to ask for another link.
+          (error) =>
+            error._tag === "DownloadFailed" &&
+            (error.httpStatus !== undefined || error.transient) &&
+            provider.mode === "async" &&
+            handle.mode === "async",
+          (error) =>
+            Effect.gen(function* () {
+              if (handle.isExpired(new Date(yield* Clock.currentTimeMillis))) return yield* Effect.fail(error)
+              yield* job.emit(
+                new Warning({
+                  key: job.key,
+                  code: "fresh-link",
+                  message: `the video link was refused (${error.message}); asking ${provider.id} for a fresh one`
+                })
+              )
+              return yield* save(
+                job,
+                provider,
+                model,
+                handle.taskId,
+                yield* freshAsset(job, provider, handle),
+                expected
+              )
+            })
+        )
+      )
+
     const providerAndModel = (handle: TaskHandle) =>
       Effect.gen(function* () {
         const provider = yield* registry.get(handle.provider)
@@ -691,17 +816,24 @@ export const make = (
         return { provider, model }
       })
 
-    const asyncProvider = (provider: VideoProvider.Service, handle: TaskHandle) =>
-      provider.mode === "async" && handle.mode === "async"
-        ? Effect.succeed(provider)
-        : Effect.fail(
-            new TaskExpired({
-              provider: provider.id,
-              taskId: handle.taskId,
-              billing: "unknown",
-              message: `task ${handle.taskId} was a synchronous stream; it cannot be polled again, and its video link was not recorded`
-            })
-          )
+    /**
+     * The provider of a task that can be asked about again. A synchronous stream cannot: once it is
+     * gone without its link, so is the video. Its answer was recorded (the task exists), so under a
+     * charge-on-answer policy its charge is certain.
+     */
+    const asyncProvider = (provider: VideoProvider.Service, handle: TaskHandle) => {
+      if (provider.mode === "async" && handle.mode === "async") return Effect.succeed(provider)
+      const model = VideoProvider.findModel(provider, handle.model)
+      const charged = model !== undefined && Billing.chargedAt(model.chargePolicy) === "accepted"
+      return Effect.fail(
+        new TaskExpired({
+          provider: provider.id,
+          taskId: handle.taskId,
+          billing: charged ? "charged" : "unknown",
+          message: `task ${handle.taskId} was a synchronous stream that stopped before its video link arrived; it cannot be asked for again, so the video is lost${charged ? ` (${provider.id} charged it when it answered)` : ""}`
+        })
+      )
+    }
 
     /** Continues an item from wherever it stands. */
     const run = (
@@ -716,6 +848,13 @@ export const make = (
             if (request === undefined) return yield* Effect.dieMessage("a fresh item needs its request")
             const provider = yield* registry.get(request.provider)
             const validated = yield* Validation.validate(request, provider).pipe(Effect.provide(platform))
+            // Before anything is reserved or sent: an output that cannot be written is refused while
+            // refusing costs nothing.
+            if (job.output !== undefined) {
+              yield* OutputPath.check(job.output).pipe(
+                Effect.mapError((error) => annotate(error, { provider: provider.id }))
+              )
+            }
             yield* job.emit(
               new Validated({
                 key: job.key,
@@ -730,14 +869,7 @@ export const make = (
               yield* job.emit(new Warning({ key: job.key, code: "provider", message: warning }))
             }
             const produced = yield* produce(job, validated, resumption.idempotencyKey)
-            return yield* save(
-              job,
-              provider,
-              validated.model,
-              produced.handle.taskId,
-              produced.asset,
-              validated.expected
-            )
+            return yield* deliver(job, provider, validated.model, produced.handle, produced.asset, validated.expected)
           }
           case "Poll": {
             const { provider, model } = yield* providerAndModel(resumption.handle)
@@ -749,58 +881,30 @@ export const make = (
             const settle = settler(job, provider.id, model, { _tag: "Resumed", was })
             const asset = yield* followTask(job, polled, model, resumption.handle, settle, true)
             const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
-            return yield* save(job, provider, model, resumption.handle.taskId, asset, expected)
+            return yield* deliver(job, provider, model, resumption.handle, asset, expected)
           }
           case "Fetch": {
             const { handle } = resumption
             const { provider, model } = yield* providerAndModel(handle)
-            const context = { provider: provider.id, taskId: handle.taskId }
             const now = new Date(yield* Clock.currentTimeMillis)
             const expected = request === undefined ? undefined : Validation.expectedOutput(model, request)
-            const lost = () =>
-              new TaskExpired({
-                ...context,
-                billing: "charged",
-                ...(handle.expiresAt === undefined ? {} : { expiredAt: handle.expiresAt }),
-                message: `the video of task ${handle.taskId} was made (and paid for) but expired at ${provider.id} before it was downloaded`
-              })
-            /** Asks the provider where the video is now. */
-            const freshAsset = Effect.gen(function* () {
-              const polled = yield* asyncProvider(provider, handle)
-              return yield* retrying(
-                job,
-                "content",
-                readTimeout(polled.content(handle), provider.id, `content of ${handle.taskId}`)
-              ).pipe(
-                Effect.mapError(
-                  (error): VideoError =>
-                    error._tag === "TaskNotFound" && handle.isExpired(now)
-                      ? lost()
-                      : withBilling(annotate(error, context), "charged")
-                )
-              )
-            })
             const recorded = resumption.asset
             const usable =
               recorded !== undefined &&
               recorded._tag === "Url" &&
               (recorded.expiresAt === undefined || recorded.expiresAt.getTime() > now.getTime())
             if (!usable) {
-              if (handle.isExpired(now)) return yield* lost()
-              return yield* save(job, provider, model, handle.taskId, yield* freshAsset, expected)
-            }
-            // A recorded link can be refused before its stated expiry (revoked, rotated): ask for a
-            // fresh one once, while the task itself is still known.
-            return yield* save(job, provider, model, handle.taskId, recorded, expected).pipe(
-              Effect.catchIf(
-                (error) =>
-                  error._tag === "DownloadFailed" &&
-                  !error.transient &&
-                  provider.mode === "async" &&
-                  !handle.isExpired(now),
-                () => Effect.flatMap(freshAsset, (asset) => save(job, provider, model, handle.taskId, asset, expected))
+              if (handle.isExpired(now)) return yield* expiredVideo(provider, handle)
+              return yield* save(
+                job,
+                provider,
+                model,
+                handle.taskId,
+                yield* freshAsset(job, provider, handle),
+                expected
               )
-            )
+            }
+            return yield* deliver(job, provider, model, handle, recorded, expected)
           }
           case "Verify": {
             const { video } = resumption
@@ -844,7 +948,8 @@ export const make = (
                 Either.match({ onLeft: () => false, onRight: (provider) => provider.idempotentCreates === true })
               )
             if (batch?.recreateUncertain === true || idempotent) {
-              if (store.release !== undefined && batch !== undefined) yield* store.release(batch.name, job.key)
+              if (store.release !== undefined && batch !== undefined)
+                yield* job.journal(store.release(batch.name, job.key))
               return yield* run(job, request, { _tag: "Fresh", idempotencyKey: resumption.idempotencyKey }, batch)
             }
             return yield* new UncertainSubmission({
@@ -894,6 +999,8 @@ export const make = (
       key: options?.key ?? `video-${randomUUID().slice(0, 8)}`,
       output: options?.output,
       emit,
+      note: () => Effect.void,
+      journal: Effect.orDie,
       gates: {},
       polling: pollingFor(options?.polling)
     })
@@ -923,7 +1030,7 @@ export const make = (
       })
 
     const generateMany: Service["generateMany"] = (items, batchOptions = {}) =>
-      streamed((emit) =>
+      streamed<JobStore.JobStoreError>((emit) =>
         Effect.gen(function* () {
           const name = batchOptions.batch ?? `batch-${randomUUID().slice(0, 8)}`
           const outputDir = batchOptions.outputDir ?? "."
@@ -947,41 +1054,95 @@ export const make = (
           const polling = pollingFor(batchOptions.polling)
           const batch = { name, recreateUncertain: batchOptions.recreateUncertain === true }
           const running = yield* FiberSet.make<void, never>()
+          const claims = store.claims
+          // A store that cannot record stops the whole batch: nothing billable may go on unrecorded.
+          const broken = yield* Deferred.make<never, JobStore.JobStoreError>()
+          const stop = (error: JobStore.JobStoreError) =>
+            Effect.zipRight(Deferred.fail(broken, error), Effect.interrupt)
+          /** Runs a store call for one item: a lost claim stops the item quietly (its new owner reports it). */
+          const guarded = (key: string, effect: Effect.Effect<void, JobStore.JobStoreError | JobStore.ClaimLost>) =>
+            effect.pipe(
+              Effect.catchTags({
+                ClaimLost: (lost) =>
+                  Effect.zipRight(
+                    emit(new Warning({ key, code: "taken-over", message: lost.message })),
+                    Effect.interrupt
+                  ),
+                JobStoreError: stop
+              })
+            )
+          /** Items another live process works: asked for again every `recheck`, until each is ours or done. */
+          const held: Array<number> = []
+          const announced = new Set<number>()
+
+          const admit = (index: number) =>
+            Effect.gen(function* () {
+              const plan = plans[index]!
+              const item = jobs[index]!
+              let resumption = plan.resumption
+              if (claims !== undefined && plan.claimable !== false) {
+                const claim = yield* claims.claim(name, plan.key).pipe(Effect.catchAll(stop))
+                if (claim._tag === "Held") {
+                  held.push(index)
+                  if (!announced.has(index)) {
+                    announced.add(index)
+                    yield* emit(
+                      new Warning({
+                        key: plan.key,
+                        code: "claimed-elsewhere",
+                        message: `item ${plan.key} is being worked by another process (${claim.holder}); waiting for it to finish or stop`
+                      })
+                    )
+                  }
+                  return
+                }
+                resumption = claim.resumption
+              }
+              const admitted = yield* Deferred.make<void>()
+              const job: Job = {
+                key: plan.key,
+                output: item.output,
+                // The store records first: the journal must know before anyone else, and before the
+                // engine moves on to the next (possibly billable) step.
+                emit: (event) =>
+                  Effect.zipRight(guarded(plan.key, store.record(name, plan.key, event)), emit(event)).pipe(
+                    Effect.zipRight(event._tag === "Submitted" ? Deferred.succeed(admitted, undefined) : Effect.void)
+                  ),
+                note: (event) => guarded(plan.key, store.record(name, plan.key, event)),
+                journal: (effect) => guarded(plan.key, effect),
+                gates,
+                polling
+              }
+              const release = claims === undefined ? Effect.void : Effect.ignore(claims.unclaim(name, plan.key))
+              yield* FiberSet.run(
+                running,
+                Effect.ignore(runReported(job, item.request, resumption, batch)).pipe(
+                  Effect.ensuring(Effect.zipRight(release, Deferred.succeed(admitted, undefined)))
+                )
+              )
+              // Only a create holds the slot; an item resumed past its create moves on at once.
+              if (resumption._tag !== "Fresh" && resumption._tag !== "Uncertain") return
+              yield* Deferred.await(admitted)
+            })
+
           // Items are admitted as submit slots free up, in order: an item holds its slot until its
           // create is answered (or it ends), then goes on polling and downloading on its own fiber.
           // So a batch of 10,000 keeps ten items in validation and submission, not 10,000 items
-          // validated and parked in front of the submit gate.
-          yield* Effect.forEach(
-            plans,
-            (plan, index) =>
-              Effect.gen(function* () {
-                const item = jobs[index]!
-                const admitted = yield* Deferred.make<void>()
-                const job: Job = {
-                  key: plan.key,
-                  output: item.output,
-                  // The store records first: the journal must know before anyone else, and before the
-                  // engine moves on to the next (possibly billable) step.
-                  emit: (event) =>
-                    Effect.zipRight(store.record(name, plan.key, event), emit(event)).pipe(
-                      Effect.zipRight(event._tag === "Submitted" ? Deferred.succeed(admitted, undefined) : Effect.void)
-                    ),
-                  gates,
-                  polling
-                }
-                yield* FiberSet.run(
-                  running,
-                  Effect.ignore(runReported(job, item.request, plan.resumption, batch)).pipe(
-                    Effect.ensuring(Deferred.succeed(admitted, undefined))
-                  )
-                )
-                // Only a create holds the slot; an item resumed past its create moves on at once.
-                if (plan.resumption._tag !== "Fresh" && plan.resumption._tag !== "Uncertain") return
-                yield* Deferred.await(admitted)
-              }),
-            { concurrency: submitLimit, discard: true }
+          // validated and parked in front of the submit gate. Claims are taken at admission, so
+          // processes sharing a batch share its items instead of one of them taking all.
+          const work = Effect.gen(function* () {
+            yield* Effect.forEach(plans, (_, index) => admit(index), { concurrency: submitLimit, discard: true })
+            while (held.length > 0 && claims !== undefined) {
+              yield* Effect.sleep(claims.recheck)
+              const again = held.splice(0)
+              yield* Effect.forEach(again, admit, { concurrency: submitLimit, discard: true })
+            }
+            yield* FiberSet.awaitEmpty(running)
+          })
+          yield* Effect.raceFirst(
+            work,
+            Effect.raceFirst(Deferred.await(broken), claims === undefined ? Effect.never : claims.lost)
           )
-          yield* FiberSet.awaitEmpty(running)
         }).pipe(Effect.scoped)
       )
 

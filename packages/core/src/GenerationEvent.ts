@@ -34,7 +34,9 @@ export class Submitting extends Schema.TaggedClass<Submitting>()("Submitting", {
   key,
   provider: Schema.String,
   model: Schema.String,
-  idempotencyKey: Schema.String
+  idempotencyKey: Schema.String,
+  /** Where the create goes (the provider's base URL), so a resume asks the same host. Never a key. */
+  baseUrl: Schema.optional(Schema.String)
 }) {}
 
 /** The provider accepted the request; `handle` identifies the task from now on. */

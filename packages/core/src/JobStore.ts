@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -64,25 +65,94 @@ export type Resumption =
   /** Another item of the batch has the same key or request; this one is not generated again. */
   | { readonly _tag: "Duplicate"; readonly of: string }
 
+/**
+ * The store could not record or read (a full disk, a database gone). The run stops: nothing
+ * billable may go on unrecorded, so the engine ends the whole batch with this error.
+ */
+export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStoreError", {
+  operation: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/**
+ * Another process took this item over (this one's claim expired, say after the machine slept):
+ * this process stops working it at once, without reporting it failed; the new owner reports it.
+ */
+export class ClaimLost extends Schema.TaggedError<ClaimLost>()("ClaimLost", {
+  batch: Schema.String,
+  key: Schema.String,
+  message: Schema.String
+}) {}
+
+/** Where one item of an opened batch stands. */
+export interface Plan {
+  readonly key: string
+  readonly resumption: Resumption
+  /**
+   * `false` for an item that does not own its record (its key was used earlier for another request,
+   * or earlier in the same call): it is reported, never claimed. Default `true`.
+   */
+  readonly claimable?: boolean | undefined
+}
+
+/** Whether this process may work an item now. */
+export type Claim =
+  /** It is this process's until it gives it back: `resumption` says where it stands now. */
+  | { readonly _tag: "Claimed"; readonly resumption: Resumption }
+  /** A live process works it (`holder` names it: pid and host); ask again later. */
+  | { readonly _tag: "Held"; readonly holder: string }
+
+/**
+ * Items shared by several processes: each item is worked by at most one live process at a time,
+ * through a lease the store keeps (owner, expiry, heartbeat). A process works only what it has
+ * claimed; an item is taken over only when its owner's lease has expired (or the owner is known to
+ * be dead), so a create in flight in a live process is never called uncertain by another.
+ */
+export interface Claims {
+  /**
+   * Takes `key` for this process, or says who holds it. Taking over an item whose owner died while
+   * creating it marks it uncertain (its create may have reached the provider).
+   */
+  readonly claim: (batch: string, key: string) => Effect.Effect<Claim, JobStoreError>
+  /** Gives an item back (it ended here, or this run stops). */
+  readonly unclaim: (batch: string, key: string) => Effect.Effect<void, JobStoreError>
+  /**
+   * Fails once this process can no longer keep its leases (the store stayed unreachable until they
+   * expired): everything it holds may be taken over, so it must stop. Never succeeds.
+   */
+  readonly lost: Effect.Effect<never, JobStoreError>
+  /** How long to wait before asking again for an item another process holds. */
+  readonly recheck: Duration.DurationInput
+}
+
 export interface Service {
   /**
    * Opens a batch: records items not seen before and says for every item where it stands.
-   * Items are answered in the order given.
+   * Items are answered in the order given. With `claims`, where an item stands is only final once
+   * it is claimed (another process may be moving it).
    */
-  readonly open: (
-    batch: string,
-    items: ReadonlyArray<JobItem>
-  ) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly resumption: Resumption }>>
+  readonly open: (batch: string, items: ReadonlyArray<JobItem>) => Effect.Effect<ReadonlyArray<Plan>, JobStoreError>
   /**
    * Records one event of one item, durably, before returning. The engine waits for it: a billable
-   * call is never made before its intent is recorded.
+   * call is never made before its intent is recorded. Fails with `ClaimLost` when another process
+   * holds the item now.
+   *
+   * Besides the events the engine reports, the store hears every settlement: a `Charged` event with
+   * billing `not-charged` (never emitted to the engine's stream) says an attempt cost nothing.
    */
-  readonly record: (batch: string, key: string, event: GenerationEvent) => Effect.Effect<void>
+  readonly record: (
+    batch: string,
+    key: string,
+    event: GenerationEvent
+  ) => Effect.Effect<void, JobStoreError | ClaimLost>
   /**
    * Allows re-creating an `Uncertain` item: the caller accepts it may be billed twice. The store
    * marks it so; the engine then treats it as fresh.
    */
-  readonly release?: ((batch: string, key: string) => Effect.Effect<void>) | undefined
+  readonly release?: ((batch: string, key: string) => Effect.Effect<void, JobStoreError | ClaimLost>) | undefined
+  /** Present when several processes may share a batch (a durable journal). */
+  readonly claims?: Claims | undefined
 }
 
 export class JobStore extends Context.Tag("@reelay/core/JobStore")<JobStore, Service>() {}

@@ -164,7 +164,7 @@ describe("Engine resuming a batch", () => {
         handle: handleAt(now - 60_000, now + 3_600_000),
         asset: new UrlAsset({ url: cdn.url("/video.mp4"), expiresAt: new Date(now + 3_600_000) })
       }
-      const layer = (effect: Effect.Effect<Engine.BatchReport, never, Engine.Engine>) =>
+      const layer = (effect: Effect.Effect<Engine.BatchReport, JobStore.JobStoreError, Engine.Engine>) =>
         effect.pipe(Effect.provide(engineLayer([provider])), Effect.provide(storeWith(resumption)))
 
       const intact = yield* layer(runOne(output))

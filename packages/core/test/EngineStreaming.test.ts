@@ -40,7 +40,8 @@ describe("Engine with a streaming provider", () => {
       assert.isTrue(Exit.isSuccess(exit), String(exit))
       assert.deepStrictEqual(
         tags.filter((tag) => tag !== "Downloading"),
-        ["Validated", "Submitting", "Submitted", "Queued", "Progress", "Progress", "Charged", "Succeeded", "Saved"]
+        // Charged at the answer: laozhang's Sora bills every HTTP 200.
+        ["Validated", "Submitting", "Submitted", "Charged", "Queued", "Progress", "Progress", "Succeeded", "Saved"]
       )
       const submitted = events.find((event) => event._tag === "Submitted")
       assert.strictEqual(submitted?._tag === "Submitted" && submitted.handle.mode, "streaming")
@@ -88,7 +89,7 @@ describe("Engine with a streaming provider", () => {
     }).pipe(Effect.provide(engineLayer([provider])))
   })
 
-  it.live("a stream cut after the answer is never repeated and its billing is unknown", () => {
+  it.live("a stream cut after the answer is never repeated, and charged: the answer is what bills", () => {
     const { provider, recorder } = scriptedStream({
       models: [sora],
       runs: [
@@ -102,8 +103,12 @@ describe("Engine with a streaming provider", () => {
       const { events, exit } = yield* collect(Engine.generate(request))
       assert.isTrue(Exit.isFailure(exit))
       const failed = events.at(-1)
-      assert.isTrue(failed?._tag === "Failed" && failed.error.billing === "unknown")
-      assert.strictEqual(events.filter((event) => event._tag === "Charged")[0]?._tag, "Charged")
+      assert.isTrue(failed?._tag === "Failed" && failed.error.billing === "charged")
+      const charged = events.filter((event) => event._tag === "Charged")
+      assert.deepStrictEqual(
+        charged.map((event) => event.billing),
+        ["charged"]
+      )
       assert.strictEqual(recorder.submits.length, 1)
     }).pipe(Effect.provide(engineLayer([provider])))
   })

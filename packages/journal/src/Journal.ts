@@ -5,14 +5,19 @@
  * where it stood (polls tasks already created, fetches finished videos, skips verified files) and
  * never creates a task twice without being told to.
  *
- * - `layerSqlite({ path })`: embedded, one machine (default `.reelay/journal.db`), one writer
- *   process per file (a second one fails with `JournalLocked`).
+ * - `layerSqlite({ path })`: embedded, one machine (default `.reelay/journal.db`); several
+ *   processes may share it.
  * - `layerPg({ url })`: PostgreSQL, for several machines sharing batches.
- * - `layerSqliteReader({ path })`: read-only access to a SQLite journal, while a writer runs.
- * - `layer`: over any `@effect/sql` client in the context (migrations included).
+ * - `layerSqliteReader({ path })`: read-only access to a SQLite journal, while writers run.
+ * - `layer()`: over any `@effect/sql` client in the context (migrations included).
  *
  * Each writer layer provides the core's `JobStore` (what the engine uses) and `Journal` (what a
- * CLI or an application reads: batches, items, charges, costs, events).
+ * CLI or an application reads: batches, items, charges, costs, events). Any number of processes
+ * may run one batch at once: each item is **claimed** by one live process at a time (a lease it
+ * renews), a process works only what it claimed, and an item is taken over only from a process
+ * that died (see `Claims`). Every create's worst-case price counts as possibly charged from the
+ * moment its intent is recorded until the engine says what it cost (its **exposure**), so `cost`
+ * and budgets see money a crash stranded.
  *
  * @example
  * ```ts
@@ -33,7 +38,6 @@
  *
  * @since 0.1.0
  */
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { UrlAsset } from "@reelay/core/AssetSource"
@@ -46,15 +50,19 @@ import type { SavedVideo } from "@reelay/core/SavedVideo"
 import type { TaskHandle } from "@reelay/core/TaskHandle"
 import type { VideoError } from "@reelay/core/VideoError"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Claims from "./Claims.js"
+import * as Database from "./Database.js"
 import type { JobState } from "./JobState.js"
-import { JournalError, type JournalLocked } from "./JournalError.js"
+import { JournalError } from "./JournalError.js"
 import * as Migrations from "./Migrations.js"
+import * as Reader from "./Reader.js"
 import * as Sqlite from "./Sqlite.js"
-import * as Store from "./Store.js"
+import * as Writer from "./Writer.js"
 
 /** One batch, with how many of its items are in each state. */
 export interface BatchSummary {
@@ -105,6 +113,10 @@ export interface Item {
   /** When the user last allowed an uncertain item to be created again, and how often they did. */
   readonly releasedAt: Date | undefined
   readonly releases: number
+  /** The process working the item now (its owner id, `host:pid:…`), if any; it may have died since. */
+  readonly claimedBy: string | undefined
+  /** Where the item's create was sent (the provider's base URL), so a resume asks the same host. */
+  readonly baseUrl: string | undefined
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -211,68 +223,102 @@ export interface SqliteOptions {
   readonly path?: string | undefined
 }
 
-const migrate = Migrations.run.pipe(
+/** How processes sharing a journal keep their claims (see `Claims`). */
+export interface WriterOptions {
+  /** How long a process's claims last without a heartbeat (default 30 s). */
+  readonly leaseTtl?: Duration.DurationInput | undefined
+}
+
+/**
+ * Runs the migrations that have not run yet, once however many processes open the journal at the
+ * same moment: on SQLite inside one `BEGIN IMMEDIATE` (the others wait, then find nothing to do);
+ * on PostgreSQL the migrator locks its table, and the loser of a race to create that table tries
+ * again.
+ */
+const migrate = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.onDialectOrElse({
+    sqlite: () => Database.transaction(sql)(Migrations.run),
+    orElse: () => Effect.retry(Migrations.run, { times: 4 })
+  })
+}).pipe(
   Effect.mapError(
     (cause) =>
-      new JournalError({ operation: "migrate", message: `the journal could not be migrated: ${cause.message}`, cause })
+      new JournalError({
+        operation: "migrate",
+        message: `the journal could not be migrated: ${Database.explain(cause)}`,
+        cause
+      })
   )
 )
 
-const services = (store: Store.Store) =>
-  Context.make(JobStore.JobStore, store.jobStore).pipe(Context.add(Journal, store.journal))
-
-/**
- * The journal over the `@effect/sql` client in the context: runs the migrations, then provides the
- * `JobStore` and the `Journal`. Nothing checks for other writers here; prefer `layerSqlite` /
- * `layerPg`.
- */
-export const layer: Layer.Layer<JobStore.JobStore | Journal, JournalError, SqlClient.SqlClient> = Layer.effectContext(
+/** The writer's services over the client in the context: migrated, registered as an owner. */
+const writer = (label: string, options: WriterOptions) =>
   Effect.gen(function* () {
     yield* migrate
-    return services(yield* Store.make)
+    const sql = yield* SqlClient.SqlClient
+    const lease = yield* Claims.register(sql, { ttl: options.leaseTtl }).pipe(
+      Effect.mapError(
+        (cause) =>
+          new JournalError({
+            operation: "open",
+            message: `the ${label} could not register this process: ${Database.explain(cause)}`,
+            cause
+          })
+      )
+    )
+    const jobStore = yield* Writer.make({ lease, label })
+    const journal = yield* Reader.make
+    return Context.make(JobStore.JobStore, jobStore).pipe(Context.add(Journal, journal))
   })
-)
+
+/**
+ * The journal over the `@effect/sql` client in the context: runs the migrations, registers this
+ * process as an owner for the layer's life, then provides the `JobStore` (with claims) and the
+ * `Journal`. Prefer `layerSqlite` / `layerPg`, which also open the database the right way.
+ */
+export const layer = (
+  options: WriterOptions = {}
+): Layer.Layer<JobStore.JobStore | Journal, JournalError, SqlClient.SqlClient> =>
+  Layer.scopedContext(writer("journal", options))
+
+export interface SqliteOptions extends WriterOptions {
+  /** Default `.reelay/journal.db`; its directory is created. */
+  readonly path?: string | undefined
+}
 
 /**
  * A SQLite journal, the default. The file (and its directory) is created when missing, in WAL
- * mode with `synchronous = FULL`: a `record` that returned is on disk. One process may write a
- * file at a time; a second one fails with `JournalLocked` naming the holder's pid. A writer killed
- * outright (SIGKILL, power loss) leaves no stale lock: the lock is the operating system's and dies
- * with the process.
+ * mode with `synchronous = FULL`: a `record` that returned is on disk. Several processes may write
+ * one file (say, two `reelay batch` on one batch): each works only the items it has claimed. The
+ * file is opened by its canonical name whatever name it is given (a symlink, a hard link), so its
+ * processes always share one write-ahead log (see `Sqlite`). One machine: SQLite's locks do not
+ * hold across network file systems; use PostgreSQL for several machines.
  */
-export const layerSqlite = (
-  options: SqliteOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal, JournalError | JournalLocked> =>
+export const layerSqlite = (options: SqliteOptions = {}): Layer.Layer<JobStore.JobStore | Journal, JournalError> =>
   Layer.scopedContext(
     Effect.gen(function* () {
-      const path = NodePath.resolve(options.path ?? defaultPath)
-      yield* Effect.try({
-        try: () => NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true }),
-        catch: (cause) =>
-          new JournalError({ operation: "open", message: `cannot create the directory of ${path}`, cause })
-      })
-      const sql = yield* Sqlite.openWriter(path)
-      const context = yield* Layer.build(layer).pipe(Effect.provideService(SqlClient.SqlClient, sql))
-      yield* Sqlite.registerWriter(sql)
-      return context
+      const sql = yield* Sqlite.openWriter(options.path ?? defaultPath)
+      return yield* writer(`SQLite journal ${sql.config.filename}`, options).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql)
+      )
     })
   )
 
 /**
  * Read-only access to a SQLite journal: for `reelay status` while a batch runs, reports, audits.
- * Takes no lock and never writes; fails when the file does not exist.
+ * Never writes; fails when the file does not exist.
  */
 export const layerSqliteReader = (options: SqliteOptions = {}): Layer.Layer<Journal, JournalError> =>
   Layer.scoped(
     Journal,
     Effect.gen(function* () {
-      const path = NodePath.resolve(options.path ?? defaultPath)
-      const sql = yield* Sqlite.openReader(path)
-      return (yield* Store.make.pipe(Effect.provideService(SqlClient.SqlClient, sql))).journal
+      const sql = yield* Sqlite.openReader(NodePath.resolve(options.path ?? defaultPath))
+      return yield* Reader.make.pipe(Effect.provideService(SqlClient.SqlClient, sql))
     })
   )
 
-export interface PgOptions {
+export interface PgOptions extends WriterOptions {
   /** `postgres://user:password@host:port/database`. Redacted: it never appears in an error or a log. */
   readonly url: Redacted.Redacted<string>
   /** Connections in the pool (default 10). */
@@ -296,7 +342,7 @@ export const layerPg = (options: PgOptions): Layer.Layer<JobStore.JobStore | Jou
         })
     }).pipe(
       Effect.map((PgClient) =>
-        layer.pipe(
+        Layer.scopedContext(writer("PostgreSQL journal", options)).pipe(
           Layer.provide(
             PgClient.layer({
               url: options.url,

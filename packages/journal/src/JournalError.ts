@@ -14,16 +14,3 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {}
-
-/**
- * Another process holds the SQLite journal for writing. One writer per file: two processes
- * driving one batch could both create the same task. Readers (`layerSqliteReader`) are not affected.
- */
-export class JournalLocked extends Schema.TaggedError<JournalLocked>()("JournalLocked", {
-  path: Schema.String,
-  /** The holder's process id, when it could be read. */
-  pid: Schema.optional(Schema.Int),
-  hostname: Schema.optional(Schema.String),
-  since: Schema.optional(Schema.Date),
-  message: Schema.String
-}) {}

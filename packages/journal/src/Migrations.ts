@@ -91,8 +91,8 @@ const create = Effect.gen(function* () {
     data TEXT NOT NULL
   )`
   yield* sql`CREATE INDEX reelay_events_item ON reelay_events (batch, item_key, seq)`
-  // Who holds a SQLite journal for writing, so a second writer can be told (the lock itself is
-  // elsewhere: see `WriterLock`). Unused with PostgreSQL, where several writers are allowed.
+  // Who held a SQLite journal for writing, when one writer at a time was the rule (until
+  // migration 3, whose claims let several processes share a journal). No longer written.
   yield* sql`CREATE TABLE reelay_writer (
     id INTEGER PRIMARY KEY,
     pid INTEGER NOT NULL,
@@ -110,14 +110,59 @@ const batchSettings = Effect.gen(function* () {
   yield* sql`ALTER TABLE reelay_batches ADD COLUMN settings TEXT`
 })
 
+/**
+ * Claims, exposure and endpoints.
+ *
+ * - `reelay_owners`: the processes working batches, each with a lease it renews (its heartbeat);
+ *   `reelay_jobs.claimed_by` names the owner working an item. An item whose owner's lease expired
+ *   (or whose owner is known to be dead) may be taken over.
+ * - Money per create attempt: a charge row `attempt:<n>` is written with the intent (`pending`,
+ *   counted as possibly charged: the exposure) and settled by the engine's report. Earlier rows,
+ *   filed under the task id or the idempotency key, are re-filed under the item's latest attempt
+ *   where they belong to it, and an item stranded mid-create by an older reelay gets its exposure.
+ * - `reelay_jobs.base_url`: where the item's create was sent, so a resume polls the same host.
+ */
+const claimsAndExposure = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE reelay_owners (
+    owner TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    hostname TEXT NOT NULL,
+    pid_namespace TEXT,
+    started_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  )`
+  yield* sql`ALTER TABLE reelay_jobs ADD COLUMN claimed_by TEXT`
+  yield* sql`ALTER TABLE reelay_jobs ADD COLUMN claimed_at BIGINT`
+  yield* sql`ALTER TABLE reelay_jobs ADD COLUMN base_url TEXT`
+  yield* sql`CREATE INDEX reelay_jobs_claims ON reelay_jobs (claimed_by)`
+  yield* sql`UPDATE reelay_charges SET ref = ${sql.literal("'attempt:' || (SELECT j.attempts FROM reelay_jobs j WHERE j.batch = reelay_charges.batch AND j.item_key = reelay_charges.item_key)")}
+    WHERE EXISTS (SELECT 1 FROM reelay_jobs j WHERE j.batch = reelay_charges.batch AND j.item_key = reelay_charges.item_key
+      AND (j.task_id = reelay_charges.task_id OR ${sql.literal("'idempotency:' || j.idempotency_key")} = reelay_charges.ref))`
+  // The day of each such row is the day (UTC) the item was last touched, as every charge's day is.
+  const dayOf = sql.onDialectOrElse({
+    pg: () => "to_char(to_timestamp(j.updated_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    orElse: () => "strftime('%Y-%m-%d', j.updated_at / 1000, 'unixepoch')"
+  })
+  yield* sql`INSERT INTO reelay_charges (batch, item_key, ref, provider, model, task_id, amount, charge_policy, billing, at, day)
+    SELECT j.batch, j.item_key, ${sql.literal("'attempt:' || j.attempts")}, j.provider, j.model, j.task_id, j.estimated_cost,
+      j.charge_policy, 'unknown', j.updated_at, ${sql.literal(dayOf)}
+    FROM reelay_jobs j
+    WHERE j.state IN ('submitting', 'uncertain') AND j.attempts > 0 AND j.provider IS NOT NULL AND j.model IS NOT NULL
+      AND j.estimated_cost IS NOT NULL AND j.charge_policy IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM reelay_charges c WHERE c.batch = j.batch AND c.item_key = j.item_key
+        AND c.ref = ${sql.literal("'attempt:' || j.attempts")})`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
   "1_create": create,
-  "2_batch_settings": batchSettings
+  "2_batch_settings": batchSettings,
+  "3_claims_and_exposure": claimsAndExposure
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 2
+export const latest = 3
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

@@ -1,26 +1,34 @@
 /**
- * Opening SQLite journals: the writer (with its lock and durability settings) and readers.
+ * Opening SQLite journals: writers (several processes may write one journal; their claims keep
+ * them apart) and readers.
  *
- * One writer per file. The lock is a second SQLite file, `<journal>.lock`, opened in
- * `locking_mode = EXCLUSIVE` and written once: SQLite then holds an exclusive POSIX lock on it for
- * as long as the connection is open. Nothing else ever uses that file, so the lock blocks no
- * reader of the journal, and because it is the operating system's lock it disappears with the
- * process, however the process ends (SIGKILL included): there is never a stale lock to clear.
- * Who holds it is written into the journal itself (`reelay_writer`), which readers can always
- * read, so a second writer can be told which process to wait for.
+ * **One file, one name.** SQLite keeps its write-ahead log and its shared-memory index beside the
+ * name a database is opened by (`<name>-wal`, `<name>-shm`), and those files are what keep its
+ * writers apart. Two processes reaching one database by two names (a symlink, a hard link) would
+ * each have a log of their own and corrupt it. So a journal is always opened by its **canonical
+ * name**: symlinks resolved (`realpath`), and, because a hard link has no single true name, the
+ * first name any process opened this file (device + inode) by, registered in a per-user directory
+ * beside the system's temporary files (`reelay-<uid>/journals/<dev>-<ino>`, a symlink to that name).
+ * Every later opener of the same file, by whatever name, opens it by that one.
+ *
+ * **Durability.** WAL mode with `synchronous = FULL`: a `record` that returned is on disk. The log
+ * is checkpointed as the run goes (every 256 pages) and cut back to 1 MiB after each checkpoint,
+ * so a long run does not leave megabytes of log beside a small database; the last writer to close
+ * folds it in and removes it.
  *
  * @since 0.1.0
  */
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
-import type { SqlError } from "@effect/sql/SqlError"
+import * as NodePath from "node:path"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as Clock from "effect/Clock"
+import * as OutputPath from "@reelay/core/OutputPath"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { JournalError, JournalLocked } from "./JournalError.js"
+import * as Database from "./Database.js"
+import { JournalError } from "./JournalError.js"
 import * as Migrations from "./Migrations.js"
 
 const open = (
@@ -32,122 +40,136 @@ const open = (
       Effect.fail(
         new JournalError({
           operation: "open",
-          message: `cannot open the SQLite journal ${config.filename}`,
-          cause: cause
+          message: `cannot open the SQLite journal ${config.filename}: ${Database.explain(cause)}`,
+          cause
         })
       )
     )
   )
 
-const sqliteCode = (error: SqlError): string | undefined => {
-  const cause = error.cause as { readonly code?: unknown } | undefined
-  return typeof cause?.code === "string" ? cause.code : undefined
-}
+/** Where the names of journals with several names are registered, per user. */
+export const registryDirectory = (): string =>
+  NodePath.join(NodeOs.tmpdir(), `reelay-${process.getuid?.() ?? "user"}`, "journals")
 
-const failed = (operation: string, path: string) => (cause: SqlError) =>
-  new JournalError({ operation, message: `${operation} failed on ${path}: ${cause.message}`, cause })
-
-/** Who holds the journal for writing, as it recorded itself; absent when it cannot be read. */
-const readHolder = (path: string) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      if (!NodeFs.existsSync(path)) return undefined
-      const sql = yield* open({ filename: path, readonly: true, disableWAL: true })
-      const rows = yield* sql<{
-        readonly pid: number
-        readonly hostname: string
-        readonly started_at: number
-      }>`SELECT pid, hostname, started_at FROM reelay_writer WHERE id = 1`
-      return rows[0]
-    })
-  ).pipe(Effect.orElseSucceed(() => undefined))
-
-/**
- * Takes the writer lock of `path` for the scope's life, or fails with `JournalLocked` at once
- * (no waiting: a batch that cannot write should say so, not hang).
- */
-export const lock = (path: string): Effect.Effect<void, JournalError | JournalLocked, Scope.Scope> =>
-  Effect.gen(function* () {
-    const lockPath = `${path}.lock`
-    const sql = yield* open({ filename: lockPath, disableWAL: true })
-    yield* sql`PRAGMA busy_timeout = 0`.pipe(Effect.mapError(failed("lock", lockPath)))
-    yield* sql`PRAGMA locking_mode = EXCLUSIVE`.pipe(Effect.mapError(failed("lock", lockPath)))
-    const taken = yield* sql.unsafe("BEGIN EXCLUSIVE").pipe(
-      Effect.as(true),
-      Effect.catchAll((error) => {
-        const code = sqliteCode(error)
-        return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
-          ? Effect.succeed(false)
-          : Effect.fail(failed("lock", lockPath)(error))
-      })
-    )
-    if (!taken) {
-      const holder = yield* readHolder(path)
-      const since = holder === undefined ? undefined : new Date(Number(holder.started_at))
-      return yield* new JournalLocked({
-        path,
-        ...(holder === undefined ? {} : { pid: Number(holder.pid), hostname: holder.hostname }),
-        ...(since === undefined ? {} : { since }),
-        message:
-          `the journal ${path} is open for writing by another process` +
-          (holder === undefined ? "" : ` (pid ${holder.pid} on ${holder.hostname}, since ${since?.toISOString()})`) +
-          "; one process writes a journal at a time: wait for it to finish, or read the journal with a reader"
-      })
-    }
-    // Written inside the exclusive transaction; the locking mode keeps the lock after the commit.
-    yield* Effect.all(
-      [
-        sql`CREATE TABLE IF NOT EXISTS writer_lock (pid INTEGER NOT NULL)`,
-        sql`DELETE FROM writer_lock`,
-        sql`INSERT INTO writer_lock (pid) VALUES (${process.pid})`,
-        sql.unsafe("COMMIT")
-      ],
-      { discard: true }
-    ).pipe(Effect.mapError(failed("lock", lockPath)))
+const osError = (operation: string, path: string, what: string) => (cause: unknown) =>
+  new JournalError({
+    operation,
+    message: `${what} ${path} (${(cause as { readonly code?: string }).code ?? String(cause)})`,
+    cause
   })
 
 /**
- * Opens `path` for writing: takes the lock, then opens the journal in WAL mode with
- * `synchronous = FULL` (every commit is on disk before it returns, which `record` promises).
+ * The name `path` must be opened by: its real path, or, when the file is also reachable by another
+ * name, the name that was registered first for its device and inode (see the module doc). Creates
+ * the journal's directory when missing.
  */
-export const openWriter = (
-  path: string
-): Effect.Effect<SqliteClient.SqliteClient, JournalError | JournalLocked, Scope.Scope> =>
+export const canonicalPath = (path: string): Effect.Effect<string, JournalError> =>
   Effect.gen(function* () {
-    yield* lock(path)
-    const sql = yield* open({ filename: path })
-    yield* sql`PRAGMA synchronous = FULL`.pipe(Effect.mapError(failed("open", path)))
-    yield* sql`PRAGMA busy_timeout = 5000`.pipe(Effect.mapError(failed("open", path)))
+    const absolute = NodePath.resolve(path)
+    // Not `mkdirSync({ recursive: true })`: under a directory that refuses new entries (/proc) it
+    // never returns, and being synchronous it would block even Ctrl-C.
+    yield* Effect.all(
+      [OutputPath.makeDirectory(NodePath.dirname(absolute)), OutputPath.makeDirectory(registryDirectory())],
+      {
+        discard: true
+      }
+    ).pipe(
+      Effect.mapError(
+        (error) => new JournalError({ operation: "open", message: `cannot open the journal ${path}: ${error.message}` })
+      )
+    )
+    return yield* Effect.try({
+      try: () => {
+        const real = NodeFs.existsSync(absolute)
+          ? NodeFs.realpathSync(absolute)
+          : NodePath.join(NodeFs.realpathSync(NodePath.dirname(absolute)), NodePath.basename(absolute))
+        if (!NodeFs.existsSync(real)) {
+          // A new journal: this is its only name so far. Creating it now lets the registration
+          // below name it before any other process can link it.
+          NodeFs.closeSync(NodeFs.openSync(real, "a"))
+        }
+        return register(real)
+      },
+      catch: osError("open", path, "cannot open the journal")
+    })
+  })
+
+/** Registers `real` as the name of its file unless another name is registered; returns the one to use. */
+const register = (real: string): string => {
+  const stat = NodeFs.statSync(real)
+  const directory = registryDirectory()
+  const entry = NodePath.join(directory, `${stat.dev}-${stat.ino}`)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      NodeFs.symlinkSync(real, entry)
+      return real
+    } catch (error) {
+      if ((error as { readonly code?: string }).code !== "EEXIST") throw error
+    }
+    const registered = NodeFs.readlinkSync(entry)
+    const same = (() => {
+      try {
+        const other = NodeFs.statSync(registered)
+        return other.dev === stat.dev && other.ino === stat.ino
+      } catch {
+        return false
+      }
+    })()
+    if (same) return registered
+    // A name left by a file that is gone (its inode since reused): replace it.
+    NodeFs.rmSync(entry, { force: true })
+  }
+  throw new Error(`cannot register the name of ${real} in ${directory}`)
+}
+
+/**
+ * Opens `path` for writing, by its canonical name, in WAL mode with `synchronous = FULL` (every
+ * commit is on disk before it returns, which `record` promises). Other writers of the same file
+ * wait their turn for each transaction (up to 30 s) rather than fail.
+ */
+export const openWriter = (path: string): Effect.Effect<SqliteClient.SqliteClient, JournalError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const canonical = yield* canonicalPath(path)
+    const sql = yield* open({ filename: canonical })
+    const failed = (cause: unknown) =>
+      new JournalError({
+        operation: "open",
+        message: `cannot open the SQLite journal ${canonical}: ${Database.explain(cause)}`,
+        cause
+      })
+    yield* Effect.all(
+      [
+        sql`PRAGMA synchronous = FULL`,
+        sql`PRAGMA busy_timeout = 30000`,
+        sql`PRAGMA wal_autocheckpoint = 256`,
+        sql`PRAGMA journal_size_limit = 1048576`
+      ],
+      { discard: true }
+    ).pipe(Effect.mapError(failed))
+    // Folds the log into the database when this writer closes, so what is left beside it is small
+    // even when another process keeps the file open (the last one to close removes the log).
+    yield* Effect.addFinalizer(() => sql`PRAGMA wal_checkpoint(TRUNCATE)`.pipe(Effect.ignore))
     return sql
   })
 
-/** Records this process as the writer (for the message a second writer gets), until the scope closes. */
-export const registerWriter = (sql: SqliteClient.SqliteClient): Effect.Effect<void, JournalError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const path = sql.config.filename
-    yield* sql`INSERT INTO reelay_writer (id, pid, hostname, started_at) VALUES (1, ${process.pid}, ${NodeOs.hostname()}, ${now})
-      ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, started_at = excluded.started_at`.pipe(
-      Effect.mapError(failed("open", path))
-    )
-    yield* Effect.addFinalizer(() =>
-      sql`DELETE FROM reelay_writer WHERE id = 1 AND pid = ${process.pid}`.pipe(Effect.ignore)
-    )
-  })
-
-/** Opens `path` read-only, without the lock. The journal must exist and be migrated. */
+/** Opens `path` read-only. The journal must exist and be migrated. */
 export const openReader = (path: string): Effect.Effect<SqliteClient.SqliteClient, JournalError, Scope.Scope> =>
   Effect.gen(function* () {
     if (!NodeFs.existsSync(path)) {
       return yield* new JournalError({ operation: "open", message: `there is no journal at ${path}` })
     }
-    const sql = yield* open({ filename: path, readonly: true, disableWAL: true })
+    const canonical = yield* canonicalPath(path)
+    const sql = yield* open({ filename: canonical, readonly: true, disableWAL: true })
     const rows = yield* sql<{
       readonly latest: number | null
     }>`SELECT MAX(migration_id) AS latest FROM ${sql(Migrations.table)}`.pipe(
       Effect.mapError(
         (cause) =>
-          new JournalError({ operation: "open", message: `${path} is not a reelay journal (${cause.message})`, cause })
+          new JournalError({
+            operation: "open",
+            message: `${path} is not a reelay journal (${Database.explain(cause)})`,
+            cause
+          })
       )
     )
     const latest = Number(rows[0]?.latest ?? 0)

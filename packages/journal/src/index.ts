@@ -5,6 +5,10 @@
  * @since 0.1.0
  */
 
+/** Who works which item: the leases that let several processes share a batch. */
+export * as Claims from "./Claims.js"
+/** Write transactions several processes can share, and failures in words. */
+export * as Database from "./Database.js"
 /** The state machine: how events move an item, and where an item resumes. */
 export * as JobState from "./JobState.js"
 /** The journal's layers and its read API. */
@@ -13,7 +17,11 @@ export * as Journal from "./Journal.js"
 export * as JournalError from "./JournalError.js"
 /** The schema, as migrations. */
 export * as Migrations from "./Migrations.js"
-/** Opening SQLite journals: the writer lock, durability settings, readers. */
+/** The read API over any `@effect/sql` client. */
+export * as Reader from "./Reader.js"
+/** The journal's rows and their decoding. */
+export * as Records from "./Records.js"
+/** Opening SQLite journals: one canonical name per file, durability settings, readers. */
 export * as Sqlite from "./Sqlite.js"
-/** The journal over any `@effect/sql` client. */
-export * as Store from "./Store.js"
+/** The engine's `JobStore` with claims, over any `@effect/sql` client. */
+export * as Writer from "./Writer.js"

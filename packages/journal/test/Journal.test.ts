@@ -60,6 +60,10 @@ const charged = (key: string, billing: "charged" | "unknown", taskId?: string) =
     ...(taskId === undefined ? {} : { taskId })
   })
 
+/** Claims items for this process, as the engine does before it records anything about them. */
+const claim = (store: JobStore.Service, batch: string, ...keys: ReadonlyArray<string>) =>
+  Effect.forEach(keys, (key) => store.claims!.claim(batch, key), { discard: true })
+
 const tagsOf = (plans: ReadonlyArray<{ readonly resumption: JobStore.Resumption }>) =>
   plans.map((plan) => plan.resumption._tag)
 
@@ -183,6 +187,7 @@ for (const dialect of dialects) {
           Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             yield* store.open("b", [item("a")])
+            yield* claim(store, "b", "a")
             yield* store.record("b", "a", validated("a"))
             yield* store.record("b", "a", submitting("a"))
             const again = yield* store.open("b", [item("a"), item("a")])
@@ -242,20 +247,34 @@ for (const dialect of dialects) {
         )
       )
 
-      it.live("an item found submitting is uncertain at once, in the journal too", () =>
-        withJournal(() =>
-          Effect.gen(function* () {
+      it.live("an item found submitting, its process gone, is uncertain once claimed, in the journal too", () =>
+        Effect.gen(function* () {
+          const db = yield* dialect.fresh
+          // The first process records the intent of a create, then stops without its answer.
+          yield* Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             yield* store.open("b", [item("a")])
+            yield* claim(store, "b", "a")
+            yield* store.record("b", "a", validated("a"))
             yield* store.record("b", "a", submitting("a", "idem-42"))
+          }).pipe(Effect.provide(db.writer))
+          yield* Effect.gen(function* () {
+            const store = yield* JobStore.JobStore
             const plans = yield* store.open("b", [item("a")])
             assert.deepStrictEqual(plans[0]!.resumption, { _tag: "Uncertain", idempotencyKey: "idem-42" })
+            const claimed = yield* store.claims!.claim("b", "a")
+            assert.deepStrictEqual(claimed, {
+              _tag: "Claimed",
+              resumption: { _tag: "Uncertain", idempotencyKey: "idem-42" }
+            })
             const stored = Option.getOrThrow(yield* (yield* Journal.Journal).item("b", "a"))
             assert.strictEqual(stored.state, "uncertain")
             assert.strictEqual(stored.error?._tag, "UncertainSubmission")
             assert.strictEqual(stored.idempotencyKey, "idem-42")
-          })
-        )
+            // Its worst case stays counted as possibly charged.
+            assert.isTrue(same((yield* (yield* Journal.Journal).batchCosts("b")).unknown, model.price))
+          }).pipe(Effect.provide(db.writer))
+        })
       )
     })
 
@@ -268,6 +287,7 @@ for (const dialect of dialects) {
           yield* Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             yield* store.open("b", [item("a")])
+            yield* claim(store, "b", "a")
             yield* store.record("b", "a", submitting("a"))
             yield* store.record("b", "a", new GenerationEvent.Submitted({ key: "a", handle }))
             // Read through another connection while the writer is still open.
@@ -287,6 +307,7 @@ for (const dialect of dialects) {
             const store = yield* JobStore.JobStore
             const { createTask } = scripted()
             yield* store.open("b", [item("a")])
+            yield* claim(store, "b", "a")
             const sequence: ReadonlyArray<GenerationEvent.GenerationEvent> = [
               validated("a"),
               submitting("a"),
@@ -319,6 +340,7 @@ for (const dialect of dialects) {
           Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             yield* store.open("b", [item("a"), item("b")])
+            yield* claim(store, "b", "a", "b")
             yield* store.record("b", "a", submitting("a"))
             yield* store.release!("b", "a")
             // Only uncertain items can be released.
@@ -345,6 +367,7 @@ for (const dialect of dialects) {
             const store = yield* JobStore.JobStore
             const { createTask } = scripted()
             yield* store.open("b", [item("a"), item("b")])
+            yield* claim(store, "b", "b")
             const handle = createTask(Date.now())
             yield* store.record("b", "b", submitting("b"))
             yield* store.record("b", "b", new GenerationEvent.Submitted({ key: "b", handle }))
@@ -367,6 +390,7 @@ for (const dialect of dialects) {
             const store = yield* JobStore.JobStore
             const { createTask } = scripted()
             yield* store.open("b", [item("a"), item("b"), item("c")])
+            yield* claim(store, "b", "a", "b", "c")
             for (const key of ["a", "b", "c"]) yield* store.record("b", key, validated(key))
             const ta = createTask(Date.now())
             const tb = createTask(Date.now())
@@ -437,7 +461,8 @@ for (const dialect of dialects) {
             const batches = yield* journal.batches
             assert.deepStrictEqual(
               batches.map((batch) => [batch.batch, batch.items, batch.states]),
-              [["b", 3, { succeeded: 1, submitted: 1, uncertain: 1 }]]
+              // c's create is this live process's: it is never called uncertain while it holds it.
+              [["b", 3, { succeeded: 1, submitted: 1, submitting: 1 }]]
             )
           })
         )
@@ -508,6 +533,7 @@ for (const dialect of dialects) {
             yield* Effect.gen(function* () {
               const store = yield* JobStore.JobStore
               yield* store.open("crash", jobItems)
+              yield* claim(store, "crash", ...keys)
               yield* store.record("crash", "intent", submitting("intent", "idem-intent"))
               yield* store.record("crash", "created", submitting("created"))
               yield* store.record(
@@ -580,6 +606,7 @@ for (const dialect of dialects) {
               "late",
               items.map((it) => item(it.key, it.request.prompt, it.output))
             )
+            yield* claim(store, "late", ...items.map((it) => it.key))
             yield* store.record("late", "old", submitting("old"))
             yield* store.record("late", "old", new GenerationEvent.Submitted({ key: "old", handle: old }))
             yield* store.record("late", "done", submitting("done"))
@@ -630,6 +657,7 @@ for (const dialect of dialects) {
           yield* Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             yield* store.open("billed", [item("a", "video a", items[0]!.output)])
+            yield* claim(store, "billed", "a")
             yield* store.record("billed", "a", submitting("a"))
             yield* store.record("billed", "a", new GenerationEvent.Submitted({ key: "a", handle: task }))
             yield* store.record("billed", "a", perRequest)

@@ -47,6 +47,7 @@ describe("record cost", () => {
             return { key, request, fingerprint: JobStore.fingerprint(request), output: `/tmp/${key}.mp4` }
           })
         )
+        yield* Effect.forEach(keys, (key) => store.claims!.claim("cost", key), { discard: true })
         const warning = (key: string, n: number) =>
           new GenerationEvent.Warning({ key, code: "bench", message: `event ${n}` })
         const sequentialStart = performance.now()

@@ -384,6 +384,7 @@ export const make = (
       id,
       models,
       defaultModel: options.defaultModel ?? models[0]?.id ?? Models.defaultModel,
+      baseUrl: VideoProvider.publicUrl(baseUrl),
       // The key goes only to the API's own origin; the video links are on a CDN and get none.
       credentials:
         apiKey === undefined

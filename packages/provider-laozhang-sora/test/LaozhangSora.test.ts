@@ -153,14 +153,14 @@ describe("LaozhangSora against the simulator", () => {
     })
   )
 
-  it.scopedLive("a stream cut at 50 % is ProviderUnavailable(exchange), billing unknown, one create", () =>
+  it.scopedLive("a stream cut at 50 % is ProviderUnavailable(exchange), charged like its 200, one create", () =>
     Effect.gen(function* () {
       const sim = yield* Testkit.simulator()
       const { events, exit } = yield* generateOn(sim.urls.laozhang, request(`A train ${quick} @sim:sse-cut(at=50)`))
       const error = errorOf(exit)
       assert.strictEqual(error?._tag, "ProviderUnavailable")
       if (error?._tag === "ProviderUnavailable") assert.strictEqual(error.stage, "exchange")
-      assert.strictEqual(error?.billing, "unknown")
+      assert.strictEqual(error?.billing, "charged")
       assert.isAbove(ofTag(events, "Progress").length, 0, "progress arrived before the cut")
       assert.strictEqual((yield* Testkit.creates(sim)).length, 1, "never sent again")
       assert.strictEqual((yield* sim.ledger).length, 1, "the vendor charged the 200")
@@ -348,24 +348,27 @@ describe("LaozhangSora wire shapes (stub server)", () => {
       const { exit } = yield* generateOn(stub.url("/v1"), request("Forever"), { provider: { maxLineChars: 64 * 1024 } })
       const error = errorOf(exit)
       assert.strictEqual(error?._tag, "MalformedResponse")
-      assert.strictEqual(error?.billing, "unknown")
+      // It came after the 200, which the vendor bills.
+      assert.strictEqual(error?.billing, "charged")
     })
   )
 
-  it.scopedLive("an answer that ends without [DONE] and without a link is a broken exchange, billing unknown", () =>
-    Effect.gen(function* () {
-      const stub = yield* Testkit.stubServer((_request, response) => {
-        response.writeHead(200, { "content-type": "text/event-stream" })
-        response.end(sse([chunk(undefined), chunk("> 🏃 Progress: 40.0%\n\n")]))
+  it.scopedLive(
+    "an answer that ends without [DONE] and without a link is a broken exchange, charged like its 200",
+    () =>
+      Effect.gen(function* () {
+        const stub = yield* Testkit.stubServer((_request, response) => {
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          response.end(sse([chunk(undefined), chunk("> 🏃 Progress: 40.0%\n\n")]))
+        })
+        const { events, exit } = yield* generateOn(stub.url("/v1"), request("Half"))
+        const error = errorOf(exit)
+        assert.strictEqual(error?._tag, "ProviderUnavailable")
+        if (error?._tag === "ProviderUnavailable") assert.strictEqual(error.stage, "exchange")
+        assert.strictEqual(error?.billing, "charged")
+        assert.strictEqual(ofTag(events, "Submitted")[0]?.handle.taskId, "foaicmpl-stub")
+        assert.strictEqual(stub.requests.length, 1, "not retried")
       })
-      const { events, exit } = yield* generateOn(stub.url("/v1"), request("Half"))
-      const error = errorOf(exit)
-      assert.strictEqual(error?._tag, "ProviderUnavailable")
-      if (error?._tag === "ProviderUnavailable") assert.strictEqual(error.stage, "exchange")
-      assert.strictEqual(error?.billing, "unknown")
-      assert.strictEqual(ofTag(events, "Submitted")[0]?.handle.taskId, "foaicmpl-stub")
-      assert.strictEqual(stub.requests.length, 1, "not retried")
-    })
   )
 
   it.scopedLive("an error object in the stream is the vendor's failure, charged", () =>

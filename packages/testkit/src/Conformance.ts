@@ -952,7 +952,7 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
     ),
     def(
       "stream-deadline",
-      "a deadline ends the stream with PollTimeout, billing unknown; the vendor charged the 200",
+      "a deadline ends the stream with PollTimeout, charged: the vendor charged the 200",
       !polled,
       (world) =>
         Effect.gen(function* () {
@@ -961,7 +961,7 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
           const run = yield* generate(world, request, { polling: { deadline: Duration.millis(600) } })
           yield* expectRun(world, run, model, {
             error: ["PollTimeout"],
-            billing: "unknown",
+            billing: "charged",
             creates: 1,
             ledger: 1
           })
@@ -969,13 +969,13 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
     ),
     def(
       "sse-cut",
-      "the stream is cut before the link: ProviderUnavailable(exchange), unknown, never retried",
+      "the stream is cut before the link: ProviderUnavailable(exchange), charged (the 200 was), never retried",
       !polled,
       (world) =>
         Effect.gen(function* () {
           const run = yield* fails(world, withPrompt(world, `${quick} @sim:sse-cut(at=50)`), {
             error: ["ProviderUnavailable"],
-            billing: "unknown",
+            billing: "charged",
             creates: 1,
             ledger: 1
           })

@@ -93,6 +93,15 @@ export const run = (args: BatchArgs) =>
           undefined
         )
         if (cheapest !== undefined) yield* Run.withinBudget(settings, cheapest)
+        // A batch may be run by several processes at once: only directories are probed here, never
+        // an item's own `.part`, which another process may be writing.
+        yield* Run.checkOutputs(items, {
+          outputDir: {
+            path: outputDir,
+            flag: opt(args.outDir) === undefined ? `the output directory ${outputDir}` : "--out-dir"
+          },
+          directoriesOnly: true
+        })
         const journal = yield* Layer.build(Run.journalLayer(settings))
         if (settings.notice !== undefined && items.some((item) => item.request.provider === settings.provider.value)) {
           yield* Output.stderr(settings.notice)

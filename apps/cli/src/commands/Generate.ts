@@ -91,6 +91,7 @@ export const run = (args: GenerateArgs) =>
         const items = [{ key, request, output }]
         const [model] = yield* Run.preflight(settings, registry, items)
         yield* Run.withinBudget(settings, model!)
+        yield* Run.checkOutputs(items)
         const journal = yield* Layer.build(Run.journalLayer(settings))
         if (settings.notice !== undefined) yield* Output.stderr(settings.notice)
         return yield* Run.execute({ batch, items, settings, mode, single: true }, registry, journal)

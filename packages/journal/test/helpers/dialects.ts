@@ -12,17 +12,19 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Journal from "../../src/Journal.js"
-import type { JournalError, JournalLocked } from "../../src/JournalError.js"
+import type { JournalError } from "../../src/JournalError.js"
 import { tempDir } from "./engine.js"
 import * as Postgres from "./postgres.js"
 
 export interface Database {
   /** The journal for writing: `JobStore` and `Journal`. */
-  readonly writer: Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError | JournalLocked>
+  readonly writer: Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError>
   /** Another connection to the same journal, for reading. */
   readonly reader: Layer.Layer<Journal.Journal, JournalError>
-  /** A plain `SqlClient` on the same database (open it only while no writer is open on SQLite). */
+  /** A plain `SqlClient` on the same database. */
   readonly client: Layer.Layer<SqlClient.SqlClient, unknown>
+  /** Where it is, for a child process: the SQLite file, or the PostgreSQL URL. */
+  readonly location: string
 }
 
 export interface Dialect {
@@ -37,7 +39,8 @@ export const sqlite: Dialect = {
     return {
       writer: Journal.layerSqlite({ path: file }),
       reader: Journal.layerSqliteReader({ path: file }),
-      client: SqliteClient.layer({ filename: file })
+      client: SqliteClient.layer({ filename: file }),
+      location: file
     }
   })
 }
@@ -70,7 +73,12 @@ export const postgres: Dialect = {
       })
     ).pipe(Effect.orDie)
     const url = Redacted.make(server.url(name))
-    return { writer: Journal.layerPg({ url }), reader: Journal.layerPg({ url }), client: PgClient.layer({ url }) }
+    return {
+      writer: Journal.layerPg({ url }),
+      reader: Journal.layerPg({ url }),
+      client: PgClient.layer({ url }),
+      location: Redacted.value(url)
+    }
   })
 }
 
