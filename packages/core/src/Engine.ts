@@ -757,6 +757,18 @@ export const make = (
         )
       })
 
+    /** Saves the video from a fresh link. */
+    const saveFresh = (
+      job: Job,
+      provider: VideoProvider.Service,
+      model: ModelSpec,
+      handle: TaskHandle,
+      expected: Validation.Expected | undefined
+    ) =>
+      Effect.flatMap(freshAsset(job, provider, handle), (asset) =>
+        save(job, provider, model, handle.taskId, asset, expected)
+      )
+
     /**
      * Saves the video from `asset`. A link its server refuses (expired early, revoked, rotated, its
      * host gone) is not the end while the task is known: the provider is asked for a fresh link
@@ -789,14 +801,7 @@ export const make = (
                   message: `the video link was refused (${error.message}); asking ${provider.id} for a fresh one`
                 })
               )
-              return yield* save(
-                job,
-                provider,
-                model,
-                handle.taskId,
-                yield* freshAsset(job, provider, handle),
-                expected
-              )
+              return yield* saveFresh(job, provider, model, handle, expected)
             })
         )
       )
@@ -895,14 +900,7 @@ export const make = (
               (recorded.expiresAt === undefined || recorded.expiresAt.getTime() > now.getTime())
             if (!usable) {
               if (handle.isExpired(now)) return yield* expiredVideo(provider, handle)
-              return yield* save(
-                job,
-                provider,
-                model,
-                handle.taskId,
-                yield* freshAsset(job, provider, handle),
-                expected
-              )
+              return yield* saveFresh(job, provider, model, handle, expected)
             }
             return yield* deliver(job, provider, model, handle, recorded, expected)
           }

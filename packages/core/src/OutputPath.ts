@@ -179,59 +179,20 @@ export const makeDirectory = (directory: string): Effect.Effect<void, Unwritable
   })
 
 /**
- * Creates and removes a uniquely named file in `directory`: exclusive create, no link followed, so no
- * existing file is ever opened. The one test that sees every reason a new file cannot go there.
+ * Opens `file` for writing as the download opens its `.part` (no link followed, never truncated),
+ * creating it only if missing, and removes it again only if this check created it: it proves the
+ * directory takes new files without touching any existing one.
  */
-const probe = (directory: string): Effect.Effect<void, Unwritable> =>
+const probeFile = (file: string): Effect.Effect<void, Unwritable> =>
   Effect.suspend(() => {
-    const name = NodePath.join(directory, `.reelay-probe-${randomUUID()}`)
-    const flags =
-      NodeFs.constants.O_WRONLY |
-      NodeFs.constants.O_CREAT |
-      NodeFs.constants.O_EXCL |
-      (NodeFs.constants.O_NOFOLLOW ?? 0)
-    return Effect.acquireUseRelease(
-      Effect.tryPromise({
-        try: () => NodeFs.promises.open(name, flags, 0o600),
-        catch: (cause) => {
-          const code = codeOf(cause)
-          // The directory exists (it was just made or found): ENOENT here means it refuses new files.
-          const detail =
-            code === "ENOENT"
-              ? "the directory exists but refuses new files (as virtual file systems like /proc do)"
-              : undefined
-          return unwritable("create a file in", directory, code, detail)
-        }
-      }),
-      () => Effect.void,
-      (handle) =>
-        Effect.promise(() =>
-          handle
-            .close()
-            .catch(() => undefined)
-            .then(() => NodeFs.promises.unlink(name))
-            .catch(() => undefined)
-        )
-    )
-  })
-
-/**
- * Opens the very file the download will write, `<output>.part`, as the download opens it (no link
- * followed, never truncated), creating it only if missing, and removes it again only if this
- * check created it. A process killed in between leaves only an empty `.part` of that same video,
- * which its download takes over; a probe under any other name would be left behind for good.
- */
-const probePart = (part: string): Effect.Effect<void, Unwritable> =>
-  Effect.suspend(() => {
-    const nofollow = NodeFs.constants.O_NOFOLLOW ?? 0
-    const write = NodeFs.constants.O_WRONLY | nofollow
+    const write = NodeFs.constants.O_WRONLY | (NodeFs.constants.O_NOFOLLOW ?? 0)
     const create = write | NodeFs.constants.O_CREAT | NodeFs.constants.O_EXCL
     const open = async (): Promise<{ readonly handle: NodeFs.promises.FileHandle; readonly created: boolean }> => {
       try {
-        return { handle: await NodeFs.promises.open(part, create, 0o644), created: true }
+        return { handle: await NodeFs.promises.open(file, create, 0o644), created: true }
       } catch (error) {
         if (codeOf(error) !== "EEXIST") throw error
-        return { handle: await NodeFs.promises.open(part, write), created: false }
+        return { handle: await NodeFs.promises.open(file, write), created: false }
       }
     }
     return Effect.acquireUseRelease(
@@ -239,11 +200,12 @@ const probePart = (part: string): Effect.Effect<void, Unwritable> =>
         try: open,
         catch: (cause) => {
           const code = codeOf(cause)
+          // The directory exists (it was just made or found): ENOENT here means it refuses new files.
           const detail =
             code === "ENOENT"
               ? "the directory exists but refuses new files (as virtual file systems like /proc do)"
               : undefined
-          return unwritable("create a file in", NodePath.dirname(part), code, detail)
+          return unwritable("create a file in", NodePath.dirname(file), code, detail)
         }
       }),
       () => Effect.void,
@@ -252,11 +214,15 @@ const probePart = (part: string): Effect.Effect<void, Unwritable> =>
           handle
             .close()
             .catch(() => undefined)
-            .then(() => (created ? NodeFs.promises.unlink(part) : undefined))
+            .then(() => (created ? NodeFs.promises.unlink(file) : undefined))
             .catch(() => undefined)
         )
     )
   })
+
+/** Proves `directory` takes new files, with a uniquely named probe that never exists before. */
+const probe = (directory: string): Effect.Effect<void, Unwritable> =>
+  probeFile(NodePath.join(directory, `.reelay-probe-${randomUUID()}`))
 
 const formatBytes = (bytes: number): string => {
   if (bytes < 1024 * 1024) return `${bytes} bytes`
@@ -345,7 +311,10 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (part !== undefined && !part.isFile()) {
     return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
   }
-  yield* probePart(`${target}.part`).pipe(Effect.mapError(refuseWith))
+  // The very file the download will write: a process killed during the check leaves at most an
+  // empty `.part` of this same video, which its download takes over; a probe under any other name
+  // would be left behind for good.
+  yield* probeFile(`${target}.part`).pipe(Effect.mapError(refuseWith))
   if (options?.expectedBytes !== undefined) {
     const needed = Math.max(0, options.expectedBytes - (part?.size ?? 0))
     yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))

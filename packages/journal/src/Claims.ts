@@ -133,14 +133,16 @@ export const register = (
     const started = yield* Clock.currentTimeMillis
     // Owners whose lease ran out are dead either way; their rows only slow the liveness checks.
     yield* sql`DELETE FROM reelay_owners WHERE expires_at < ${started}`
-    yield* sql`INSERT INTO reelay_owners ${sql.insert({
-      owner: owner.id,
-      pid: owner.pid,
-      hostname: owner.hostname,
-      pid_namespace: owner.pidNamespace ?? null,
-      started_at: started,
-      expires_at: started + ttl
-    })}`
+    const insertOwner = (expiresAt: number) =>
+      sql`INSERT INTO reelay_owners ${sql.insert({
+        owner: owner.id,
+        pid: owner.pid,
+        hostname: owner.hostname,
+        pid_namespace: owner.pidNamespace ?? null,
+        started_at: started,
+        expires_at: expiresAt
+      })}`
+    yield* insertOwner(started + ttl)
     let expiresAt = started + ttl
     let lostFlag = false
     const lost = yield* Deferred.make<never, JobStoreError>()
@@ -150,16 +152,7 @@ export const register = (
         WHERE owner = ${owner.id} RETURNING owner`
       // Removed by another process that found the lease expired: it may have taken items (those
       // are refused to this process one by one); the others are still this process's.
-      if (renewed.length === 0) {
-        yield* sql`INSERT INTO reelay_owners ${sql.insert({
-          owner: owner.id,
-          pid: owner.pid,
-          hostname: owner.hostname,
-          pid_namespace: owner.pidNamespace ?? null,
-          started_at: started,
-          expires_at: now + ttl
-        })}`
-      }
+      if (renewed.length === 0) yield* insertOwner(now + ttl)
       expiresAt = now + ttl
     })
     const heartbeat = Effect.gen(function* () {

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import * as GenerationEvent from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
@@ -65,12 +65,7 @@ const killed = (child: ChildProcess) =>
     child.kill("SIGKILL")
   })
 
-const dialects = Dialects.all()
-
-beforeAll(async () => {
-  if (dialects.some((dialect) => dialect.name === "postgres")) await Dialects.startPostgres()
-}, 60_000)
-afterAll(() => Dialects.stopPostgres())
+const dialects = Dialects.forTests()
 
 for (const dialect of dialects) {
   describe(`claims on ${dialect.name}`, () => {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { UrlAsset } from "@reelay/core/AssetSource"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
@@ -72,12 +72,7 @@ const expiredLink = () => new UrlAsset({ url: "http://127.0.0.1:9/never.mp4", ex
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex")
 
-const dialects = Dialects.all()
-
-beforeAll(async () => {
-  if (dialects.some((dialect) => dialect.name === "postgres")) await Dialects.startPostgres()
-}, 60_000)
-afterAll(() => Dialects.stopPostgres())
+const dialects = Dialects.forTests()
 
 for (const dialect of dialects) {
   describe(`journal on ${dialect.name}`, () => {

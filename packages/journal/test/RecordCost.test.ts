@@ -4,7 +4,7 @@
  * Prints the figures; asserts only a generous bound, so a slow disk does not fail CI.
  */
 import * as path from "node:path"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import * as GenerationEvent from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
@@ -15,11 +15,7 @@ import * as Sqlite from "../src/Sqlite.js"
 import * as Dialects from "./helpers/dialects.js"
 import { tempDir } from "./helpers/engine.js"
 
-const dialects = Dialects.all()
-beforeAll(async () => {
-  if (dialects.some((dialect) => dialect.name === "postgres")) await Dialects.startPostgres()
-}, 60_000)
-afterAll(() => Dialects.stopPostgres())
+const dialects = Dialects.forTests()
 
 const events = 400
 

@@ -6,6 +6,7 @@ import * as path from "node:path"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { afterAll, beforeAll } from "@effect/vitest"
 import type * as JobStore from "@reelay/core/JobStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -84,6 +85,19 @@ export const postgres: Dialect = {
 
 /** A URL of the throwaway server (for connection failure tests). */
 export const postgresUrl = (database: string) => server?.url(database)
+
+/**
+ * The dialects a test file runs, with the throwaway PostgreSQL server started before its tests and
+ * stopped after them when PostgreSQL is among them. Call at the top level of the file.
+ */
+export const forTests = (): ReadonlyArray<Dialect> => {
+  const dialects = all()
+  beforeAll(async () => {
+    if (dialects.some((dialect) => dialect.name === "postgres")) await startPostgres()
+  }, 60_000)
+  afterAll(() => stopPostgres())
+  return dialects
+}
 
 /** The dialects to run: SQLite always, PostgreSQL when its binaries are installed (or required). */
 export const all = (): ReadonlyArray<Dialect> => (Postgres.available() ? [sqlite, postgres] : [sqlite])
