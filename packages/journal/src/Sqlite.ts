@@ -12,7 +12,7 @@
  * Every later opener of the same file, by whatever name, opens it by that one.
  *
  * **Durability.** WAL mode with `synchronous = FULL`: a `record` that returned is on disk. The log
- * is checkpointed as the run goes (every 256 pages) and cut back to 1 MiB after each checkpoint,
+ * is checkpointed as the run goes (every 64 pages) and cut back to 256 KiB after each checkpoint,
  * so a long run does not leave megabytes of log beside a small database; the last writer to close
  * folds it in and removes it.
  *
@@ -141,8 +141,8 @@ export const openWriter = (path: string): Effect.Effect<SqliteClient.SqliteClien
       [
         sql`PRAGMA synchronous = FULL`,
         sql`PRAGMA busy_timeout = 30000`,
-        sql`PRAGMA wal_autocheckpoint = 256`,
-        sql`PRAGMA journal_size_limit = 1048576`
+        sql`PRAGMA wal_autocheckpoint = 64`,
+        sql`PRAGMA journal_size_limit = 262144`
       ],
       { discard: true }
     ).pipe(Effect.mapError(failed))
