@@ -323,11 +323,11 @@ export const execute = (
       const until = (done: () => boolean) =>
         Effect.sync(done).pipe(Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }))
       if (creating.size > 0 || streaming.size > 0) {
-        yield* sink.note(
-          `reelay: stopping; waiting for ${creating.size} create call(s) in flight to return their task id${
-            streaming.size === 0 ? "" : ` and ${streaming.size} paid stream(s) to deliver their video`
-          } (Ctrl-C again to stop now)`
-        )
+        const waits = [
+          ...(creating.size === 0 ? [] : [`${creating.size} create call(s) in flight to return their task id`]),
+          ...(streaming.size === 0 ? [] : [`${streaming.size} paid stream(s) to deliver their video`])
+        ]
+        yield* sink.note(`reelay: stopping; waiting for ${waits.join(" and ")} (Ctrl-C again to stop now)`)
         // Creates get a moment; a stream the provider answered gets as long as it takes (its own
         // deadline still applies), since stopping it now would lose a video already paid for.
         const drained = Effect.zipRight(

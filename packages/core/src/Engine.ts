@@ -1055,6 +1055,7 @@ export const make = (
           const claims = store.claims
           // A store that cannot record stops the whole batch: nothing billable may go on unrecorded.
           const broken = yield* Deferred.make<never, JobStore.JobStoreError>()
+          /** Stops an item's fiber (whose steps cannot fail with it) and, through `broken`, the batch. */
           const stop = (error: JobStore.JobStoreError) =>
             Effect.zipRight(Deferred.fail(broken, error), Effect.interrupt)
           /** Runs a store call for one item: a lost claim stops the item quietly (its new owner reports it). */
@@ -1079,7 +1080,9 @@ export const make = (
               const item = jobs[index]!
               let resumption = plan.resumption
               if (claims !== undefined && plan.claimable !== false) {
-                const claim = yield* claims.claim(name, plan.key).pipe(Effect.catchAll(stop))
+                const claim = yield* claims
+                  .claim(name, plan.key)
+                  .pipe(Effect.tapError((error) => Deferred.fail(broken, error)))
                 if (claim._tag === "Held") {
                   held.push(index)
                   if (!announced.has(index)) {
@@ -1141,6 +1144,10 @@ export const make = (
             work,
             Effect.raceFirst(Deferred.await(broken), claims === undefined ? Effect.never : claims.lost)
           )
+          // The items a failure stopped may all have ended before the failure was seen: the batch
+          // still fails with it, never ends as if it had run.
+          const failure = yield* Deferred.poll(broken)
+          if (Option.isSome(failure)) yield* failure.value
         }).pipe(Effect.scoped)
       )
 

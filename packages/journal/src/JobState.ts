@@ -72,6 +72,10 @@ export interface Row {
   readonly failedFrom: JobState | undefined
   readonly billing: BillingOutcome | undefined
   readonly duplicateOf: string | undefined
+  /** When the latest create was sent (epoch milliseconds). */
+  readonly submittedAt?: number | undefined
+  /** When the user last allowed an uncertain item to be created again. */
+  readonly releasedAt?: number | undefined
 }
 
 /** A change to a row; only the fields named change. */
@@ -230,8 +234,22 @@ export const transition = (row: Row, event: GenerationEvent, now: number): Trans
   }
 }
 
+/**
+ * Whether the item was released to be created again (`release`) and no new create has been sent
+ * since: its first create may still have made a task.
+ */
+const releasedNotResent = (row: Row): boolean =>
+  row.state === "planned" &&
+  row.releasedAt !== undefined &&
+  (row.submittedAt === undefined || row.releasedAt > row.submittedAt)
+
 const failurePatch = (row: Row, error: VideoError): Patch => {
   const billing: BillingOutcome | undefined = row.billing === "charged" ? "charged" : (row.billing ?? error.billing)
+  // Failing before the new create (the budget refused it, say) proves nothing about the first one:
+  // the item stays uncertain, and is never taken for one that may simply be created.
+  if (releasedNotResent(row)) {
+    return { state: "uncertain", error, billing: row.billing === "charged" ? "charged" : "unknown" }
+  }
   if (error._tag === "UncertainSubmission") {
     return {
       state: "uncertain",

@@ -116,7 +116,9 @@ export const toRow = (record: JobRecord): JobState.Row => ({
     record.billing === "charged" || record.billing === "unknown" || record.billing === "not-charged"
       ? record.billing
       : undefined,
-  duplicateOf: text(record.duplicate_of)
+  duplicateOf: text(record.duplicate_of),
+  submittedAt: num(record.submitted_at),
+  releasedAt: num(record.released_at)
 })
 
 export const toItem = (record: JobRecord): Journal.Item => {

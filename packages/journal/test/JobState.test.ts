@@ -156,6 +156,32 @@ describe("JobState", () => {
       assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
     })
 
+    it("a released uncertain item that fails before its new create stays uncertain, never fresh", () => {
+      const uncertain = play(events.validated, events.submitting)
+      // What `release` writes: planned again, and when (after the first create was sent).
+      const released: JobState.Row = { ...uncertain, state: "planned", error: undefined, releasedAt: now + 1 }
+      const refused = new VideoError.BudgetExceeded({
+        message: "over",
+        limit: Money.usd("0.25"),
+        requested: Money.usd("0.25"),
+        committed: Money.usd("0.25"),
+        billing: "not-charged"
+      })
+      const row = [events.validated, events.failed(refused)].reduce(
+        (current, event) => JobState.apply(current, JobState.transition(current, event, now + 2).patch),
+        released
+      )
+      assert.strictEqual(row.state, "uncertain")
+      assert.strictEqual(row.billing, "unknown")
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
+      // Once the new create was sent, its own outcome counts again.
+      const resent = [events.validated, events.submitting, events.failed(refused)].reduce(
+        (current, event) => JobState.apply(current, JobState.transition(current, event, now + 2).patch),
+        released
+      )
+      assert.strictEqual(resume(resent)._tag, "Fresh")
+    })
+
     it("a failed create that may have created something is uncertain, not fresh", () => {
       const error = new VideoError.MalformedResponse({ message: "garbled", billing: "unknown" })
       const row = play(events.validated, events.submitting, events.failed(error))
