@@ -145,9 +145,9 @@ export const preflight = (
   )
 
 /**
- * Where the videos go can be written: each item's output (its directory made, a probe file created
- * and removed), and the output directory when items name none. Found before anything is
- * journaled or sent: a paid video must never meet an output it cannot be written to.
+ * Where the videos go can be written: each item's output (`OutputPath.check`), and the output
+ * directory when items name none (`OutputPath.checkDirectory`, which makes it). Found before
+ * anything is journaled or sent: a paid video must never meet an output it cannot be written to.
  */
 export const checkOutputs = (
   items: ReadonlyArray<Item>,
