@@ -179,9 +179,9 @@ export const makeDirectory = (directory: string): Effect.Effect<void, Unwritable
   })
 
 /**
- * Opens `file` for writing as the download opens its `.part` (no link followed, never truncated),
- * creating it only if missing, and removes it again only if this check created it: it proves the
- * directory takes new files without touching any existing one.
+ * Opens `file` for writing (no link followed, never truncated), creating it only if missing, and
+ * removes it again only if this check created it: it proves the directory takes new files without
+ * touching any existing one.
  */
 const probeFile = (file: string): Effect.Effect<void, Unwritable> =>
   Effect.suspend(() => {
@@ -220,9 +220,39 @@ const probeFile = (file: string): Effect.Effect<void, Unwritable> =>
     )
   })
 
-/** Proves `directory` takes new files, with a uniquely named probe that never exists before. */
+// Linux's O_TMPFILE: an unnamed file in the directory, gone with its descriptor (or its process).
+const tmpFileFlag = process.platform === "linux" ? 0o20000000 | NodeFs.constants.O_DIRECTORY : undefined
+// What a file system without unnamed files answers: then a named probe tells.
+const noTmpFile = new Set(["ENOTSUP", "EOPNOTSUPP", "EISDIR", "EINVAL"])
+
+/**
+ * Proves `directory` takes new files. Where the system can (Linux), with an unnamed file that
+ * leaves nothing behind even when the process is killed mid-check; else with a uniquely named probe,
+ * created and removed.
+ */
 const probe = (directory: string): Effect.Effect<void, Unwritable> =>
-  probeFile(NodePath.join(directory, `.reelay-probe-${randomUUID()}`))
+  Effect.suspend(() => {
+    const named = probeFile(NodePath.join(directory, `.reelay-probe-${randomUUID()}`))
+    if (tmpFileFlag === undefined) return named
+    return Effect.tryPromise({
+      try: () => NodeFs.promises.open(directory, tmpFileFlag | NodeFs.constants.O_WRONLY, 0o600),
+      catch: (cause) => codeOf(cause)
+    }).pipe(
+      Effect.flatMap((handle) => Effect.promise(() => handle.close().catch(() => undefined))),
+      Effect.catchAll((code) =>
+        noTmpFile.has(code)
+          ? named
+          : Effect.fail(
+              unwritable(
+                "create a file in",
+                directory,
+                code,
+                code === "ENOENT" ? "the directory refuses new files" : undefined
+              )
+            )
+      )
+    )
+  })
 
 const formatBytes = (bytes: number): string => {
   if (bytes < 1024 * 1024) return `${bytes} bytes`
@@ -311,10 +341,7 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (part !== undefined && !part.isFile()) {
     return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
   }
-  // The very file the download will write: a process killed during the check leaves at most an
-  // empty `.part` of this same video, which its download takes over; a probe under any other name
-  // would be left behind for good.
-  yield* probeFile(`${target}.part`).pipe(Effect.mapError(refuseWith))
+  yield* probe(directory).pipe(Effect.mapError(refuseWith))
   if (options?.expectedBytes !== undefined) {
     const needed = Math.max(0, options.expectedBytes - (part?.size ?? 0))
     yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))

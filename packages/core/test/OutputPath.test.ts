@@ -45,12 +45,12 @@ describe("OutputPath.check", () => {
     })
   )
 
-  it.scoped("passes a writable directory by opening the video's own .part, removed again when it made it", () =>
+  it.scoped("passes a writable directory leaving nothing in it, and never touches a .part already there", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       yield* OutputPath.check(NodePath.join(dir, "video.mp4"))
       assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
-      // A .part an earlier download left is the download's to resume: opened, never truncated or removed.
+      // A .part an earlier download left is the download's to resume: never truncated or removed.
       NodeFs.writeFileSync(NodePath.join(dir, "video.mp4.part"), "first bytes")
       yield* OutputPath.check(NodePath.join(dir, "video.mp4"))
       assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "video.mp4.part"), "utf8"), "first bytes")
