@@ -121,7 +121,11 @@ export interface Item {
   readonly updatedAt: Date
 }
 
-/** A charge the engine reported (`Charged` events): certain (`charged`) or possible (`unknown`). */
+/**
+ * Money of one create attempt: certain (`charged`), or possible (`unknown`): an attempt the engine
+ * reported possibly charged, and every create whose intent is recorded and whose outcome is not
+ * yet (its exposure, at the model's price).
+ */
 export interface Charge {
   readonly batch: string
   readonly key: string
@@ -156,7 +160,7 @@ export interface CostSummary {
   /** Certainly spent. */
   readonly charged: Usd
   readonly chargedCount: number
-  /** Possibly spent: ambiguous creates, tasks still running when waiting stopped. */
+  /** Possibly spent: creates in flight or stranded, ambiguous creates, tasks still running when waiting stopped. */
   readonly unknown: Usd
   readonly unknownCount: number
 }
