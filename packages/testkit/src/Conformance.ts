@@ -515,16 +515,27 @@ const retries = (run: Testkit.Collected<VideoError>, operation: string) =>
 const unusedAspectRatio = (model: ModelSpec): string =>
   ["1:1", "4:3", "3:4", "21:9", "5:4"].find((ratio) => !model.capabilities.aspectRatios.includes(ratio)) ?? "7:3"
 
-const imageUrl = (role: string) => `https://images.example.com/reelay/${role}.png`
+/**
+ * An image host on 127.0.0.1 for the scenario's scope: a link that really serves the PNG, whether the
+ * vendor takes links as they are or the provider fetches them and uploads the bytes.
+ */
+const imageHost = Testkit.stubServer((_request, response) => {
+  response.writeHead(200, { "content-type": "image/png", "content-length": String(Testkit.png.length) })
+  response.end(Testkit.png)
+})
 
 const imageInput = (role: ImageRole, transport: "url" | "bytes") =>
-  new ImageInput({
-    role,
-    source:
-      transport === "url"
-        ? new UrlSource({ url: imageUrl(role) })
-        : new BytesSource({ bytes: Testkit.png, mimeType: "image/png", fileName: `${role}.png` })
-  })
+  Effect.map(
+    transport === "url" ? Effect.map(imageHost, (host) => host.url(`/reelay/${role}.png`)) : Effect.succeed(undefined),
+    (url) =>
+      new ImageInput({
+        role,
+        source:
+          url !== undefined
+            ? new UrlSource({ url })
+            : new BytesSource({ bytes: Testkit.png, mimeType: "image/png", fileName: `${role}.png` })
+      })
+  )
 
 interface Definition {
   readonly name: ScenarioName
@@ -644,11 +655,12 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
       imageRole !== undefined && transports.includes("url"),
       (world) =>
         Effect.gen(function* () {
-          const request = requestFor(world, { model: options.imageModel, images: [imageInput(imageRole!, "url")] })
+          const images = [yield* imageInput(imageRole!, "url")]
+          const request = requestFor(world, { model: options.imageModel, images })
           const run = yield* savedOnce(world, request)
           const task = world.sim.state.tasks.find(savedOf(run)!.taskId!)
           assert.strictEqual(task?.images, 1, "the vendor received one image")
-        })
+        }).pipe(Effect.scoped)
     ),
     def(
       "image-bytes",
@@ -656,11 +668,14 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
       imageRole !== undefined && transports.includes("bytes"),
       (world) =>
         Effect.gen(function* () {
-          const request = requestFor(world, { model: options.imageModel, images: [imageInput(imageRole!, "bytes")] })
+          const request = requestFor(world, {
+            model: options.imageModel,
+            images: [yield* imageInput(imageRole!, "bytes")]
+          })
           const run = yield* savedOnce(world, request)
           const task = world.sim.state.tasks.find(savedOf(run)!.taskId!)
           assert.strictEqual(task?.images, 1, "the vendor received one image")
-        })
+        }).pipe(Effect.scoped)
     ),
     def(
       "first-last-frame",
@@ -671,12 +686,12 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
           const transport = transports.includes("bytes") ? "bytes" : "url"
           const request = requestFor(world, {
             model: options.imageModel,
-            images: [imageInput("first-frame", transport), imageInput("last-frame", transport)]
+            images: [yield* imageInput("first-frame", transport), yield* imageInput("last-frame", transport)]
           })
           const run = yield* savedOnce(world, request)
           const task = world.sim.state.tasks.find(savedOf(run)!.taskId!)
           assert.strictEqual(task?.images, 2, "the vendor received two images")
-        })
+        }).pipe(Effect.scoped)
     ),
     def("local-refusal", "a request the catalog refuses sends nothing", true, (world) =>
       Effect.gen(function* () {
