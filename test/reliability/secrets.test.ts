@@ -1,19 +1,22 @@
 /**
  * Secrets: one run with a known, distinctive API key at the most verbose log level, through every
  * provider — successes, retries, vendor failures, lost answers, cut downloads — and through a
- * hostile server that echoes the key back: in a 401's error body, in a 5xx body (JSON and plain
- * text), in a garbled status answer, in a failed task's message, in an SSE failure line, and in a
- * redirect's `Location`. Then the key is looked for everywhere the run could have put it: stdout,
+ * hostile server that echoes the key back, in every spelling a server can produce from it (the key,
+ * percent-encoded, form-encoded, base64 / base64url of the key and of `Bearer <key>`, JSON-escaped,
+ * 12-character runs of it; see `spellings.ts`): in a 401's error body, in a 5xx body (JSON and plain
+ * text), in a garbled status answer (the excerpt), in a failed task's code and message, in an SSE
+ * failure line and error chunk, in a garbled whole answer, in a response header of every answer, and
+ * in a redirect's `Location`. Then every spelling is looked for everywhere the run could have put it: stdout,
  * stderr and `console`; every log line (all levels, with annotations and spans); every span (its
  * attributes — the HTTP client's request headers among them —, events and exit); every event, as
  * the journal and the CLI encode it; every error's message, `toString`, JSON and pretty cause; the
  * journal's SQLite files byte for byte (database, WAL, shared memory) and every row of every table;
  * the journal's read API; every file written (videos, `.part`s, anything else).
  *
- * The key must appear nowhere. (Its random part is looked for alone too, in case a scrubber
- * mangled the prefix but kept the rest.)
+ * No spelling may appear anywhere (the key's random part is looked for alone too, in case a
+ * scrubber mangled the prefix but kept the rest); the short masked form vendors print on purpose
+ * (`sk-...` and 4 characters) stays in the errors.
  */
-import { randomBytes } from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -36,27 +39,14 @@ import * as Hostile from "./hostile.js"
 import { quick } from "./matrix.js"
 import * as Observe from "./observe.js"
 import { providers, resellerDefinition } from "./providers.js"
+import * as Spellings from "./spellings.js"
 
-const random = randomBytes(8).toString("hex")
-const canary = `sk-reelay-secret-canary-${random}`
-const apiKey = Redacted.make(canary)
-
-/** Where the key (or its random part) appears in `text`, with some context; empty when nowhere. */
-const find = (text: string): ReadonlyArray<string> => {
-  const hits: Array<string> = []
-  for (const needle of [canary, random]) {
-    let at = text.indexOf(needle)
-    while (at >= 0 && hits.length < 5) {
-      hits.push(text.slice(Math.max(0, at - 120), at + needle.length + 40).replace(/\s+/g, " "))
-      at = text.indexOf(needle, at + 1)
-    }
-  }
-  return hits
-}
+const canary = Spellings.make("secret")
+const apiKey = Redacted.make(canary.key)
 
 const expectNowhere = (where: string, texts: Iterable<string>) => {
-  const hits = [...texts].flatMap(find)
-  assert.deepStrictEqual(hits, [], `the key appears in ${where}`)
+  const hits = [...texts].flatMap(canary.find)
+  assert.deepStrictEqual(hits, [], `a spelling of the key appears in ${where}`)
 }
 
 /** Every file under `dir`, with its bytes. */
@@ -66,61 +56,91 @@ const filesUnder = (dir: string): ReadonlyArray<{ readonly path: string; readonl
     .filter((path) => NodeFs.statSync(path).isFile())
     .map((path) => ({ path, bytes: NodeFs.readFileSync(path) }))
 
-/** A server that echoes the key back in every way it can, by scenario (in the prompt or task id). */
+/**
+ * A server that echoes the key back in every way it can. The prompt (or the task id) names the
+ * scenario and which spelling to echo (`spell-<n>`, `_<n>` in a task id): one spelling per answer,
+ * so each is echoed whole, within the lengths reelay quotes.
+ */
 const echoing = (): Hostile.Handler => (request, response, origins, body) => {
   const url = request.url ?? ""
   const scenario = /echo-[a-z0-9-]+|redirect-[a-z]+/.exec(`${url} ${body}`)?.[0] ?? "ok"
+  const index = Number(/(?:spell-|_)(\d+)/.exec(`${url} ${body}`)?.[1] ?? 0)
+  const spelling = canary.spellings[index]!.text
   const sora = url.endsWith("/chat/completions")
-  const said = `Incorrect API key provided: ${canary}; Authorization: Bearer ${canary}; see https://vendor.example/keys?key=${canary}`
+  const said =
+    index === 0
+      ? `Incorrect API key provided: ${spelling} (${canary.masked}); Authorization: Bearer ${spelling}; see https://vendor.example/keys?key=${spelling}`
+      : `Incorrect API key provided (${canary.masked}): ${spelling}`
+  // Every answer carries the spelling in a header of no special name, which the client records on its span.
+  const echoed = { "x-request-id": `req ${spelling}` }
   if (scenario === "echo-401") {
     return Hostile.json(
       response,
       401,
       { error: { code: "invalid_api_key", message: said, type: "authentication_error" } },
-      { "www-authenticate": `Bearer realm="${canary}"` }
+      { "www-authenticate": `Bearer realm="${spelling}"`, ...echoed }
     )
   }
-  if (scenario === "echo-500-json") return Hostile.json(response, 500, { error: { message: said } })
+  // Retried (a 500 creates nothing): the server's hint keeps the retries quick.
+  if (scenario === "echo-500-json") {
+    return Hostile.json(response, 500, { error: { message: said } }, { "retry-after-ms": "10", ...echoed })
+  }
   if (scenario === "echo-500-text") {
-    return response.writeHead(502, { "content-type": "text/plain" }).end(`upstream failed for ${said}`)
+    return response.writeHead(502, { "content-type": "text/plain", ...echoed }).end(`upstream failed for ${said}`)
   }
   if (sora) {
-    response.writeHead(200, { "content-type": "text/event-stream" })
+    if (scenario === "echo-whole") {
+      return response.writeHead(200, { "content-type": "application/json", ...echoed }).end(`${said} {"choices": [`)
+    }
+    response.writeHead(200, { "content-type": "text/event-stream", ...echoed })
     const head = Hostile.soraChunk("> ⌛️ Task is in queue, please wait patiently...\n\n")
     if (scenario === "echo-fail") {
+      // The answer's id (reelay's task id for it) carries the spelling too.
       return response.end(
-        head + Hostile.soraChunk(`> ❌ Video generation failed (generation_failed): ${said}\n\n`) + Hostile.soraDone()
+        Hostile.soraChunk("> ⌛️ Task is in queue, please wait patiently...\n\n", `foaicmpl-${spelling}`) +
+          Hostile.soraChunk(`> ❌ Video generation failed (generation_failed): ${said}\n\n`) +
+          Hostile.soraDone()
       )
+    }
+    if (scenario === "echo-error") {
+      const error = { id: "foaicmpl-hostile", error: { code: "generation_failed", message: said } }
+      return response.end(`${head}data: ${JSON.stringify(error)}\n\n`)
     }
     if (scenario === "echo-garbled") return response.end(`${head}data: {"oops": "${said}"\n\ndata: ${said}\n\n`)
     return response.end(head + Hostile.soraLink(`${origins.elsewhere}/video.mp4`) + Hostile.soraDone())
   }
-  // The /v1/videos protocol: the task id carries the scenario.
-  if (request.method === "POST") return Hostile.json(response, 200, { id: `task-${scenario}`, status: "queued" })
+  // The /v1/videos protocol: the task id carries the scenario and the spelling.
+  if (request.method === "POST") {
+    return Hostile.json(response, 200, { id: `task-${scenario}_${index}`, status: "queued" }, echoed)
+  }
   if (url.includes("/files/")) {
     // On the API's own origin (the key comes along), redirected elsewhere with the key in the URL.
-    return response.writeHead(302, { location: `${origins.elsewhere}/video.mp4?api_key=${canary}` }).end()
+    const location = `${origins.elsewhere}/video.mp4?api_key=${canary.key}&sig=${encodeURIComponent(spelling)}`
+    return response.writeHead(302, { location, ...echoed }).end()
   }
-  if (url.endsWith("/content")) return Hostile.json(response, 200, { url: `${origins.api}/files/video.mp4` })
+  if (url.endsWith("/content")) return Hostile.json(response, 200, { url: `${origins.api}/files/video.mp4` }, echoed)
   if (scenario === "echo-status") {
-    return response.writeHead(200, { "content-type": "application/json" }).end(`{"id": "x", "status": "${said}`)
+    return response
+      .writeHead(200, { "content-type": "application/json", ...echoed })
+      .end(`${said} {"id": "x", "status": "`)
   }
   if (scenario === "echo-fail") {
-    return Hostile.json(response, 200, {
-      id: "x",
-      status: "failed",
-      error: { code: "generation_failed", message: said }
-    })
+    return Hostile.json(
+      response,
+      200,
+      { id: "x", status: "failed", error: { code: `failed:${spelling}`, message: said } },
+      echoed
+    )
   }
-  return Hostile.json(response, 200, { id: "x", status: "completed", progress: 100 })
+  return Hostile.json(response, 200, { id: "x", status: "completed", progress: 100 }, echoed)
 }
 
 /** The redirect's target, on another origin: serves the video. */
 const elsewhere: Hostile.Handler = (_request, response) => Hostile.sendVideo(response)
 
-describe("secrets: a known key, the most verbose log level, every provider, a server echoing the key", () => {
+describe("secrets: a known key, the most verbose log level, every provider, a server echoing it in every spelling", () => {
   it.scopedLive(
-    "the key appears nowhere: output, logs, spans, events, errors, the journal, the files",
+    "no spelling of the key appears anywhere: output, logs, spans, events, errors, the journal, the files",
     () =>
       Effect.gen(function* () {
         const sim = yield* Testkit.simulator()
@@ -162,13 +182,25 @@ describe("secrets: a known key, the most verbose log level, every provider, a se
                 })
               }))
           ),
-          ...["echo-401", "echo-500-json", "echo-500-text", "echo-status", "echo-fail", "redirect-ok"].map(
-            (scenario) => ({
-              key: `hostile-${scenario}`,
-              request: GenerateRequest.make({ prompt: `A fox ${scenario}`, provider: "hostile" })
-            })
-          ),
-          ...["echo-401", "echo-500-json", "echo-fail", "echo-garbled", "redirect-ok"].map((scenario) => ({
+          // Each spelling through each place a server's words are quoted from: an error body (401), a
+          // garbled status answer (the excerpt), a failed task (code and message); on Sora an error body
+          // (JSON, plain text), a failure line, an error chunk, a garbled whole answer.
+          ...canary.spellings.flatMap((_spelling, index) => [
+            ...["echo-401", "echo-status", "echo-fail"].map((scenario) => ({
+              key: `hostile-${scenario}-${index}`,
+              request: GenerateRequest.make({ prompt: `A fox ${scenario} spell-${index}`, provider: "hostile" })
+            })),
+            ...["echo-401", "echo-500-text", "echo-fail", "echo-error", "echo-whole"].map((scenario) => ({
+              key: `hostile-sora-${scenario}-${index}`,
+              request: GenerateRequest.make({ prompt: `A fox ${scenario} spell-${index}`, provider: "hostile-sora" })
+            }))
+          ]),
+          // Retried 500s quote what a 401 quotes; the /v1/videos protocol quotes no plain-text body.
+          ...["echo-500-json", "echo-500-text", "redirect-ok"].map((scenario) => ({
+            key: `hostile-${scenario}`,
+            request: GenerateRequest.make({ prompt: `A fox ${scenario}`, provider: "hostile" })
+          })),
+          ...["echo-500-json", "echo-garbled", "redirect-ok"].map((scenario) => ({
             key: `hostile-sora-${scenario}`,
             request: GenerateRequest.make({ prompt: `A fox ${scenario}`, provider: "hostile-sora" })
           }))
@@ -219,7 +251,7 @@ describe("secrets: a known key, the most verbose log level, every provider, a se
         for (const seen of redirected) assert.isUndefined(seen.headers.authorization, "no key after the redirect")
         const echoed = hostile.seen.filter((seen) => seen.server === "api")
         assert.isTrue(
-          echoed.every((seen) => seen.headers.authorization === `Bearer ${canary}`),
+          echoed.every((seen) => seen.headers.authorization === `Bearer ${canary.key}`),
           "the key really was sent, to the API"
         )
 
@@ -241,12 +273,30 @@ describe("secrets: a known key, the most verbose log level, every provider, a se
           observed.spans.some((span) => span.includes("http.request.header.authorization")),
           "the HTTP client's spans record request headers (so the check below means something)"
         )
+        assert.isTrue(
+          observed.spans.some((span) => span.includes("http.response.header.x-request-id=req [redacted]")),
+          "the HTTP client's spans record the hostile server's response headers"
+        )
         expectNowhere("the spans (attributes, events, exits)", observed.spans)
 
         // Events and errors.
         expectNowhere(
           "the events",
           events.map((event) => JSON.stringify(GenerationEvent.encode(event)))
+        )
+        // Each echoed spelling reached a quoted place (an error's message, code or excerpt) and was removed there.
+        const unquoted = events.flatMap((event) =>
+          event._tag === "Failed" &&
+          /^hostile-.*-\d+$/.test(event.key) &&
+          !JSON.stringify(event.error).includes("[redacted]")
+            ? [`${event.key}: ${event.error._tag}: ${event.error.message}`]
+            : []
+        )
+        assert.deepStrictEqual(unquoted, [], "every echoed spelling was quoted, scrubbed, in its item's error")
+        // What vendors print on purpose (`sk-...` and 4 characters) is not taken for the key.
+        assert.isTrue(
+          failed.some((error) => error._tag === "AuthenticationFailed" && error.message.includes(canary.masked)),
+          `an error quotes the masked key ${canary.masked}`
         )
         expectNowhere(
           "the errors",
@@ -284,21 +334,19 @@ describe("secrets: a known key, the most verbose log level, every provider, a se
         const journalFiles = filesUnder(NodePath.dirname(journalPath))
         assert.isTrue(journalFiles.some((file) => file.path === journalPath))
         for (const file of journalFiles) {
-          assert.strictEqual(file.bytes.indexOf(canary), -1, `the key is in ${file.path}`)
-          assert.strictEqual(file.bytes.indexOf(random), -1, `the key's random part is in ${file.path}`)
+          assert.deepStrictEqual(canary.findInBytes(file.bytes), [], `a spelling of the key is in ${file.path}`)
         }
 
         // Every file written: videos, .part files, anything.
         const written = filesUnder(outputDir)
         assert.isAtLeast(written.length, saved.length)
         for (const file of written) {
-          assert.strictEqual(file.bytes.indexOf(canary), -1, `the key is in ${file.path}`)
-          assert.strictEqual(file.bytes.indexOf(random), -1, `the key's random part is in ${file.path}`)
+          assert.deepStrictEqual(canary.findInBytes(file.bytes), [], `a spelling of the key is in ${file.path}`)
         }
         process.stdout.write(
-          `[secrets] key ${canary.slice(0, 24)}…: ${items.length} items, ${saved.length} saved, ${failed.length} failed (${[...tags].join(", ")}); ` +
+          `[secrets] key ${canary.masked}, ${canary.spellings.length} spellings: ${items.length} items, ${saved.length} saved, ${failed.length} failed (${[...tags].join(", ")}); ` +
             `searched ${observed.output.length} output writes, ${observed.logs.length} log lines, ${observed.spans.length} spans, ` +
-            `${events.length} events, ${rows.dumped.length} tables, ${journalFiles.length} journal files, ${written.length} files written: no trace of the key\n`
+            `${events.length} events, ${rows.dumped.length} tables, ${journalFiles.length} journal files, ${written.length} files written: no spelling of the key\n`
         )
       }),
     120_000

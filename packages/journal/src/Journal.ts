@@ -239,27 +239,28 @@ export interface WriterOptions {
  * on PostgreSQL the migrator locks its table, and the loser of a race to create that table tries
  * again.
  */
-const migrate = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  yield* sql.onDialectOrElse({
-    sqlite: () => Database.transaction(sql)(Migrations.run),
-    orElse: () => Effect.retry(Migrations.run, { times: 4 })
-  })
-}).pipe(
-  Effect.mapError(
-    (cause) =>
-      new JournalError({
-        operation: "migrate",
-        message: `the journal could not be migrated: ${Database.explain(cause)}`,
-        cause
-      })
+const migrate = (label: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.onDialectOrElse({
+      sqlite: () => Database.transaction(sql)(Migrations.run),
+      orElse: () => Effect.retry(Migrations.run, { times: 4 })
+    })
+  }).pipe(
+    Effect.mapError(
+      (cause) =>
+        new JournalError({
+          operation: "migrate",
+          message: `the ${label} could not be migrated: ${Database.explain(cause)}`,
+          cause
+        })
+    )
   )
-)
 
 /** The writer's services over the client in the context: migrated, registered as an owner. */
 const writer = (label: string, options: WriterOptions) =>
   Effect.gen(function* () {
-    yield* migrate
+    yield* migrate(label)
     const sql = yield* SqlClient.SqlClient
     const lease = yield* Claims.register(sql, { ttl: options.leaseTtl }).pipe(
       Effect.mapError(
@@ -272,7 +273,7 @@ const writer = (label: string, options: WriterOptions) =>
       )
     )
     const jobStore = yield* Writer.make({ lease, label })
-    const journal = yield* Reader.make
+    const journal = yield* Reader.make(label)
     return Context.make(JobStore.JobStore, jobStore).pipe(Context.add(Journal, journal))
   })
 
@@ -317,8 +318,9 @@ export const layerSqliteReader = (options: SqliteOptions = {}): Layer.Layer<Jour
   Layer.scoped(
     Journal,
     Effect.gen(function* () {
-      const sql = yield* Sqlite.openReader(NodePath.resolve(options.path ?? defaultPath))
-      return yield* Reader.make.pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      const path = NodePath.resolve(options.path ?? defaultPath)
+      const sql = yield* Sqlite.openReader(path)
+      return yield* Reader.make(`SQLite journal ${path}`).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     })
   )
 

@@ -167,7 +167,7 @@ export const openReader = (path: string): Effect.Effect<SqliteClient.SqliteClien
         (cause) =>
           new JournalError({
             operation: "open",
-            message: `${path} is not a reelay journal (${Database.explain(cause)})`,
+            message: `${path} is not a reelay journal: ${Database.explain(cause)}`,
             cause
           })
       )
