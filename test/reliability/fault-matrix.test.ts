@@ -27,6 +27,7 @@ import * as Money from "@reelay/core/Money"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import type { VideoError } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
+import * as Directive from "@reelay/simulator/Directive"
 import { Testkit, VendorRules } from "@reelay/testkit"
 import * as BigDecimal from "effect/BigDecimal"
 import * as Context from "effect/Context"
@@ -230,6 +231,15 @@ const title = (row: Row, cell: Cell) => {
 }
 
 describe("fault matrix: every simulator fault × every provider", () => {
+  it("has a row for every directive the simulator offers", () => {
+    const used = new Set(rows.flatMap((row) => [...row.directives.matchAll(/@sim:([a-z0-9-]+)/g)].map((m) => m[1]!)))
+    assert.deepStrictEqual(
+      Directive.kinds.filter((kind) => !used.has(kind)),
+      [],
+      "directives without a row in matrix.ts"
+    )
+  })
+
   for (const provider of providers) {
     describe.concurrent(`${provider.id} (${provider.protocol}, ${VendorRules.ruleOf[provider.protocol]})`, () => {
       rows.forEach((row, index) => {

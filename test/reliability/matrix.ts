@@ -176,6 +176,30 @@ export const rows: ReadonlyArray<Row> = [
     cells: same(fails({ error: ["UncertainSubmission"], billing: "unknown", creates: 1, ledger: 0, possible: [0, 1] }))
   },
   {
+    name: "502 on the create, from the gateway after forwarding it",
+    directives: `${quick} @sim:502`,
+    stage: "create",
+    // The service behind the gateway created the task; only its answer was lost. Charged by the rule
+    // as if the answer had arrived: at completion (on-success), at acceptance (per-request), for the
+    // 200 the gateway did not pass on (on-response). reelay cannot tell this 502 from one sent before
+    // forwarding, so `unknown`, never a second create.
+    cells: same(fails({ error: ["UncertainSubmission"], billing: "unknown", creates: 1, ledger: 1, possible: [0, 1] }))
+  },
+  {
+    name: "504 on the create, from the gateway after forwarding it",
+    directives: `${quick} @sim:504`,
+    stage: "create",
+    // As the 502: the gateway stopped waiting for an answer to a create the service had accepted.
+    cells: same(fails({ error: ["UncertainSubmission"], billing: "unknown", creates: 1, ledger: 1, possible: [0, 1] }))
+  },
+  {
+    name: "create answered after the create timeout (the task exists)",
+    directives: `${quick} @sim:slow-after-create(ms=${slowMillis})`,
+    stage: "create",
+    // The task is created at once and charged by the rule; the answer comes after reelay gave up.
+    cells: same(fails({ error: ["UncertainSubmission"], billing: "unknown", creates: 1, ledger: 1, possible: [0, 1] }))
+  },
+  {
     name: "malformed create answer",
     directives: `${quick} @sim:malformed(on=create)`,
     stage: "create",
@@ -285,6 +309,13 @@ export const rows: ReadonlyArray<Row> = [
     cells: { async: saved(1, { retried: "status" }), official: saved(1, { retried: "status" }), sora: noStatusCalls }
   },
   {
+    name: "502 on a status poll",
+    directives: `${quick} @sim:502(on=status)`,
+    stage: "status",
+    // A read costs nothing: a gateway's error on it is an outage like any other.
+    cells: { async: saved(1, { retried: "status" }), official: saved(1, { retried: "status" }), sora: noStatusCalls }
+  },
+  {
     name: "503 burst on status polls (2)",
     directives: `${quick} @sim:503(on=status,times=2)`,
     stage: "status",
@@ -322,6 +353,16 @@ export const rows: ReadonlyArray<Row> = [
   {
     name: "500 on the content call",
     directives: `${quick} @sim:500(on=content)`,
+    stage: "content",
+    cells: {
+      async: saved(1, { retried: "content" }),
+      official: saved(1, { retried: "download" }),
+      sora: noContentCall
+    }
+  },
+  {
+    name: "504 on the content call",
+    directives: `${quick} @sim:504(on=content)`,
     stage: "content",
     cells: {
       async: saved(1, { retried: "content" }),
@@ -380,6 +421,12 @@ export const rows: ReadonlyArray<Row> = [
   {
     name: "500 on the download",
     directives: `${quick} @sim:500(on=download)`,
+    stage: "download",
+    cells: same(saved(1, { retried: "download" }))
+  },
+  {
+    name: "502 on the download",
+    directives: `${quick} @sim:502(on=download)`,
     stage: "download",
     cells: same(saved(1, { retried: "download" }))
   },

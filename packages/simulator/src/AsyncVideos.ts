@@ -182,7 +182,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
   if (directives === undefined) return
   const text = prompt as string
   const faults = Pipeline.collect(x, directives, Pipeline.identity(x, account, model.id, text), model)
-  if (await Pipeline.transient(x, faults.now)) return
+  if (await Pipeline.transient(x, faults.now, "create")) return
   const images = readImages(x, body, model)
   if (images === undefined || !(await checkFiles(x, body))) return
   if (Pipeline.refuseByPolicy(x, faults.now)) return

@@ -105,6 +105,13 @@ const sendText = (res: ServerResponse, status: number, text: string, headers: Re
   res.end(text)
 }
 
+const cdnErrorText = {
+  "500": "Internal Server Error",
+  "502": "Bad Gateway",
+  "503": "Service Unavailable",
+  "504": "Gateway Timeout"
+} as const
+
 /** The CDN's request handler. */
 export const handler =
   (state: State) =>
@@ -150,9 +157,9 @@ export const handler =
         finish(429)
         return sendText(res, 429, "Too Many Requests", { "retry-after": String(Math.ceil(d.retryAfter ?? 1)) })
       }
-      if (d.kind === "500" || d.kind === "503") {
+      if (d.kind === "500" || d.kind === "503" || d.kind === "502" || d.kind === "504") {
         finish(Number(d.kind))
-        return sendText(res, Number(d.kind), d.kind === "500" ? "Internal Server Error" : "Service Unavailable")
+        return sendText(res, Number(d.kind), cdnErrorText[d.kind])
       }
     }
     serve(req, res, task, Pipeline.find(faults, "truncate"), record)

@@ -11,9 +11,12 @@ export const kinds = [
   "429",
   "500",
   "503",
+  "502",
+  "504",
   "reset-before-create",
   "reset-after-create",
   "slow",
+  "slow-after-create",
   "malformed",
   "unknown-status",
   "fail",
@@ -45,7 +48,7 @@ export interface Directive {
   readonly times: number
   /** Seconds, for `Retry-After`. */
   readonly retryAfter?: number
-  /** Wall-clock delay in milliseconds (`slow`). */
+  /** Wall-clock delay in milliseconds (`slow`, `slow-after-create`). */
   readonly ms?: number
   /** Where: a fraction 0-1 of the run (`fail`), a percentage (`sse-cut`) or a byte count (`truncate`). */
   readonly at?: number
@@ -74,9 +77,12 @@ const specs: Readonly<Record<Kind, Spec>> = {
   "429": { on: "create", ons: anywhere, params: { "retry-after": "seconds" } },
   "500": { on: "create", ons: anywhere, params: {} },
   "503": { on: "create", ons: anywhere, params: { "retry-after": "seconds" } },
+  "502": { on: "create", ons: anywhere, params: {} },
+  "504": { on: "create", ons: anywhere, params: {} },
   "reset-before-create": { on: "create", ons: ["create"], params: {} },
   "reset-after-create": { on: "create", ons: ["create"], params: {} },
   slow: { on: "create", ons: anywhere, params: { ms: "ms" } },
+  "slow-after-create": { on: "create", ons: ["create"], params: { ms: "ms" } },
   malformed: { on: "status", ons: ["create", "status", "content"], params: {} },
   "unknown-status": { on: "status", ons: ["status"], params: { value: "string" } },
   fail: { on: "status", ons: ["status"], params: { at: "percent", code: "string" } },
@@ -170,6 +176,7 @@ export const build = (name: string, rawParams: string | undefined, text: string)
       return retryAfter === undefined ? base : { ...base, retryAfter }
     }
     case "slow":
+    case "slow-after-create":
       return { ...base, ms: num("ms") ?? 2000 }
     case "unknown-status":
       return { ...base, value: typeof values["value"] === "string" ? values["value"] : "paused" }

@@ -52,6 +52,23 @@ export const sendError = (
   sendJson(x, spelling.status, VendorError.body(x.host, failure, message), headers)
 }
 
+const gatewayTitles = { 502: "502 Bad Gateway", 504: "504 Gateway Timeout" } as const
+
+/**
+ * Answers as the reverse proxy in front of a vendor does when the service behind it fails or is too
+ * slow: 502 or 504 with the proxy's own HTML page (nginx's), not the vendor's JSON error body. The
+ * vendors' pages document neither status; this is what their gateways send.
+ */
+export const sendGateway = (x: Exchange, status: 502 | 504): void => {
+  if (x.res.headersSent || x.res.destroyed) return
+  const title = gatewayTitles[status]
+  const text = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`
+  x.record.status = status
+  x.record.outcome = "responded"
+  x.res.writeHead(status, { "content-type": "text/html", "content-length": Buffer.byteLength(text) })
+  x.res.end(x.req.method === "HEAD" ? undefined : text)
+}
+
 /** Answers 200 with a body that is not valid JSON (the start of an object, cut off). */
 export const sendMalformed = (x: Exchange, partial: string): void => {
   if (x.res.headersSent || x.res.destroyed) return

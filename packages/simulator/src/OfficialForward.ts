@@ -172,7 +172,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body, mod
   const directives = readPrompt(x, prompt)
   if (directives === undefined) return
   const faults = Pipeline.collect(x, directives, Pipeline.identity(x, account, model.id, prompt as string), model)
-  if (await Pipeline.transient(x, faults.now)) return
+  if (await Pipeline.transient(x, faults.now, "create")) return
   const params = validate(form)
   if (typeof params === "string") {
     Http.sendError(x, "invalid_request", params)
@@ -270,7 +270,7 @@ export const content = async (x: Exchange, task: Task, now: number): Promise<voi
     return
   }
   const faults = Pipeline.faultsAt(x.state, task, "download")
-  if (await Pipeline.transient(x, faults)) return
+  if (await Pipeline.transient(x, faults, "download")) return
   const truncate = Pipeline.find(faults, "truncate")
   if (truncate !== undefined) Pipeline.noteFault(x, truncate)
   const transfer: Cdn.Transfer = { status: null, contentLength: null, bytesSent: 0, truncated: false }

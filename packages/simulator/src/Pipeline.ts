@@ -52,8 +52,17 @@ export interface CreateFaults {
   readonly later: ReadonlyArray<Directive>
 }
 
-/** The create faults that answer the request in place of the service. */
-const answersInstead: ReadonlySet<Kind> = new Set<Kind>(["reset-before-create", "429", "500", "503"])
+/**
+ * The create faults that answer the request in place of the service: before it acts (a reset, 429,
+ * 500, 503), or, for a gateway's 502 / 504, after the service behind the gateway created the task.
+ */
+const answersInstead: ReadonlySet<Kind> = new Set<Kind>(["reset-before-create", "429", "500", "503", "502", "504"])
+
+/**
+ * A gateway's errors. On a create they come after the request was forwarded and the task created
+ * (see `answerCreated`); on any other request, before anything happens.
+ */
+const gatewayErrors: ReadonlySet<Kind> = new Set<Kind>(["502", "504"])
 
 /** Sorts the prompt's directives and the global rules that fire for this create. */
 export const collect = (
@@ -98,9 +107,10 @@ const note = (x: Exchange, d: Directive) => {
 
 /**
  * Applies the faults that answer before the request is processed: `slow` (a delay), then
- * `reset-before-create`, `429`, `500`, `503`. Returns `true` when the request has been answered.
+ * `reset-before-create`, `429`, `500`, `503`, and `502` / `504` except on a create (`stage`), where
+ * the gateway answers them after the task exists. Returns `true` when the request has been answered.
  */
-export const transient = async (x: Exchange, ds: ReadonlyArray<Directive>): Promise<boolean> => {
+export const transient = async (x: Exchange, ds: ReadonlyArray<Directive>, stage: Stage): Promise<boolean> => {
   for (const d of ds) {
     if (d.kind !== "slow") continue
     note(x, d)
@@ -133,9 +143,42 @@ export const transient = async (x: Exchange, ds: ReadonlyArray<Directive>): Prom
           d.retryAfter === undefined ? {} : { "retry-after": String(Math.ceil(d.retryAfter)) }
         )
         return true
+      case "502":
+      case "504":
+        if (stage === "create") continue
+        note(x, d)
+        Http.sendGateway(x, d.kind === "502" ? 502 : 504)
+        return true
     }
   }
   return false
+}
+
+/**
+ * The gateway's error that answers a create whose task the service behind it has just created, if
+ * any: `502` (the service's answer was lost on its way back) or `504` (the gateway stopped waiting
+ * for it). The task stays, and is charged by its rule as if the answer had arrived.
+ */
+export const gatewayError = (ds: ReadonlyArray<Directive>): Directive | undefined =>
+  ds.find((d) => gatewayErrors.has(d.kind))
+
+/** Sends the gateway's error `d` (a `502` or `504` directive) in place of the create's answer. */
+export const answerGateway = (x: Exchange, d: Directive): void => {
+  note(x, d)
+  Http.sendGateway(x, d.kind === "504" ? 504 : 502)
+}
+
+/**
+ * Holds the answer to a create whose task exists for `slow-after-create`'s `ms` (wall clock), the
+ * way a busy service answers after the client's own timeout. Returns `true` when the client left
+ * meanwhile (the task stays, and is charged by its rule): there is nobody left to answer.
+ */
+export const holdAnswer = async (x: Exchange, ds: ReadonlyArray<Directive>): Promise<boolean> => {
+  const late = find(ds, "slow-after-create")
+  if (late === undefined) return false
+  note(x, late)
+  await Http.sleep(late.ms ?? 0, x.state.shutdown.signal, x.req.socket)
+  return x.res.destroyed || x.req.socket.destroyed
 }
 
 /**
@@ -321,11 +364,16 @@ export const idempotencyScope = (x: Exchange, account: Account): string | undefi
 }
 
 /**
- * Answers a create whose task exists: `reset-after-create` cuts the connection (the task stays, and
- * stays charged where the rule says so), `malformed` sends a broken body, otherwise `body`.
+ * Answers a create whose task exists: `slow-after-create` first holds the answer; then
+ * `reset-after-create` cuts the connection, `502` / `504` answer as the gateway, `malformed` sends a
+ * broken body, otherwise `body`. In every case the task stays, charged where its rule says so.
  */
 export const answerCreated = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): void => {
-  whenDurable(x, () => answerNow(x, ds, body))
+  whenDurable(x, () =>
+    holdAnswer(x, ds).then((left) => {
+      if (!left) answerNow(x, ds, body)
+    })
+  )
 }
 
 /**
@@ -333,16 +381,17 @@ export const answerCreated = (x: Exchange, ds: ReadonlyArray<Directive>, body: u
  * reaches the client only after the task is saved, so a client that recorded the id finds the task
  * in a later run even if this process dies right after answering.
  */
-const whenDurable = (x: Exchange, answer: () => void): void => {
-  const saved = x.state.persist.durable()
-  if (saved === undefined) {
-    answer()
-    return
-  }
-  saved.then(answer).catch((error: unknown) => {
+const whenDurable = (x: Exchange, answer: () => void | Promise<void>): void => {
+  const failed = (error: unknown) => {
     console.error("[reelay simulator] answering a create failed:", error)
     x.res.destroy()
-  })
+  }
+  const saved = x.state.persist.durable()
+  if (saved === undefined) {
+    answer()?.catch(failed)
+    return
+  }
+  saved.then(answer).catch(failed)
 }
 
 const answerNow = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): void => {
@@ -350,6 +399,11 @@ const answerNow = (x: Exchange, ds: ReadonlyArray<Directive>, body: unknown): vo
   if (cut !== undefined) {
     note(x, cut)
     Http.reset(x)
+    return
+  }
+  const gateway = gatewayError(ds)
+  if (gateway !== undefined) {
+    answerGateway(x, gateway)
     return
   }
   const malformed = ds.find((d) => d.kind === "malformed")

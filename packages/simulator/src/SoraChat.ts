@@ -137,7 +137,7 @@ export const create = async (x: Exchange, account: Account, body: Http.Body): Pr
     return
   }
   const faults = Pipeline.collect(x, directives, Pipeline.identity(x, account, model.id, prompt), model)
-  if (await Pipeline.transient(x, faults.now)) return
+  if (await Pipeline.transient(x, faults.now, "create")) return
   const images = parts.flatMap((p) =>
     p.type === "image_url" ? [typeof p.image_url === "string" ? p.image_url : p.image_url.url] : []
   )
@@ -168,10 +168,17 @@ export const create = async (x: Exchange, account: Account, body: Http.Body): Pr
     shape,
     later: faults.later
   })
+  // The completion exists (and is charged) from here, whatever reaches the client.
+  if (await Pipeline.holdAnswer(x, faults.now)) return
   const cut = Pipeline.find(faults.now, "reset-after-create")
   if (cut !== undefined) {
     Pipeline.noteFault(x, cut)
     Http.reset(x)
+    return
+  }
+  const gateway = Pipeline.gatewayError(faults.now)
+  if (gateway !== undefined) {
+    Pipeline.answerGateway(x, gateway)
     return
   }
   const malformed = Pipeline.find(faults.now, "malformed")

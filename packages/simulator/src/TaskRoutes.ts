@@ -30,7 +30,7 @@ export const status = async (x: Exchange, id: string, compat: boolean): Promise<
   const task = lookup(x, id)
   if (task === undefined) return
   const faults = Pipeline.faultsAt(x.state, task, "status")
-  if (await Pipeline.transient(x, faults)) return
+  if (await Pipeline.transient(x, faults, "status")) return
   const now = x.state.now()
   x.record.phase = Tasks.phase(task, now).status
   const view = compat
@@ -57,7 +57,7 @@ export const content = async (x: Exchange, id: string): Promise<void> => {
   const task = lookup(x, id)
   if (task === undefined) return
   const faults = Pipeline.faultsAt(x.state, task, "content")
-  if (await Pipeline.transient(x, faults)) return
+  if (await Pipeline.transient(x, faults, "content")) return
   const now = x.state.now()
   const malformed = Pipeline.find(faults, "malformed")
   if (malformed !== undefined && task.model.protocol === "async") {

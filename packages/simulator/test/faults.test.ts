@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Simulator from "../src/Simulator.js"
 import * as Videos from "../src/Videos.js"
@@ -111,6 +112,126 @@ describe("faults in the prompt", () => {
       assert.strictEqual((yield* sim.tasks).length, 2)
       const records = yield* sim.requests
       assert.isTrue(records.every((r) => r.outcome === "reset" && r.taskId !== null))
+    })
+  )
+
+  it.scoped("502 and 504 on the create: the gateway's HTML page, and the task exists, charged by its rule", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      const bad = yield* create(sim, "x @sim:502")
+      assert.strictEqual(bad.status, 502)
+      assert.match(bad.headers.get("content-type") ?? "", /^text\/html/)
+      assert.include(yield* Effect.promise(() => bad.text()), "502 Bad Gateway")
+      const late = yield* attempt(`${sim.urls.laozhang}/videos`, {
+        method: "POST",
+        headers: laozhang,
+        body: form({ model: "veo-3.1-generate-preview", prompt: "y @sim:504" })
+      })
+      assert.strictEqual(late instanceof Response ? late.status : late, 504)
+      const chat = yield* postJson(
+        `${sim.urls.laozhang}/chat/completions`,
+        { model: "sora_video2", messages: [{ role: "user", content: "z @sim:502" }], stream: true },
+        laozhang
+      )
+      assert.strictEqual(chat.status, 502)
+      assert.strictEqual((yield* sim.tasks).length, 3, "the service behind the gateway created every task")
+      // per-request and on-response: charged at once; on-success: when the task completes.
+      assert.deepStrictEqual((yield* sim.ledger).map((e) => e.rule).sort(), ["on-response", "per-request"])
+      yield* TestClock.adjust("10 minutes")
+      assert.deepStrictEqual((yield* sim.ledger).map((e) => e.rule).sort(), [
+        "on-response",
+        "on-success",
+        "per-request"
+      ])
+      const records = yield* sim.requests
+      assert.deepStrictEqual(
+        records.map((r) => [r.status, r.faults, r.taskId !== null]),
+        [
+          [502, ["@sim:502"], true],
+          [504, ["@sim:504"], true],
+          [502, ["@sim:502"], true]
+        ]
+      )
+      // Counted per logical request: the same create again is answered by the service (a new task).
+      assert.strictEqual((yield* create(sim, "x @sim:502")).status, 200)
+      assert.strictEqual((yield* sim.tasks).length, 4)
+    })
+  )
+
+  it.scoped("502 and 504 on reads answer in place of the service", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      const created = yield* json(yield* create(sim, "x @sim:502(on=status) @sim:504(on=content)"))
+      const poll = yield* get(`${sim.urls.laozhang}/videos/${created.id}`, laozhang)
+      assert.strictEqual(poll.status, 502)
+      assert.strictEqual((yield* get(`${sim.urls.laozhang}/videos/${created.id}`, laozhang)).status, 200)
+      yield* TestClock.adjust("10 minutes")
+      const content = () => get(`${sim.urls.laozhang}/videos/${created.id}/content`, laozhang)
+      assert.strictEqual((yield* content()).status, 504)
+      assert.strictEqual((yield* content()).status, 200)
+      assert.strictEqual((yield* sim.tasks).length, 1)
+    })
+  )
+
+  it.scopedLive("slow-after-create: the task exists at once, its answer comes ms later", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      const started = Date.now()
+      const res = yield* create(sim, "x @sim:slow-after-create(ms=300)")
+      assert.strictEqual(res.status, 200)
+      assert.isAtLeast(Date.now() - started, 290)
+      const created = yield* json(res)
+      const [record] = yield* sim.requests
+      assert.deepStrictEqual(record!.faults, ["@sim:slow-after-create(ms=300)"])
+      // The task was created when the request arrived, not when the answer left.
+      assert.isBelow(Date.parse((yield* sim.tasks)[0]!.createdAt) - Date.parse(record!.at), 250)
+      assert.strictEqual((yield* sim.tasks)[0]!.id, created.id)
+    })
+  )
+
+  it.scopedLive("slow-after-create: a client that gave up leaves a task, charged by its rule", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.make()
+      // Waits for the task (the service acted), then gives up like a client's own timeout.
+      const giveUp = (url: string, init: RequestInit) =>
+        Effect.gen(function* () {
+          const controller = new AbortController()
+          const before = (yield* sim.tasks).length
+          const answer = yield* Effect.fork(attempt(url, { ...init, signal: controller.signal }))
+          while ((yield* sim.tasks).length === before) yield* Effect.sleep("5 millis")
+          controller.abort()
+          return yield* Fiber.join(answer)
+        })
+      const official = yield* giveUp(`${sim.urls.laozhang}/videos`, {
+        method: "POST",
+        headers: laozhang,
+        body: form({ model: "veo-3.1-generate-preview", prompt: "y @sim:slow-after-create(ms=60000)" })
+      })
+      const sora = yield* giveUp(`${sim.urls.laozhang}/chat/completions`, {
+        method: "POST",
+        headers: { ...laozhang, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "sora_video2",
+          messages: [{ role: "user", content: "z @sim:slow-after-create(ms=60000)" }],
+          stream: true
+        })
+      })
+      assert.instanceOf(official, Error)
+      assert.instanceOf(sora, Error)
+      // The held answers end with their clients, not 60 s later: each record settles as aborted.
+      let records = yield* sim.requests
+      while (records.some((r) => r.outcome === "pending")) {
+        yield* Effect.sleep("5 millis")
+        records = yield* sim.requests
+      }
+      assert.deepStrictEqual(
+        records.map((r) => [r.outcome, r.status, r.taskId !== null, r.faults]),
+        [
+          ["aborted", null, true, ["@sim:slow-after-create(ms=60000)"]],
+          ["aborted", null, true, ["@sim:slow-after-create(ms=60000)"]]
+        ]
+      )
+      assert.deepStrictEqual((yield* sim.ledger).map((e) => e.rule).sort(), ["on-response", "per-request"])
     })
   )
 

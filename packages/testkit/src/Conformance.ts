@@ -74,6 +74,9 @@ export const scenarioNames = [
   "reset-before-create",
   "reset-after-create",
   "malformed-create",
+  "502-create",
+  "504-create",
+  "late-create-answer",
   "malformed-event",
   "unauthorized",
   "insufficient-balance",
@@ -85,6 +88,8 @@ export const scenarioNames = [
   "status-malformed",
   "status-unknown",
   "content-retried",
+  "status-retry-after",
+  "content-retry-after",
   "download-resumed",
   "task-expired",
   "poll-timeout-resume",
@@ -170,6 +175,8 @@ interface SetupOptions {
   readonly keyPrefix?: string
   /** Points the provider somewhere else than the simulator's host (a closed port, say). */
   readonly baseUrl?: (context: ProviderContext) => Effect.Effect<string>
+  /** Overrides of the engine's settings (`Testkit.engineOptions`) for this scenario. */
+  readonly engine?: Engine.EngineOptions
 }
 
 const timeScaleOf = (options: Options) => options.timeScale ?? Testkit.defaultTimeScale
@@ -186,7 +193,7 @@ const setup = (
     const base: ProviderContext = { urls: sim.urls, baseUrl: sim.urls[options.host], apiKey }
     const context = { ...base, baseUrl: settings.baseUrl === undefined ? base.baseUrl : yield* settings.baseUrl(base) }
     const built = yield* Layer.build(
-      Testkit.engineLayer([options.provider(context)], { timeScale: timeScaleOf(options) })
+      Testkit.engineLayer([options.provider(context)], { timeScale: timeScaleOf(options), engine: settings.engine })
     )
     const provider = Context.get(built, ProviderRegistry.ProviderRegistry).providers[0]!
     return {
@@ -508,6 +515,65 @@ const fails = (world: World, request: GenerateRequest, expected: Expectation) =>
 const retries = (run: Testkit.Collected<VideoError>, operation: string) =>
   run.events.filter((event) => event._tag === "Retrying" && event.operation === operation)
 
+/**
+ * A create the vendor may have acted on although its answer never arrived (a gateway's 502 / 504, an
+ * answer after the client's timeout): it must end as `UncertainSubmission` (billing `unknown`), never
+ * be repeated as a fresh create, and never be reported as not charged. The vendor's side (its request
+ * log and ledger) is compared with what reelay reported, and a failure says both.
+ */
+const uncertainCreate = (world: World, request: GenerateRequest, what: string) =>
+  Effect.gen(function* () {
+    const model = modelOf(world, request.model!)
+    const run = yield* generate(world, request)
+    // The ledger first: it waits for the vendor's tasks to end, by when the log has settled too.
+    const ledger = yield* finalLedger(world)
+    const creates = yield* Testkit.creates(world.sim, world.apiKey)
+    const tasks = new Set(creates.flatMap((create) => (create.taskId === null ? [] : [create.taskId])))
+    const vendor = Money.sum(ledger.map((entry) => Money.usd(entry.amount)))
+    const { certain, possible } = Testkit.chargesOf(run.events)
+    const story =
+      `the vendor received ${creates.length} create(s) (${creates.map((c) => c.status ?? c.outcome).join(", ")}), ` +
+      `created ${tasks.size} task(s) and charges ${ledger.length} (${Money.format(vendor)}) by its ${world.rule} rule; ` +
+      `reelay reported ${describeExit(run)}, ${Money.format(certain)} charged and ${Money.format(possible)} unknown`
+    assert.strictEqual(
+      creates.length,
+      1,
+      `${what}: a task may exist, so the create must not be repeated as a fresh one — ${story}`
+    )
+    assert.isTrue(
+      BigDecimal.lessThanOrEqualTo(vendor, BigDecimal.sum(certain, possible)),
+      `${what}: the vendor charges more than reelay reported as charged or unknown — ${story}`
+    )
+    const error = errorOf(run)
+    assert.strictEqual(error?._tag, "UncertainSubmission", `${what}: expected UncertainSubmission — ${story}`)
+    assert.strictEqual(error?.billing, "unknown", `${what}: the charge is unknown, not known — ${story}`)
+    yield* expectRun(world, run, model, { error: ["UncertainSubmission"], billing: "unknown", creates: 1, ledger: 1 })
+  })
+
+/**
+ * After the vendor's 429 with a Retry-After on `route`, the next request on that route came no sooner
+ * than the hint: read from the vendor's request log (arrival times on its clock), not from reelay's
+ * `Retrying` events.
+ */
+const checkRetryAfterHonoured = (world: World, route: string, hintMillis: number) =>
+  Effect.gen(function* () {
+    const fingerprint = (yield* Testkit.creates(world.sim, world.apiKey))[0]?.authorization.fingerprint
+    const requests = (yield* world.sim.requests).filter(
+      (record) => record.route === route && record.authorization.fingerprint === fingerprint
+    )
+    const limited = requests.findIndex((record) => record.status === 429)
+    assert.isAtLeast(limited, 0, `the vendor answered a ${route} request with 429`)
+    const next = requests[limited + 1]
+    assert.isDefined(next, `the ${route} request was made again after the 429`)
+    const waited = Date.parse(next!.at) - Date.parse(requests[limited]!.at)
+    // A millisecond of slack: the log's clock and the client's timers round differently.
+    assert.isAtLeast(
+      waited,
+      hintMillis - 1,
+      `the vendor asked to wait ${hintMillis} ms (Retry-After) after a 429 on ${route}; the next ${route} request came ${waited} ms later`
+    )
+  })
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +628,11 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
   const failedCharged = VendorRules.chargesFailedGeneration(rule)
   const acceptedCharged = VendorRules.chargesOnAcceptance(rule)
   const maxRetries = Testkit.engineOptions().retry?.maxRetries ?? 3
+  // The hint of the Retry-After scenarios: far above the engine's own backoff (2-20 ms), far below
+  // its `maxServerDelay`.
+  const retryAfterSeconds = 0.3
+  // The engine's create timeout in `late-create-answer`: the vendor holds its answer far longer.
+  const lateSubmitTimeout = "1500 millis"
   const def = (
     name: ScenarioName,
     description: string,
@@ -789,6 +860,30 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
           })
         )
     ),
+    def(
+      "502-create",
+      "a gateway's 502 to a create the vendor acted on: UncertainSubmission, never repeated, never called free",
+      true,
+      (world) => uncertainCreate(world, withPrompt(world, `${quick} @sim:502`), "a 502 from the gateway to a create")
+    ),
+    def(
+      "504-create",
+      "a gateway's 504 to a create the vendor acted on: UncertainSubmission, never repeated, never called free",
+      true,
+      (world) => uncertainCreate(world, withPrompt(world, `${quick} @sim:504`), "a 504 from the gateway to a create")
+    ),
+    def(
+      "late-create-answer",
+      "the vendor creates the task but answers after the client's timeout: UncertainSubmission, never repeated",
+      true,
+      (world) =>
+        uncertainCreate(
+          world,
+          withPrompt(world, `${quick} @sim:slow-after-create(ms=60000,times=always)`),
+          "a create answered only after the client's timeout"
+        ),
+      { engine: { submitTimeout: lateSubmitTimeout } }
+    ),
     def("malformed-event", "a garbled stream event is skipped; saved, charged once", !polled, (world) =>
       Effect.asVoid(savedOnce(world, withPrompt(world, `${quick} @sim:malformed(on=create)`)))
     ),
@@ -903,6 +998,26 @@ const definitions = (options: Options, catalog: ReadonlyArray<ModelSpec>): Reado
     ),
     def("content-retried", "a 503 on the content call is retried; saved, charged once", polled, (world) =>
       Effect.asVoid(savedOnce(world, withPrompt(world, `${quick} @sim:503(on=content)`)))
+    ),
+    def(
+      "status-retry-after",
+      "a 429 on a status poll: the next poll waits the server's Retry-After; saved, charged once",
+      polled,
+      (world) =>
+        Effect.gen(function* () {
+          yield* savedOnce(world, withPrompt(world, `${quick} @sim:429(on=status,retry-after=${retryAfterSeconds})`))
+          yield* checkRetryAfterHonoured(world, "status", retryAfterSeconds * 1000)
+        })
+    ),
+    def(
+      "content-retry-after",
+      "a 429 on the content call: asked again after the server's Retry-After; saved, charged once",
+      polled,
+      (world) =>
+        Effect.gen(function* () {
+          yield* savedOnce(world, withPrompt(world, `${quick} @sim:429(on=content,retry-after=${retryAfterSeconds})`))
+          yield* checkRetryAfterHonoured(world, "content", retryAfterSeconds * 1000)
+        })
     ),
     def("download-resumed", "a cut download resumes with Range; byte for byte the vendor's video", true, (world) =>
       Effect.gen(function* () {

@@ -85,7 +85,11 @@ export const make = (options: Options) =>
       HttpClient.mapRequest(HttpClientRequest.bearerToken(options.apiKey)),
       HttpClient.mapRequest(HttpClientRequest.acceptJson)
     )
-    const fail = (response: HttpClientResponse.HttpClientResponse, taskId?: string): Effect.Effect<never, VideoError> =>
+    const fail = (
+      response: HttpClientResponse.HttpClientResponse,
+      operation: string,
+      taskId?: string
+    ): Effect.Effect<never, VideoError> =>
       Effect.flatMap(
         Effect.orElseSucceed(HttpClientResponse_json(response), () => undefined),
         (body): Effect.Effect<never, VideoError> => {
@@ -103,6 +107,9 @@ export const make = (options: Options) =>
               return Effect.fail(
                 new RateLimited({ ...common, ...(hint === undefined ? {} : { retryAfterMillis: hint }) })
               )
+            // A gateway's 502 / 504 to a create may hide a task the service behind it created.
+            case operation === "create" && (response.status === 502 || response.status === 504):
+              return Effect.fail(new ProviderUnavailable({ ...common, stage: "exchange" }))
             case response.status >= 500:
               return Effect.fail(new ProviderUnavailable({ ...common, stage: "response" }))
             case code === "content_policy_violation":
@@ -125,7 +132,9 @@ export const make = (options: Options) =>
         Effect.catchTag("ResponseError", (error) =>
           Effect.fail(new ProviderUnavailable({ provider: id, stage: "exchange", message: error.message }))
         ),
-        Effect.flatMap((response) => (response.status === 200 ? Effect.succeed(response) : fail(response, taskId)))
+        Effect.flatMap((response) =>
+          response.status === 200 ? Effect.succeed(response) : fail(response, operation, taskId)
+        )
       )
     const read = <A, I>(schema: Schema.Schema<A, I>, response: HttpClientResponse.HttpClientResponse) =>
       Effect.flatMap(
