@@ -11,8 +11,9 @@
  *   prompts, a reused batch key, malformed numbers and durations, a batch beyond its budget.
  * - **Secrets**: a known key at `--log-level debug` through every provider, with failures, and
  *   through a hostile server (a reseller in `reelay.config.json`) echoing the key in a 401 and a 500
- *   body and redirecting with it in the URL: the key must appear in no stdout, no stderr, no journal
- *   byte, no file.
+ *   body, a failed task's code and message and a Sora failure line, in every spelling a server can
+ *   make of it (`spellings.ts`), and redirecting with it in the URL: no spelling may appear in any
+ *   stdout, stderr, journal byte or file; the masked `sk-...` form vendors print stays.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -26,6 +27,7 @@ import * as Scope from "effect/Scope"
 import * as Harness from "../cli/harness.js"
 import * as Hostile from "./hostile.js"
 import { resellerDefinition } from "./providers.js"
+import * as Spellings from "./spellings.js"
 
 const harness = Harness.forFile()
 
@@ -143,6 +145,13 @@ const badCases: ReadonlyArray<BadCase> = [
     args: ["generate", "   "],
     code: [2, 10],
     line: /prompt/i
+  },
+  {
+    // 100,000 characters: the most one argument may carry on Linux is 128 KiB.
+    name: "a prompt longer than the model takes",
+    args: ["generate", "x".repeat(100_000)],
+    code: [10],
+    line: /^reelay: InvalidRequest: the prompt is 100000 characters long; model ".+" takes at most 5000 /
   },
   {
     name: "a duration that is not a number",
@@ -273,11 +282,9 @@ describe("bad input (CLI): one clear line, a non-zero exit, nothing sent, charge
 })
 
 describe("secrets (CLI): a known key at --log-level debug, every provider, a server echoing it", () => {
-  it("the key appears in no output, no journal byte and no file", async () => {
-    const random = Math.random().toString(16).slice(2, 14).padEnd(12, "7")
-    const canary = `sk-reelay-cli-canary-${random}`
-    const echo = `Incorrect API key provided: ${canary}; Authorization: Bearer ${canary}`
-    const servers = await startHostile(canary, echo)
+  it("no spelling of the key appears in any output, journal byte or file", async () => {
+    const canary = Spellings.make("cli")
+    const servers = await startHostile(canary)
     try {
       const cwd = Harness.workdir("reliability-secrets")
       const journal = NodePath.join(cwd, ".reelay", "journal.db")
@@ -300,16 +307,19 @@ describe("secrets (CLI): a known key at --log-level debug, every provider, a ser
           { key: "official", prompt: `A boat ${quick} @sim:truncate`, provider: "laozhang-official" },
           { key: "sora", prompt: `A cat ${quick}`, provider: "laozhang-sora" },
           { key: "sora-cut", prompt: `A dog ${quick} @sim:sse-cut`, provider: "laozhang-sora" },
-          { key: "echo-401", prompt: "A fox echo-401", provider: "hostile" },
           { key: "echo-500", prompt: "A fox echo-500-json", provider: "hostile" },
-          { key: "echo-fail", prompt: "A fox echo-fail", provider: "hostile" },
-          { key: "redirect", prompt: "A fox redirect-ok", provider: "hostile" }
+          { key: "redirect", prompt: "A fox redirect-ok", provider: "hostile" },
+          // Each spelling of the key (`spellings.ts`) in an error body and in a failed task's code and message.
+          ...canary.spellings.flatMap((_spelling, index) => [
+            { key: `echo-401-${index}`, prompt: `A fox echo-401 spell-${index}`, provider: "hostile" },
+            { key: `echo-fail-${index}`, prompt: `A fox echo-fail spell-${index}`, provider: "hostile" }
+          ])
         )
       )
       const env = {
-        ...harness.env(canary),
-        LAOZHANG_OFFICIAL_API_KEY: canary,
-        HOSTILE_API_KEY: canary,
+        ...harness.env(canary.key),
+        LAOZHANG_OFFICIAL_API_KEY: canary.key,
+        HOSTILE_API_KEY: canary.key,
         REELAY_JOURNAL: journal
       }
       const timed = async (args: ReadonlyArray<string>) => {
@@ -345,7 +355,9 @@ describe("secrets (CLI): a known key at --log-level debug, every provider, a ser
       )
       assert.isTrue(runs[2]!.code === 11 && runs[3]!.code !== 0, `${runs[2]!.stderr}\n${runs[3]!.stderr}`)
       assert.isTrue(
-        servers.hostile.seen.some((seen) => seen.server === "api" && seen.headers.authorization === `Bearer ${canary}`),
+        servers.hostile.seen.some(
+          (seen) => seen.server === "api" && seen.headers.authorization === `Bearer ${canary.key}`
+        ),
         "the key was sent to the hostile API"
       )
       for (const seen of servers.hostile.seen.filter((seen) => seen.server === "elsewhere")) {
@@ -356,8 +368,7 @@ describe("secrets (CLI): a known key at --log-level debug, every provider, a ser
           ["stdout", run.stdout],
           ["stderr", run.stderr]
         ] as const) {
-          assert.notInclude(text, canary, `run ${index + 1}: the key on ${name}`)
-          assert.notInclude(text, random, `run ${index + 1}: the key's random part on ${name}`)
+          assert.deepStrictEqual(canary.find(text), [], `run ${index + 1}: a spelling of the key on ${name}`)
         }
       }
       const files = (NodeFs.readdirSync(cwd, { recursive: true }) as Array<string>)
@@ -365,12 +376,12 @@ describe("secrets (CLI): a known key at --log-level debug, every provider, a ser
         .filter((path) => NodeFs.statSync(path).isFile())
       assert.isTrue(files.includes(journal), "the journal was written")
       for (const file of files) {
-        const bytes = NodeFs.readFileSync(file)
-        assert.strictEqual(bytes.indexOf(canary), -1, `the key is in ${file}`)
-        assert.strictEqual(bytes.indexOf(random), -1, `the key's random part is in ${file}`)
+        assert.deepStrictEqual(canary.findInBytes(NodeFs.readFileSync(file)), [], `a spelling of the key is in ${file}`)
       }
+      // What vendors print on purpose (`sk-...` and 4 characters) is not taken for the key.
+      assert.include(runs[0]!.stdout + runs[0]!.stderr, canary.masked)
       process.stdout.write(
-        `[secrets/cli] ${runs.length} runs (exit, seconds: ${runs.map((run) => `${run.code} ${run.seconds.toFixed(1)}`).join("; ")}), ${files.length} files searched: no trace of the key\n`
+        `[secrets/cli] ${runs.length} runs (exit, seconds: ${runs.map((run) => `${run.code} ${run.seconds.toFixed(1)}`).join("; ")}), ${files.length} files searched: no spelling of the key\n`
       )
     } finally {
       await servers.stop()
@@ -379,10 +390,10 @@ describe("secrets (CLI): a known key at --log-level debug, every provider, a ser
 })
 
 /** The hostile servers of the CLI secrets test, started for as long as the test needs them. */
-const startHostile = async (canary: string, echo: string) => {
+const startHostile = async (canary: Spellings.Canary) => {
   const scope = Effect.runSync(Scope.make())
   const hostile = await Effect.runPromise(
-    Hostile.start({ api: echoing(canary, echo), elsewhere: (_request, response) => Hostile.sendVideo(response) }).pipe(
+    Hostile.start({ api: echoing(canary), elsewhere: (_request, response) => Hostile.sendVideo(response) }).pipe(
       Scope.extend(scope)
     )
   )
@@ -393,17 +404,25 @@ const startHostile = async (canary: string, echo: string) => {
   }
 }
 
-/** Echoes the key back: in a 401 and a 500 body, a failed task, a redirect's URL, a Sora failure line. */
+/**
+ * Echoes the key back: in a 401 and a 500 body, a failed task's code and message, a response header,
+ * a redirect's URL, a Sora failure line. The prompt (or the task id) says which spelling
+ * (`spell-<n>`, `_<n>`); the Sora failure line carries them all.
+ */
 const echoing =
-  (canary: string, echo: string): Hostile.Handler =>
+  (canary: Spellings.Canary): Hostile.Handler =>
   (request, response, origins, body) => {
     const url = request.url ?? ""
     const scenario = /echo-[a-z0-9-]+|redirect-[a-z]+/.exec(`${url} ${body}`)?.[0] ?? "ok"
+    const index = Number(/(?:spell-|_)(\d+)/.exec(`${url} ${body}`)?.[1] ?? 0)
+    const spelling = canary.spellings[index]!.text
+    const echo = `Incorrect API key provided (${canary.masked}): ${spelling}; Authorization: Bearer ${spelling}`
     if (url.endsWith("/chat/completions")) {
-      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.writeHead(200, { "content-type": "text/event-stream", "x-request-id": canary.key })
+      const all = canary.spellings.map((one) => one.text).join("; ")
       return response.end(
         Hostile.soraChunk("> ⌛️ Task is in queue\n\n") +
-          Hostile.soraChunk(`> ❌ Video generation failed (generation_failed): ${echo}\n\n`) +
+          Hostile.soraChunk(`> ❌ Video generation failed (generation_failed): ${all}\n\n`) +
           Hostile.soraDone()
       )
     }
@@ -414,17 +433,238 @@ const echoing =
     if (scenario === "echo-500-json") {
       return Hostile.json(response, 500, { error: { message: echo } }, { "retry-after-ms": "10" })
     }
-    if (request.method === "POST") return Hostile.json(response, 200, { id: `task-${scenario}`, status: "queued" })
+    if (request.method === "POST") {
+      return Hostile.json(
+        response,
+        200,
+        { id: `task-${scenario}_${index}`, status: "queued" },
+        { "x-request-id": spelling }
+      )
+    }
     if (url.includes("/files/")) {
-      return response.writeHead(302, { location: `${origins.elsewhere}/video.mp4?api_key=${canary}` }).end()
+      return response.writeHead(302, { location: `${origins.elsewhere}/video.mp4?api_key=${canary.key}` }).end()
     }
     if (url.endsWith("/content")) return Hostile.json(response, 200, { url: `${origins.api}/files/video.mp4` })
     if (scenario === "echo-fail") {
       return Hostile.json(response, 200, {
         id: "x",
         status: "failed",
-        error: { code: "generation_failed", message: echo }
+        error: { code: `failed:${spelling}`, message: echo }
       })
     }
     return Hostile.json(response, 200, { id: "x", status: "completed", progress: 100 })
   }
+
+/**
+ * Issue 11, cases 2, 7 and 9 through the real CLI: a file at an output, a configuration that would
+ * pick the wrong profile, bill a negative price or fail only when sending, and batch lines JSON reads
+ * two ways. Each is refused with exit 2 and one line naming what is wrong, before anything is sent:
+ * the simulator's request log and ledger stay empty for the case's key, nothing is journaled, and a
+ * file at an output keeps every byte.
+ */
+describe("files, configuration and batch lines (CLI): refused before anything is sent", () => {
+  const theirs = Buffer.from("someone's file, not a video of ours")
+
+  const refused = async (
+    args: ReadonlyArray<string>,
+    options: {
+      readonly setup: (cwd: string) => void
+      readonly line: RegExp
+      readonly env?: (key: string) => Record<string, string>
+      /** Files that must keep every byte (relative to the working directory). */
+      readonly untouched?: ReadonlyArray<string>
+    }
+  ) => {
+    const cwd = Harness.workdir("reliability-files")
+    options.setup(cwd)
+    for (const name of options.untouched ?? []) NodeFs.writeFileSync(NodePath.join(cwd, name), theirs)
+    const key = harness.freshKey("sk-reliability-files")
+    const journal = NodePath.join(cwd, "journal.db")
+    const before = harness.sim.state.requests.list().length
+    const result = await Harness.run(args, {
+      cwd,
+      env: { ...harness.env(key), ...options.env?.(key), REELAY_JOURNAL: journal }
+    })
+    assert.strictEqual(result.code, 2, `exit ${result.code}: ${result.stderr}`)
+    const stderr = result.stderr.split("\n").filter((text) => text.trim() !== "")
+    assert.strictEqual(stderr.length, 1, `one line:\n${result.stderr}`)
+    assert.match(stderr[0]!, options.line)
+    assert.strictEqual(result.stdout, "", "nothing on stdout")
+    assert.deepStrictEqual(harness.requestsOf(key), [], "nothing sent with the case's key")
+    assert.strictEqual(harness.sim.state.requests.list().length, before, "nothing sent at all")
+    assert.deepStrictEqual(harness.chargesOf(key), [], "nothing charged")
+    assert.deepStrictEqual(await journaled(journal), [], "nothing journaled")
+    for (const name of options.untouched ?? []) {
+      assert.isTrue(NodeFs.readFileSync(NodePath.join(cwd, name)).equals(theirs), `${name} keeps every byte`)
+    }
+    return { cwd, key, result }
+  }
+
+  const batchFile =
+    (...objects: ReadonlyArray<Record<string, unknown>>) =>
+    (cwd: string) =>
+      NodeFs.writeFileSync(NodePath.join(cwd, "jobs.jsonl"), lines(...objects))
+
+  it("generate --out onto an existing file: exit 2 naming the path and --overwrite; with --overwrite, replaced", async () => {
+    const { cwd, key } = await refused(["generate", "A fox", "--out", "taken.mp4"], {
+      setup: () => undefined,
+      untouched: ["taken.mp4"],
+      line: /^reelay: UsageError: .*\/taken\.mp4 already exists; .*pass --overwrite to replace it.*Nothing was sent$/
+    })
+    const replaced = await Harness.run(["generate", "A fox", "--out", "taken.mp4", "--overwrite"], {
+      cwd,
+      env: { ...harness.env(key), REELAY_JOURNAL: NodePath.join(cwd, "journal.db") }
+    })
+    assert.strictEqual(replaced.code, 0, replaced.stderr)
+    assert.isTrue(Harness.isMp4(NodePath.join(cwd, "taken.mp4")), "the video replaced the file")
+  })
+
+  it("a batch line whose output exists, named or derived in --out-dir: exit 2; its own overwrite lets it", async () => {
+    await refused(["batch", "jobs.jsonl"], {
+      setup: batchFile({ key: "a", prompt: "A fox", output: "a.mp4" }, { key: "b", prompt: "An owl", output: "b.mp4" }),
+      untouched: ["b.mp4"],
+      line: /^reelay: UsageError: jobs\.jsonl:2: .*\/b\.mp4 already exists; .*--overwrite \(or "overwrite": true on its line\)/
+    })
+    const { cwd, key } = await refused(["batch", "jobs.jsonl", "--out-dir", "."], {
+      setup: batchFile({ key: "fox", prompt: "A fox" }, { key: "owl", prompt: "An owl" }),
+      untouched: ["owl.mp4"],
+      line: /^reelay: UsageError: jobs\.jsonl:2: .*\/owl\.mp4 already exists/
+    })
+    batchFile({ key: "fox", prompt: "A fox" }, { key: "owl", prompt: "An owl", overwrite: true })(cwd)
+    const allowed = await Harness.run(["batch", "jobs.jsonl", "--out-dir", "."], {
+      cwd,
+      env: { ...harness.env(key), REELAY_JOURNAL: NodePath.join(cwd, "journal.db") }
+    })
+    assert.strictEqual(allowed.code, 0, allowed.stderr)
+    assert.isTrue(Harness.isMp4(NodePath.join(cwd, "owl.mp4")), "the line that allowed it replaced the file")
+  })
+
+  it("two items of one batch saving to one file: exit 2 naming both lines", async () => {
+    await refused(["batch", "jobs.jsonl"], {
+      setup: batchFile(
+        { prompt: "A fox", output: "clips/same.mp4" },
+        { prompt: "A cat" },
+        { prompt: "An owl", output: "clips/../clips/same.mp4" }
+      ),
+      line: /^reelay: UsageError: jobs\.jsonl:1 and jobs\.jsonl:3 both save to .*\/clips\/same\.mp4; one would replace the other's video/
+    })
+    // A default name in --out-dir counts: key "fox" is out/fox.mp4.
+    await refused(["batch", "jobs.jsonl", "--out-dir", "out"], {
+      setup: batchFile({ key: "fox", prompt: "A fox" }, { key: "owl", prompt: "An owl", output: "out/fox.mp4" }),
+      line: /^reelay: UsageError: jobs\.jsonl:1 and jobs\.jsonl:2 both save to .*\/out\/fox\.mp4/
+    })
+  })
+
+  it("a finished batch run again with its videos in place: verified, nothing created again", async () => {
+    const cwd = Harness.workdir("reliability-files")
+    batchFile({ key: "fox", prompt: "A fox" }, { key: "owl", prompt: "An owl", output: "owl.mp4" })(cwd)
+    const key = harness.freshKey("sk-reliability-files")
+    const env = { ...harness.env(key), REELAY_JOURNAL: NodePath.join(cwd, "journal.db") }
+    const first = await Harness.run(["batch", "jobs.jsonl", "--out-dir", "out"], { cwd, env })
+    assert.strictEqual(first.code, 0, first.stderr)
+    const creates = () => harness.requestsOf(key).filter((request) => request.method === "POST").length
+    assert.strictEqual(creates(), 2)
+    const saved = NodeFs.readFileSync(NodePath.join(cwd, "owl.mp4"))
+    const again = await Harness.run(["batch", "jobs.jsonl", "--out-dir", "out"], { cwd, env })
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.strictEqual(creates(), 2, "nothing created again")
+    assert.isTrue(NodeFs.readFileSync(NodePath.join(cwd, "owl.mp4")).equals(saved))
+    const resumed = await Harness.run(["resume"], { cwd, env })
+    assert.strictEqual(resumed.code, 0, resumed.stderr)
+    assert.strictEqual(creates(), 2, "nothing created by resume")
+  })
+
+  const profileConfig = (cwd: string) =>
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({ profiles: { capped: { provider: "laozhang", budget: "0.01" } } })
+    )
+
+  for (const name of ["toString", "constructor", "hasOwnProperty", "__proto__"]) {
+    it(`--profile ${name}: exit 2 listing the profiles the file defines`, async () => {
+      await refused(["generate", "A fox", "--profile", name], {
+        setup: profileConfig,
+        line: new RegExp(
+          `^reelay: UsageError: unknown profile "${name}" \\(from --profile\\); .*reelay\\.config\\.json defines capped$`
+        )
+      })
+    })
+  }
+
+  const resellerConfig = (change: (definition: ReturnType<typeof resellerDefinition>) => unknown) => (cwd: string) =>
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({ providers: [change(resellerDefinition(harness.sim.urls.apiyi))] })
+    )
+  const resellerKey = (key: string) => ({ RESALE_API_KEY: key })
+
+  it("a reseller with a negative price: exit 2 naming providers[0].models[0].price", async () => {
+    await refused(["generate", "A fox", "--provider", "resale"], {
+      setup: resellerConfig((definition) => ({
+        ...definition,
+        models: definition.models.map((model) => ({ ...model, price: "-0.24" }))
+      })),
+      env: resellerKey,
+      line: /^reelay: ConfigFileError: .*reelay\.config\.json: providers\[0\]\.models\[0\]\.price: a price in US dollars .*got "-0\.24"$/
+    })
+  })
+
+  it("an unknown field inside a reseller's model: exit 2 with its path", async () => {
+    await refused(["generate", "A fox", "--provider", "resale"], {
+      setup: resellerConfig((definition) => ({
+        ...definition,
+        models: definition.models.map((model) => ({ ...model, pirce: "0.10" }))
+      })),
+      env: resellerKey,
+      line: /^reelay: ConfigFileError: .*providers\[0\]\.models\[0\]\.pirce: is unexpected, expected: "id" \| .*"price"/
+    })
+  })
+
+  it("a charge policy not among the three: exit 2 listing all three", async () => {
+    await refused(["generate", "A fox", "--provider", "resale"], {
+      setup: resellerConfig((definition) => ({ ...definition, chargePolicy: "sometimes" })),
+      env: resellerKey,
+      line: /providers\[0\]\.chargePolicy: Expected "on-success" \| "per-request" \| "on-response", actual "sometimes"$/
+    })
+  })
+
+  it("an HTTP header name that cannot be sent: exit 2 when the configuration is read", async () => {
+    await refused(["generate", "A fox", "--provider", "resale"], {
+      setup: resellerConfig((definition) => ({ ...definition, auth: { style: "raw", header: "x api key" } })),
+      env: resellerKey,
+      line: /^reelay: ConfigFileError: .*providers\[0\]\.auth\.header: an HTTP header name: .*got "x api key"$/
+    })
+  })
+
+  it("a key with a line break in it: exit 2 naming the variable, never the key", async () => {
+    const { key, result } = await refused(["generate", "A fox", "--provider", "apiyi"], {
+      setup: () => undefined,
+      env: (key) => ({ APIYI_API_KEY: `${key}\nx-injected: 1` }),
+      line: /^reelay: UsageError: the key in APIYI_API_KEY \(for apiyi\) holds a line break or another control character/
+    })
+    assert.notInclude(result.stderr, key)
+  })
+
+  it("a batch line with a key written twice: exit 2 naming the line and the key", async () => {
+    await refused(["batch", "jobs.jsonl"], {
+      setup: (cwd) =>
+        NodeFs.writeFileSync(
+          NodePath.join(cwd, "jobs.jsonl"),
+          '{"prompt": "A fox"}\n{"prompt": "A fox", "model": "veo-3.1-fast", "prompt": "An owl"}\n'
+        ),
+      line: /^reelay: BatchFileError: jobs\.jsonl:2: the key "prompt" is written twice/
+    })
+  })
+
+  it("a batch file that starts with a UTF-8 byte-order mark: read as if it had none", async () => {
+    const cwd = Harness.workdir("reliability-files")
+    NodeFs.writeFileSync(NodePath.join(cwd, "jobs.jsonl"), `\uFEFF${lines({ key: "fox", prompt: "A fox" })}`)
+    const key = harness.freshKey("sk-reliability-files")
+    const result = await Harness.run(["batch", "jobs.jsonl", "--out-dir", "out"], {
+      cwd,
+      env: { ...harness.env(key), REELAY_JOURNAL: NodePath.join(cwd, "journal.db") }
+    })
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.isTrue(Harness.isMp4(NodePath.join(cwd, "out", "fox.mp4")))
+  })
+})

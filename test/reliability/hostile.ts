@@ -51,7 +51,13 @@ export interface Hostile extends Origins {
 
 let sentBytes = 0
 
-const listen = (name: Seen["server"], seen: Array<Seen>, handler: () => Handler, origins: () => Origins) => {
+const listen = (
+  name: Seen["server"],
+  seen: Array<Seen>,
+  handler: () => Handler,
+  origins: () => Origins,
+  host = "127.0.0.1"
+) => {
   const sockets = new Set<import("node:net").Socket>()
   const server = NodeHttp.createServer((request, response) => {
     const chunks: Array<Buffer> = []
@@ -72,7 +78,7 @@ const listen = (name: Seen["server"], seen: Array<Seen>, handler: () => Handler,
   })
   return Effect.acquireRelease(
     Effect.async<number>((resume) => {
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      server.listen(0, host, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
     }),
     () =>
       Effect.async<void>((resume) => {
@@ -82,27 +88,37 @@ const listen = (name: Seen["server"], seen: Array<Seen>, handler: () => Handler,
   )
 }
 
-/** Starts the two servers for the scope's lifetime. */
-export const start = (handlers: {
-  readonly api: Handler
-  readonly elsewhere?: Handler | undefined
-}): Effect.Effect<Hostile, never, Scope.Scope> =>
+/**
+ * Starts the two servers for the scope's lifetime, on 127.0.0.1 unless `hosts` says otherwise (an
+ * address of a network namespace of the test's own, say, to have an API that is not on loopback).
+ */
+export const start = (
+  handlers: {
+    readonly api: Handler
+    readonly elsewhere?: Handler | undefined
+  },
+  hosts: { readonly api?: string | undefined; readonly elsewhere?: string | undefined } = {}
+): Effect.Effect<Hostile, never, Scope.Scope> =>
   Effect.gen(function* () {
     const seen: Array<Seen> = []
     let origins: Origins | undefined
+    const apiHost = hosts.api ?? "127.0.0.1"
+    const elsewhereHost = hosts.elsewhere ?? "127.0.0.1"
     const api = yield* listen(
       "api",
       seen,
       () => handlers.api,
-      () => origins!
+      () => origins!,
+      apiHost
     )
     const elsewhere = yield* listen(
       "elsewhere",
       seen,
       () => handlers.elsewhere ?? ((_request, response) => response.writeHead(404).end()),
-      () => origins!
+      () => origins!,
+      elsewhereHost
     )
-    origins = { api: `http://127.0.0.1:${api}`, elsewhere: `http://127.0.0.1:${elsewhere}` }
+    origins = { api: `http://${apiHost}:${api}`, elsewhere: `http://${elsewhereHost}:${elsewhere}` }
     const start = sentBytes
     return { ...origins, baseUrl: `${origins.api}/v1`, seen, sent: () => sentBytes - start }
   })
@@ -153,6 +169,44 @@ export const stream = (
   response.on("error", () => undefined)
   pump()
 }
+
+/**
+ * Writes `bytes` to `sink` (a response's body, or the raw socket for a trickled status line and
+ * headers) a few at a time, `perTick` bytes (default 1) every `everyMillis`, then ends a response;
+ * stops when the client leaves.
+ */
+export const trickle = (
+  sink: NodeHttp.ServerResponse | import("node:net").Socket,
+  bytes: string | Uint8Array,
+  options: { readonly everyMillis: number; readonly perTick?: number }
+) => {
+  const data = typeof bytes === "string" ? Buffer.from(bytes) : bytes
+  const perTick = options.perTick ?? 1
+  let written = 0
+  const timer = setInterval(() => {
+    if (sink.destroyed) return clearInterval(timer)
+    if (written >= data.length) {
+      clearInterval(timer)
+      if ("writeHead" in sink) sink.end()
+      return
+    }
+    const piece = data.subarray(written, written + perTick)
+    written += piece.length
+    sentBytes += piece.length
+    sink.write(piece)
+  }, options.everyMillis)
+  sink.once("close", () => clearInterval(timer))
+  sink.on("error", () => undefined)
+}
+
+/**
+ * Answers on the raw socket, bypassing `node:http`'s writer: the status line and a header are
+ * trickled one byte every `everyMillis`, the end of the headers never reached.
+ */
+export const trickleHeaders = (request: NodeHttp.IncomingMessage, everyMillis: number) =>
+  trickle(request.socket, `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-padding: ${"a".repeat(8192)}`, {
+    everyMillis
+  })
 
 export const json = (response: NodeHttp.ServerResponse, status: number, body: unknown, headers = {}) => {
   const text = JSON.stringify(body)

@@ -9,7 +9,9 @@
  * ```
  *
  * Relative image paths and `output` paths resolve against the batch file's directory. Blank lines
- * are skipped. A line without a key is keyed `line-<n>`.
+ * are skipped. A line without a key is keyed `line-<n>`. A key written twice in one line is refused
+ * (`JSON.parse` would keep the last value without a word); a UTF-8 byte-order mark at the start of
+ * the file is dropped.
  *
  * @since 0.1.0
  */
@@ -21,6 +23,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { BatchFileError } from "./CliError.js"
 import { firstIssue } from "./ConfigFile.js"
+import * as Json from "./Json.js"
 import * as Requests from "./Requests.js"
 
 /** A key: what names the item in the journal, in events and in the default file name. */
@@ -48,6 +51,11 @@ export const Line = Schema.Struct({
   seed: Schema.optional(Schema.Int.pipe(Schema.between(0, 4_294_967_295))),
   /** Where this item's video goes (default `<out-dir>/<key>.mp4`). */
   output: Schema.optional(Schema.NonEmptyString),
+  /**
+   * Whether a file already at the output may be replaced (default: `--overwrite`, else no: the
+   * batch is refused before anything is sent).
+   */
+  overwrite: Schema.optional(Schema.Boolean),
   providerOptions: Schema.optional(
     Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
   )
@@ -85,18 +93,21 @@ export const parse = (path: string, text: string, defaults: Defaults = {}): Eith
   const dir = NodePath.dirname(NodePath.resolve(path))
   const items: Array<BatchItem & { key: string; line: number }> = []
   const keys = new Map<string, number>()
-  const lines = text.split(/\r?\n/)
+  const body = Json.stripBom(text)
+  const lines = body.split(/\r?\n/)
   for (const [index, raw] of lines.entries()) {
     const line = index + 1
     const fail = (message: string) =>
       Either.left(new BatchFileError({ path, line, message: `${path}:${line}: ${message}` }))
     if (raw.trim() === "") continue
-    let json: unknown
-    try {
-      json = JSON.parse(raw)
-    } catch (error) {
-      return fail(`not a JSON object (${error instanceof Error ? error.message : String(error)})`)
+    if (Json.startsWithBom(raw)) {
+      return fail("the line starts with a byte-order mark (U+FEFF), which only the file's very start may have")
     }
+    const parsed = Json.parse(raw)
+    if (Either.isLeft(parsed)) {
+      return fail(parsed.left.kind === "syntax" ? `not a JSON object (${parsed.left.message})` : parsed.left.message)
+    }
+    const json = parsed.right
     if (json === null || typeof json !== "object" || Array.isArray(json)) return fail("not a JSON object")
     const decoded = decodeLine(json)
     if (Either.isLeft(decoded)) return fail(firstIssue(decoded.left))
@@ -129,11 +140,12 @@ export const parse = (path: string, text: string, defaults: Defaults = {}): Eith
       key,
       line,
       request: request.right,
-      ...(fields.output === undefined ? {} : { output: NodePath.resolve(dir, fields.output) })
+      ...(fields.output === undefined ? {} : { output: NodePath.resolve(dir, fields.output) }),
+      ...(fields.overwrite === undefined ? {} : { overwrite: fields.overwrite })
     })
   }
   if (items.length === 0) {
     return Either.left(new BatchFileError({ path, message: `${path}: the batch file has no requests` }))
   }
-  return Either.right({ items, batchId: batchIdFor(path, text) })
+  return Either.right({ items, batchId: batchIdFor(path, body) })
 }

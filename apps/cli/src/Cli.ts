@@ -75,6 +75,9 @@ export const generateConfig = {
   seed: optionalInteger("seed", "A seed (models that take one)."),
   baseUrl,
   out: optionalText("out", "Where to save the video (default out/<prompt words>-<id>.mp4)."),
+  overwrite: Options.boolean("overwrite").pipe(
+    Options.withDescription("Replace a file already at --out (else such a file is refused before anything is sent).")
+  ),
   timeout,
   maxCost,
   json,
@@ -88,6 +91,11 @@ export const batchConfig = {
     Args.withDescription('JSON Lines: one request per line, e.g. {"key": "fox", "prompt": "A red fox..."}.')
   ),
   outDir: optionalText("out-dir", "Where the videos go, as <key>.mp4 (default out/<batch>/)."),
+  overwrite: Options.boolean("overwrite").pipe(
+    Options.withDescription(
+      'Let items replace files already at their outputs (a line\'s "overwrite" decides for it). Else such a file is refused before anything is sent; files this batch saved itself never count.'
+    )
+  ),
   batch: optionalText(
     "batch",
     "The batch id (default: the file's name and a hash of its content, so running the same file again resumes it)."
@@ -119,6 +127,11 @@ export const resumeConfig = {
     "Save the videos not saved yet into this directory instead, each under its file name (say, when the first output could not be written)."
   ),
   out: optionalText("out", "Save the video of a one-item batch (a generate) to this path instead."),
+  overwrite: Options.boolean("overwrite").pipe(
+    Options.withDescription(
+      "Let items not started yet (and videos saved elsewhere with --out / --out-dir) replace files already at their outputs."
+    )
+  ),
   timeout,
   maxCost,
   ...concurrency,

@@ -19,12 +19,14 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import * as NetworkPolicy from "@reelay/core/NetworkPolicy"
 import * as Reseller from "@reelay/openai-videos/Reseller"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ConfigFileError } from "./CliError.js"
+import * as Json from "./Json.js"
 
 /** The file looked for in the working directory when neither `--config` nor `REELAY_CONFIG` names one. */
 export const defaultFileName = "reelay.config.json"
@@ -76,7 +78,23 @@ export const Profile = Schema.Struct({
   /** How long to wait for a video before stopping with a resumable `PollTimeout` (`"10m"`, `"90s"`, seconds). */
   timeout: Schema.optional(Schema.Union(Schema.String, Schema.Number.pipe(Schema.positive()))),
   /** Where videos go when no `--out` / `--out-dir` is given. */
-  outDir: Schema.optional(Schema.NonEmptyString)
+  outDir: Schema.optional(Schema.NonEmptyString),
+  /**
+   * Local addresses a video link may reach besides those of the provider's own base URL class:
+   * `true` for all (cloud metadata included), or addresses and ranges (`["10.1.2.0/24"]`).
+   */
+  allowPrivateNetworks: Schema.optional(
+    Schema.Union(
+      Schema.Boolean,
+      Schema.Array(
+        Schema.String.pipe(
+          Schema.filter((entry) => NetworkPolicy.parseRange(entry) !== undefined, {
+            message: () => 'an IP address or range, such as "10.1.2.0/24", "fd00::/8" or "169.254.169.254"'
+          })
+        )
+      )
+    )
+  )
 })
 export type Profile = typeof Profile.Type
 
@@ -103,17 +121,52 @@ export interface Loaded {
   readonly resellers: ReadonlyArray<Reseller.Reseller>
 }
 
+// Unknown fields are refused at every depth (a typo in a reseller's model must not pass silently).
 const decodeFile = Schema.decodeUnknownEither(File, { onExcessProperty: "error", errors: "first" })
-const decodeReseller = Schema.decodeUnknownEither(Reseller.Reseller, { errors: "first" })
+const decodeReseller = Schema.decodeUnknownEither(Reseller.Reseller, { onExcessProperty: "error", errors: "first" })
 
-/** The first problem of a parse error as `path: message`, on one line. */
+/** A parse issue's path as written in the file: `providers[0].models[1].price`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((segment) => (typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`))
+    .join("")
+    .replace(/^\./, "")
+
+const expectedActual = /^Expected (.*), actual (.*)$/s
+
+/**
+ * The first problem of a parse error as `path: message`, on one line. A value that matches none of
+ * a union's members is reported once per member (`Expected "bearer"`, then `Expected "raw"`, ...):
+ * the member it came closest to is the one that got deepest into it, and at that place every
+ * accepted value is listed, never only the first.
+ */
 export const firstIssue = (error: ParseResult.ParseError): string => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  if (issue === undefined) return error.message
-  const path = issue.path.map((segment) => (typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`))
-  const where = path.join("").replace(/^\./, "")
-  const message = issue.message.replace(/\s+/g, " ")
+  const { where, message } = firstIssueAt(error)
   return where === "" ? message : `${where}: ${message}`
+}
+
+/** `firstIssue`, with where (`models[1].price`, `""` at the top) and what apart. */
+export const firstIssueAt = (error: ParseResult.ParseError): { readonly where: string; readonly message: string } => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  if (issues.length === 0) return { where: "", message: error.message }
+  const depth = Math.max(...issues.map((issue) => issue.path.length))
+  const deepest = issues.find((issue) => issue.path.length === depth)!
+  const where = formatPath(deepest.path)
+  const here = issues.filter((issue) => formatPath(issue.path) === where)
+  const first = expectedActual.exec(deepest.message)
+  let message = deepest.message
+  if (first !== null) {
+    const expected: Array<string> = []
+    for (const issue of here) {
+      const match = expectedActual.exec(issue.message)
+      if (match === null || match[2] !== first[2]) continue
+      for (const option of match[1]!.split(" | ")) if (!expected.includes(option)) expected.push(option)
+    }
+    // An optional field's "or nothing" is no help to someone who wrote a value.
+    const shown = expected.length > 1 ? expected.filter((option) => option !== "undefined") : expected
+    message = `Expected ${shown.join(" | ")}, actual ${first[2]}`
+  }
+  return { where, message: message.replace(/\s+/g, " ") }
 }
 
 /** Keys have no place in the file: say so plainly rather than "unexpected property". */
@@ -135,15 +188,44 @@ const findLiteralKey = (value: unknown, path: string): string | undefined => {
   return undefined
 }
 
-/** Parses and checks the text of a configuration file read from `path`. */
+/** What JSON can say and a configuration must not: a number too large to be one (`1e400` reads as `Infinity`). */
+const findUnsafeValue = (value: unknown, path: string): string | undefined => {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return `${path === "" ? "the file" : path}: a number too large to be one (it reads as ${value})`
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findUnsafeValue(item, `${path}[${index}]`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (value === null || typeof value !== "object") return undefined
+  for (const [name, child] of Object.entries(value)) {
+    const found = findUnsafeValue(child, path === "" ? name : `${path}.${name}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** Whether `record` has `name` as its own key: never a name every object has (`toString`, `constructor`). */
+export const hasOwn = (record: object | undefined, name: string): boolean =>
+  record !== undefined && Object.hasOwn(record, name)
+
+/**
+ * Parses and checks the text of a configuration file read from `path`. A UTF-8 byte-order mark at
+ * its start is dropped; a key written twice in one object (JSON keeps the last) and `__proto__` as a
+ * name are refused (`Json.parse`).
+ */
 export const parse = (path: string, text: string): Either.Either<Loaded, ConfigFileError> => {
   const fail = (message: string) => Either.left(new ConfigFileError({ path, message: `${path}: ${message}` }))
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    return fail(`not valid JSON (${error instanceof Error ? error.message : String(error)})`)
+  const parsed = Json.parse(Json.stripBom(text))
+  if (Either.isLeft(parsed)) {
+    return fail(parsed.left.kind === "syntax" ? `not valid JSON (${parsed.left.message})` : parsed.left.message)
   }
+  const json = parsed.right
+  const unsafe = findUnsafeValue(json, "")
+  if (unsafe !== undefined) return fail(unsafe)
   const literalKey = findLiteralKey(json, "")
   if (literalKey !== undefined) {
     return fail(
@@ -156,10 +238,14 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
   const resellers: Array<Reseller.Reseller> = []
   for (const [index, input] of file.providers.entries()) {
     const reseller = decodeReseller(input)
-    if (Either.isLeft(reseller)) return fail(`providers[${index}]: ${firstIssue(reseller.left)}`)
+    if (Either.isLeft(reseller)) {
+      const { where, message } = firstIssueAt(reseller.left)
+      const at = where === "" || where.startsWith("[") ? `providers[${index}]${where}` : `providers[${index}].${where}`
+      return fail(`${at}: ${message}`)
+    }
     resellers.push(reseller.right)
   }
-  if (file.defaultProfile !== undefined && file.profiles[file.defaultProfile] === undefined) {
+  if (file.defaultProfile !== undefined && !hasOwn(file.profiles, file.defaultProfile)) {
     const known = Object.keys(file.profiles)
     return fail(
       `defaultProfile "${file.defaultProfile}" is not among the profiles (${known.length === 0 ? "none defined" : known.join(", ")})`
@@ -185,9 +271,9 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
 export const load = (explicit: string | undefined, cwd: string): Effect.Effect<Loaded | undefined, ConfigFileError> =>
   Effect.suspend(() => {
     const path = NodePath.resolve(cwd, explicit ?? defaultFileName)
-    let text: string
+    let bytes: Uint8Array
     try {
-      text = NodeFs.readFileSync(path, "utf8")
+      bytes = NodeFs.readFileSync(path)
     } catch (error) {
       const code = (error as { code?: string }).code
       if (explicit === undefined && code === "ENOENT") return Effect.succeed(undefined)
@@ -198,5 +284,7 @@ export const load = (explicit: string | undefined, cwd: string): Effect.Effect<L
         })
       )
     }
-    return Either.match(parse(path, text), { onLeft: Effect.fail, onRight: Effect.succeed })
+    const text = Json.decodeText(bytes)
+    if (Either.isLeft(text)) return Effect.fail(new ConfigFileError({ path, message: `${path}: ${text.left.message}` }))
+    return Either.match(parse(path, text.right), { onLeft: Effect.fail, onRight: Effect.succeed })
   })

@@ -17,6 +17,7 @@ import { LaozhangOfficial } from "@reelay/provider-laozhang-official"
 import { LaozhangSora, SoraModels } from "@reelay/provider-laozhang-sora"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { UsageError } from "./CliError.js"
 import * as Settings from "./Settings.js"
 
 interface MakeOptions {
@@ -104,13 +105,23 @@ export const registry = (
   })
 
 /**
+ * A key that cannot travel in an HTTP header: a line break (a key pasted from a file with CRLF line
+ * ends) or another control character. Sent, it would fail inside the first create, where nobody can
+ * tell whether anything reached the provider (`UncertainSubmission`); refused here, it costs nothing.
+ */
+export const unsendableKey = (key: Redacted.Redacted<string>): boolean =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
+  /[\u0000-\u0008\u000a-\u001f\u007f]/.test(Redacted.value(key))
+
+/**
  * Fails with `AuthenticationFailed` naming the variable to set when `providerId` has no key: the
- * providers would refuse at submit anyway, but by then the journal would hold a batch.
+ * providers would refuse at submit anyway, but by then the journal would hold a batch. A key that
+ * cannot be sent (`unsendableKey`) is a `UsageError` naming its variable, never the key.
  */
 export const requireKey = (
   settings: Settings.Settings,
   providerId: string
-): Effect.Effect<void, AuthenticationFailed | InvalidRequest> => {
+): Effect.Effect<void, AuthenticationFailed | InvalidRequest | UsageError> => {
   if (Settings.isSimulator(providerId)) return Effect.void
   const provider = settings.providers.find((p) => p.id === providerId)
   if (provider === undefined) {
@@ -124,7 +135,14 @@ export const requireKey = (
       })
     )
   }
-  if (provider.apiKey !== undefined) return Effect.void
+  if (provider.apiKey !== undefined) {
+    if (!unsendableKey(provider.apiKey.value)) return Effect.void
+    return Effect.fail(
+      new UsageError({
+        message: `the key in ${provider.apiKey.source} (for ${provider.id}) holds a line break or another control character, which an HTTP header cannot carry; set it to the key alone. Nothing was sent`
+      })
+    )
+  }
   return Effect.fail(
     new AuthenticationFailed({
       provider: provider.id,

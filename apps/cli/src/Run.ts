@@ -13,6 +13,8 @@ import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
 import type { GenerateRequest } from "@reelay/core/GenerateRequest"
@@ -20,6 +22,7 @@ import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import type * as JobStore from "@reelay/core/JobStore"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
+import * as NetworkPolicy from "@reelay/core/NetworkPolicy"
 import * as OutputPath from "@reelay/core/OutputPath"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import { SavedVideo } from "@reelay/core/SavedVideo"
@@ -128,7 +131,7 @@ export const preflight = (
   settings: Settings.Settings,
   registry: ProviderRegistry.Service,
   items: ReadonlyArray<Item>
-): Effect.Effect<ReadonlyArray<ModelSpec>, VideoError, FileSystem.FileSystem> =>
+): Effect.Effect<ReadonlyArray<ModelSpec>, VideoError | UsageError, FileSystem.FileSystem> =>
   Effect.withSpan(
     Effect.forEach(items, (item) => {
       const check = Effect.gen(function* () {
@@ -180,7 +183,8 @@ export const checkOutputs = (
     }
     for (const item of items) {
       if (item.output === undefined) continue
-      yield* OutputPath.check(item.output).pipe(
+      // Whether a file there may be replaced is `refuseExisting`'s decision, made with the journal.
+      yield* OutputPath.check(item.output, { overwrite: true }).pipe(
         Effect.mapError(
           (error) =>
             new UsageError({
@@ -190,6 +194,118 @@ export const checkOutputs = (
       )
     }
   }).pipe(Effect.withSpan("Cli.checkOutputs", { attributes: { "reelay.items": items.length } }))
+
+/** Where an item's video goes: its own output, else `<outputDir>/<key>.mp4` (as the engine names it). */
+export const outputOf = (item: Item, outputDir: string | undefined): string =>
+  NodePath.resolve(item.output ?? NodePath.join(outputDir ?? ".", OutputPath.fileNameFor(item.key)))
+
+/**
+ * Refuses a batch in which two items save to one file (the second would replace the first's paid
+ * video), naming both. Paths are compared resolved (`OutputPath.sharedOutputs`), default names in
+ * the output directory included.
+ */
+export const refuseSharedOutputs = (
+  items: ReadonlyArray<Item>,
+  outputDir: string | undefined
+): Effect.Effect<void, UsageError> => {
+  const outputs = items.map((item) => outputOf(item, outputDir))
+  const [pair] = OutputPath.sharedOutputs(outputs)
+  if (pair === undefined) return Effect.void
+  const [a, b] = [items[pair[0]]!, items[pair[1]]!]
+  const name = (item: Item) => item.label ?? `item ${item.key}`
+  return Effect.fail(
+    new UsageError({
+      message: `${name(a)} and ${name(b)} both save to ${outputs[pair[0]]}; one would replace the other's video. Give each its own "output" (or key); nothing was sent`
+    })
+  )
+}
+
+/**
+ * The keys of a batch's items that reelay has started (a create was sent, a task or a saved video is
+ * recorded), from the journal, without writing to it: their outputs may hold what reelay itself
+ * saved for them (a crash between saving a file and recording it leaves exactly that). An item
+ * recorded as a duplicate is never saved, so it counts too. No journal yet: none.
+ */
+export const startedItems = (
+  settings: Settings.Settings,
+  batch: string
+): Effect.Effect<ReadonlySet<string>, JournalError> =>
+  Effect.gen(function* () {
+    if (!isPostgres(settings.journal.value) && !NodeFs.existsSync(Redacted.value(settings.journal.value))) {
+      return new Set<string>()
+    }
+    const items = yield* Effect.scoped(
+      Effect.flatMap(Layer.build(journalReader(settings)), (context) =>
+        Context.get(context, Journal.Journal).items(batch)
+      )
+    )
+    return startedKeys(items)
+  })
+
+/** `startedItems` of items already read. */
+export const startedKeys = (items: ReadonlyArray<Journal.Item>): ReadonlySet<string> =>
+  new Set(
+    items
+      .filter(
+        (item) =>
+          item.attempts > 0 || item.taskId !== undefined || item.video !== undefined || item.state === "duplicate"
+      )
+      .map((item) => item.key)
+  )
+
+/** How the refusal of an existing output names the way to allow it. */
+export interface OverwriteHint {
+  /** The command's flag, `--overwrite`. */
+  readonly flag: string
+  /** Another way, for a batch line: `or "overwrite": true on its line`. */
+  readonly perItem?: string | undefined
+}
+
+/**
+ * Refuses, before anything is sent or journaled, items whose output already holds a file that
+ * reelay did not save for them: a paid video must not silently replace it. Items allowed to
+ * overwrite (`item.overwrite`, else `overwrite`) pass, and so do items the journal shows started
+ * (`startedItems`), whose files are this batch's own.
+ *
+ * Race-free against other processes running the same batch when the outputs are looked at first
+ * and the journal read after (`started` is an effect for that reason): a process records a create
+ * before it writes any output, so a file seen before the journal says "not started" is not theirs.
+ */
+export const refuseExisting = (
+  items: ReadonlyArray<Item>,
+  options: {
+    readonly outputDir?: string | undefined
+    readonly overwrite: boolean
+    readonly started: Effect.Effect<ReadonlySet<string>, JournalError>
+    readonly hint: OverwriteHint
+  }
+): Effect.Effect<void, UsageError | JournalError> =>
+  Effect.gen(function* () {
+    const candidates = items.filter((item) => (item.overwrite ?? options.overwrite) !== true)
+    const taken: Array<{ readonly item: Item; readonly path: string }> = []
+    for (const item of candidates) {
+      const path = outputOf(item, options.outputDir)
+      if (yield* OutputPath.occupied(path)) taken.push({ item, path })
+    }
+    if (taken.length === 0) return
+    const started = yield* options.started
+    const refused = taken.filter(({ item }) => !started.has(item.key))
+    const [first] = refused
+    if (first === undefined) return
+    const others =
+      refused.length > 1
+        ? ` (and ${refused.length - 1} more item(s): ${refused
+            .slice(1, 4)
+            .map(({ path }) => path)
+            .join(", ")}${refused.length > 4 ? ", ..." : ""})`
+        : ""
+    const where = first.item.label === undefined ? "" : `${first.item.label}: `
+    const allow =
+      options.hint.perItem === undefined ? options.hint.flag : `${options.hint.flag} (${options.hint.perItem})`
+    return yield* new UsageError({
+      message: `${where}${first.path} already exists${others}; reelay does not replace a file unless told to: pass ${allow} to replace it, or choose another output. Nothing was sent`
+    })
+  }).pipe(Effect.withSpan("Cli.refuseExisting", { attributes: { "reelay.items": items.length } }))
 
 /** A single video that costs more than the whole budget is refused before it is journaled. */
 export const withinBudget = (settings: Settings.Settings, model: ModelSpec): Effect.Effect<void, BudgetExceeded> => {
@@ -221,7 +337,26 @@ export interface RunOptions {
   readonly single: boolean
   readonly outputDir?: string | undefined
   readonly recreateUncertain?: boolean | undefined
+  /** `--overwrite`: items that do not say may replace a file at their output. */
+  readonly overwrite?: boolean | undefined
 }
+
+/**
+ * The engine's HTTP client (its downloads): host names resolve through `NetworkPolicy.lookup`, so a
+ * download connects only to an address its network check approved; a second DNS answer (rebinding)
+ * cannot move it elsewhere.
+ */
+const downloadClient = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+  Layer.provide(
+    Layer.scoped(
+      NodeHttpClient.Dispatcher,
+      Effect.acquireRelease(
+        Effect.sync(() => new Undici.Agent({ connect: { lookup: NetworkPolicy.lookup } })),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+    )
+  )
+)
 
 /** How long a graceful stop waits for creates in flight to return their task id. */
 const drainLimit = "10 seconds"
@@ -265,7 +400,11 @@ export const execute = (
           )
         )
     }
-    const engine = yield* Engine.make({ polling: pollingOf(settings) }).pipe(
+    const engine = yield* Engine.make({
+      polling: pollingOf(settings),
+      download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
+    }).pipe(
+      Effect.provide(yield* Layer.build(downloadClient)),
       Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
       Effect.provideService(Budget.Budget, budget),
       Effect.provide(journal)
@@ -307,7 +446,8 @@ export const execute = (
         status: settings.concurrency.status?.value,
         download: settings.concurrency.download?.value
       },
-      recreateUncertain: options.recreateUncertain === true
+      recreateUncertain: options.recreateUncertain === true,
+      overwrite: options.overwrite === true
     })
     yield* Effect.annotateCurrentSpan({ "reelay.batch": batch, "reelay.items": options.items.length })
     const fiber = yield* Stream.runForEach(stream, (event) =>

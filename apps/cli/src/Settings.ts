@@ -16,6 +16,7 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { UsageError } from "./CliError.js"
 import type * as ConfigFile from "./ConfigFile.js"
+import { hasOwn } from "./ConfigFile.js"
 
 /** What the CLI knows about a built-in provider without loading it. */
 export interface Builtin {
@@ -135,6 +136,8 @@ export interface Settings {
   /** The polling deadline, if set. */
   readonly timeout: Setting<Duration.DurationInput> | undefined
   readonly outDir: Setting<string> | undefined
+  /** Local addresses video links may reach (see `NetworkPolicy`), from the profile. */
+  readonly allowPrivateNetworks: Setting<boolean | ReadonlyArray<string>> | undefined
   /** Whether the built-in simulator must run in-process. */
   readonly simulator: boolean
   /** The one line to print when the simulator was chosen because nothing else was. */
@@ -265,7 +268,11 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
       setting(environment.get(env.profile), env.profile),
       setting(file?.defaultProfile, `defaultProfile in ${file?.path}`)
     )
-    const profile = profileName === undefined ? undefined : file?.profiles[profileName.value]
+    // Own keys only: `--profile toString` names no profile, whatever every object inherits.
+    const profile =
+      profileName === undefined || !hasOwn(file?.profiles, profileName.value)
+        ? undefined
+        : file?.profiles[profileName.value]
     if (profileName !== undefined && profile === undefined) {
       const names = Object.keys(file?.profiles ?? {})
       return yield* Either.left(
@@ -439,6 +446,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
       timeScale,
       timeout,
       outDir: setting(profile?.outDir, fromProfile),
+      allowPrivateNetworks: setting(profile?.allowPrivateNetworks, fromProfile),
       simulator,
       notice,
       resellers

@@ -10,7 +10,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type { ConfigFileError, UsageError } from "./CliError.js"
 import * as ConfigFile from "./ConfigFile.js"
 import * as Providers from "./Providers.js"
@@ -33,7 +33,9 @@ export const environment = (file: ConfigFile.Loaded | undefined): Effect.Effect<
     }
     for (const name of names.secret) {
       const value = yield* Config.option(Config.redacted(name)).pipe(Effect.orElseSucceed(() => Option.none()))
-      if (Option.isSome(value)) secrets.set(name, value.value)
+      // Spaces and line ends around a key are never part of it (a `.env` file with CRLF line ends
+      // leaves a "\r"), as `Settings.fromRecord` reads them; one inside it is refused before sending.
+      if (Option.isSome(value)) secrets.set(name, Redacted.make(Redacted.value(value.value).trim()))
     }
     // A blank key (`export LAOZHANG_API_KEY=`) is no key.
     const blank = (key: Redacted.Redacted<string>) => Settings.isBlank(key)

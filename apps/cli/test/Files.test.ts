@@ -79,6 +79,44 @@ describe("BatchFile.parse", () => {
     expect(empty.line).toBeUndefined()
   })
 
+  it("refuses a key written twice in one line, at any depth, naming the line and the key", () => {
+    const good = '{"prompt": "fine"}'
+    const twice = errorOf(parseBatch(`${good}\n{"prompt": "A fox", "model": "veo-3.1-fast", "prompt": "An owl"}`))
+    expect(twice.line).toBe(2)
+    expect(twice.message).toMatch(/^\/data\/jobs\.jsonl:2: the key "prompt" is written twice/)
+    // Spelled differently, read the same by JSON.
+    expect(errorOf(parseBatch('{"prompt": "A fox", "\\u0070rompt": "An owl"}')).message).toContain(
+      'jobs.jsonl:1: the key "prompt" is written twice'
+    )
+    expect(
+      errorOf(parseBatch('{"prompt": "x", "providerOptions": {"laozhang": {"seed": 1, "seed": 2}}}')).message
+    ).toContain('jobs.jsonl:1: the key "seed" is written twice in providerOptions.laozhang')
+    expect(
+      errorOf(parseBatch('{"prompt": "x", "providerOptions": {"__proto__": {"laozhang": {"seed": 1}}}}')).message
+    ).toContain('jobs.jsonl:1: the key "__proto__" in providerOptions cannot be used as a name')
+    // The same key in two different objects is no repetition.
+    expect(
+      Either.isRight(parseBatch('{"prompt": "x", "providerOptions": {"a": {"k": 1}, "b": {"k": 2}}, "key": "k"}'))
+    ).toBe(true)
+  })
+
+  it("drops a UTF-8 byte-order mark at the start of the file, and names one anywhere else", () => {
+    const parsed = Either.getOrThrow(parseBatch('\uFEFF{"key": "fox", "prompt": "A fox"}\n{"prompt": "An owl"}'))
+    expect(parsed.items.map((item) => item.key)).toEqual(["fox", "line-2"])
+    expect(parsed.batchId).toBe(
+      Either.getOrThrow(parseBatch('{"key": "fox", "prompt": "A fox"}\n{"prompt": "An owl"}')).batchId
+    )
+    expect(errorOf(parseBatch('{"prompt": "A fox"}\n\uFEFF{"prompt": "An owl"}')).message).toContain(
+      "jobs.jsonl:2: the line starts with a byte-order mark"
+    )
+  })
+
+  it("takes an item's own overwrite", () => {
+    const parsed = Either.getOrThrow(parseBatch('{"prompt": "a", "overwrite": true}\n{"prompt": "b"}'))
+    expect(parsed.items.map((item) => item.overwrite)).toEqual([true, undefined])
+    expect(errorOf(parseBatch('{"prompt": "a", "overwrite": "yes"}')).message).toContain("jobs.jsonl:1: overwrite:")
+  })
+
   it("gives a stable batch id from the file's name and content", () => {
     expect(BatchFile.batchIdFor("/x/My Jobs.jsonl", "a")).toMatch(/^My-Jobs-[0-9a-f]{8}$/)
     expect(BatchFile.batchIdFor("a.jsonl", "x")).toBe(BatchFile.batchIdFor("b/a.jsonl", "x"))
@@ -131,6 +169,102 @@ describe("ConfigFile.parse", () => {
     )
     expect(errorOf(parse({ providers: [{ id: "acme" }] })).message).toContain("providers[0]")
     expect(errorOf(ConfigFile.parse("/p/c.json", "{nope")).message).toContain("not valid JSON")
+  })
+
+  const model = {
+    id: "m1",
+    price: "0.25",
+    capabilities: {
+      aspectRatios: ["16:9"],
+      resolutions: ["720p"],
+      durations: [8],
+      sizes: ["1280x720"],
+      imageInput: "none",
+      audio: true
+    },
+    generationTime: { typicalSeconds: 45, minSeconds: 30, maxSeconds: 60 }
+  }
+  const reseller = (fields: Record<string, unknown> = {}, modelFields: Record<string, unknown> = {}) => ({
+    id: "acme",
+    baseUrl: "https://api.acme.example/v1",
+    apiKeyEnv: "ACME_API_KEY",
+    auth: "raw",
+    chargePolicy: "on-success",
+    models: [model, { ...model, id: "m2", ...modelFields }],
+    ...fields
+  })
+
+  it("refuses a price that is negative, not a number or not finite, with its path in the file", () => {
+    expect(Either.isRight(parse({ providers: [reseller()] }))).toBe(true)
+    for (const price of ["-0.24", "abc", "Infinity", "NaN", "1e400", "", 0.24]) {
+      const error = errorOf(parse({ providers: [reseller({}, { price })] }))
+      expect(error.message, String(price)).toContain(
+        'providers[0].models[1].price: a price in US dollars as a decimal string such as "0.25"'
+      )
+    }
+    // A JSON number too large to be one reads as Infinity: refused wherever it is.
+    expect(errorOf(ConfigFile.parse("/p/c.json", '{"profiles": {"a": {"budget": 1e400}}}')).message).toContain(
+      "profiles.a.budget: a number too large to be one"
+    )
+  })
+
+  it("refuses unknown fields inside a provider, at any depth, with the path", () => {
+    expect(errorOf(parse({ providers: [reseller({ colour: "red" })] })).message).toContain(
+      "providers[0].colour: is unexpected"
+    )
+    expect(errorOf(parse({ providers: [reseller({}, { flavour: 1 })] })).message).toContain(
+      "providers[0].models[1].flavour: is unexpected"
+    )
+    expect(
+      errorOf(parse({ providers: [reseller({}, { capabilities: { ...model.capabilities, fps: 24 } })] })).message
+    ).toContain("providers[0].models[1].capabilities.fps: is unexpected")
+    expect(errorOf(parse({ providers: [reseller({ wire: { contnet: "url" } })] })).message).toContain(
+      "providers[0].wire.contnet: is unexpected"
+    )
+  })
+
+  it("lists every accepted value, never only the first", () => {
+    expect(errorOf(parse({ providers: [reseller({ chargePolicy: "sometimes" })] })).message).toContain(
+      'providers[0].chargePolicy: Expected "on-success" | "per-request" | "on-response", actual "sometimes"'
+    )
+    expect(errorOf(parse({ providers: [reseller({ auth: "basic" })] })).message).toContain(
+      'providers[0].auth: Expected "bearer" | "raw" | { "style": "bearer" | "raw", "header": <an HTTP header name> }, actual "basic"'
+    )
+    expect(errorOf(parse({ providers: [reseller({ wire: { content: "blob" } })] })).message).toContain(
+      'providers[0].wire.content: Expected "url" | "bytes", actual "blob"'
+    )
+  })
+
+  it("refuses an HTTP header name that cannot be sent, when the file is read", () => {
+    for (const header of ["x api key", "x-key:", "x-key\r\nx-evil: 1", ""]) {
+      const error = errorOf(parse({ providers: [reseller({ auth: { style: "raw", header } })] }))
+      expect(error.message, JSON.stringify(header)).toContain("providers[0].auth.header: ")
+    }
+    const fine = Either.getOrThrow(parse({ providers: [reseller({ auth: { style: "raw", header: "X-Api-Key" } })] }))
+    expect(fine.resellers[0]?.auth).toMatchObject({ style: "raw", header: "X-Api-Key" })
+  })
+
+  it("refuses __proto__ as a name, and a key written twice", () => {
+    expect(
+      errorOf(ConfigFile.parse("/p/c.json", '{"profiles": {"__proto__": {"budget": "1.00"}, "a": {}}}')).message
+    ).toContain('the key "__proto__" in profiles cannot be used as a name')
+    expect(
+      errorOf(ConfigFile.parse("/p/c.json", '{"profiles": {"a": {"budget": "1.00", "budget": "100.00"}}}')).message
+    ).toContain('the key "budget" is written twice in profiles.a')
+    for (const name of ["toString", "constructor", "hasOwnProperty"]) {
+      expect(errorOf(parse({ defaultProfile: name, profiles: { a: {} } })).message).toContain(
+        `defaultProfile "${name}" is not among the profiles (a)`
+      )
+    }
+  })
+
+  it("drops a UTF-8 byte-order mark; names a UTF-16 file", async () => {
+    const loaded = Either.getOrThrow(ConfigFile.parse("/p/c.json", '\uFEFF{"profiles": {"a": {}}}'))
+    expect(Object.keys(loaded.profiles)).toEqual(["a"])
+    const Json = await import("../src/Json.js")
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"profiles": {}}', "utf16le")])
+    expect(errorOf(Json.decodeText(utf16)).message).toContain("the file is UTF-16")
+    expect(Either.getOrThrow(Json.decodeText(Buffer.from('\uFEFF{"a": 1}', "utf8")))).toBe('{"a": 1}')
   })
 })
 

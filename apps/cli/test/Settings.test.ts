@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Money from "@reelay/core/Money"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as ConfigFile from "../src/ConfigFile.js"
@@ -149,6 +150,37 @@ describe("Settings.resolve", () => {
     expect(Either.isLeft(profile) && profile.left.message).toContain("defines draft, final, bare")
     const noFile = resolve({ env: { REELAY_PROFILE: "x" } })
     expect(Either.isLeft(noFile) && noFile.left.message).toContain("needs a reelay.config.json")
+  })
+
+  it("looks a profile up among the file's own: never toString, constructor or __proto__", () => {
+    for (const name of ["toString", "constructor", "hasOwnProperty", "__proto__", "valueOf"]) {
+      for (const selected of [{ flags: { profile: name } }, { env: { REELAY_PROFILE: name } }]) {
+        const result = resolve({ file: profiles, ...selected })
+        expect(Either.isLeft(result), name).toBe(true)
+        expect(Either.isLeft(result) && result.left.message).toContain(
+          `unknown profile "${name}" (from ${"flags" in selected ? "--profile" : "REELAY_PROFILE"}); /work/reelay.config.json defines draft, final, bare`
+        )
+      }
+    }
+    // A profile really named so is found.
+    const named = file({ profiles: { constructor: { provider: "apiyi", budget: "1.00" } } })
+    const settings = ok(resolve({ file: named, flags: { profile: "constructor" } }))
+    expect(settings.provider.value).toBe("apiyi")
+    expect(settings.budget && Money.format(settings.budget.value)).toBe("$1.00")
+  })
+
+  it("refuses a key that an HTTP header cannot carry, naming its variable and never the key", () => {
+    for (const key of ["sk-abc\ndef", "sk-abc\rdef", "sk-\u0000x"]) {
+      const settings = ok(resolve({ flags: { provider: "apiyi" }, env: { APIYI_API_KEY: key } }))
+      const error = Effect.runSync(Effect.flip(Providers.requireKey(settings, "apiyi")))
+      expect(error._tag).toBe("UsageError")
+      expect(error.message).toContain(
+        "the key in APIYI_API_KEY (for apiyi) holds a line break or another control character"
+      )
+      expect(error.message).not.toContain("sk-abc")
+    }
+    const fine = ok(resolve({ flags: { provider: "apiyi" }, env: { APIYI_API_KEY: "sk-abc" } }))
+    expect(Effect.runSync(Providers.requireKey(fine, "apiyi"))).toBeUndefined()
   })
 
   it("parses budgets, time scales and timeouts, or names what is wrong", () => {

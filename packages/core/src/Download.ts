@@ -4,8 +4,12 @@
  * whole video is never in memory.
  *
  * Credentials go only to the provider's own origin: a CDN link it hands out, or a redirect to
- * another origin, gets none. A cut transfer resumes with `Range` from what is on disk, including a
- * `.part` left behind by a crashed process.
+ * another origin, gets none. With a `network` policy, every hop's target is checked before it is
+ * requested (`NetworkPolicy`: no link into the user's own machine or network). A cut transfer resumes
+ * with `Range` (and `If-Range`) from what is on disk, including a `.part` left behind by a crashed
+ * process or a failed download — but only a `.part` its record ties to the same task and length
+ * (`PartRecord`); any other is dropped and the download starts from byte 0. The `.part` is never
+ * opened through a link. With `verify`, the complete file is checked before it takes `<path>`.
  *
  * @since 0.1.0
  */
@@ -31,9 +35,11 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AssetSource, StreamAsset, UrlAsset } from "./AssetSource.js"
-import { errorCodes } from "./Http.js"
+import { errorCodes, retryAfterMillis } from "./Http.js"
+import * as NetworkPolicy from "./NetworkPolicy.js"
 import * as OutputPath from "./OutputPath.js"
-import { DownloadFailed, TaskExpired, type VideoError } from "./VideoError.js"
+import * as PartRecord from "./PartRecord.js"
+import { DownloadFailed, type MalformedResponse, TaskExpired, type VideoError } from "./VideoError.js"
 import type { Credentials } from "./VideoProvider.js"
 
 /** How often and how long a cut transfer is resumed. */
@@ -44,12 +50,23 @@ export interface RetryOptions {
   readonly baseDelay?: Duration.DurationInput | undefined
   /** The longest delay between two attempts. Default 15 s. */
   readonly maxDelay?: Duration.DurationInput | undefined
+  /**
+   * The longest `Retry-After` (of a 429 or 5xx) waited for; a longer one ends the retries, as in
+   * `RetryPolicy`. Default 2 minutes.
+   */
+  readonly maxServerDelay?: Duration.DurationInput | undefined
 }
 
 export interface DownloadOptions {
   readonly asset: AssetSource
-  /** The final path. Bytes are written to `${path}.part`, renamed to `path` when complete. */
+  /**
+   * The final path. Bytes are written to `${path}.part`, which takes this name when complete
+   * (`OutputPath.place`): a file already there is kept, and the video saved beside it
+   * (`fox (2).mp4`, the `path` of the result) unless `overwrite`.
+   */
   readonly path: string
+  /** Replace a file that is at `path` when the download completes (default `false`). */
+  readonly overwrite?: boolean | undefined
   /**
    * Sent only when a request goes to `credentials.origin` exactly (scheme, host and port), checked
    * again after every redirect hop; never to a CDN.
@@ -57,7 +74,10 @@ export interface DownloadOptions {
   readonly credentials?: Credentials | undefined
   /** For error annotation. */
   readonly provider?: string | undefined
-  /** For error annotation. */
+  /**
+   * The task whose video this is: errors name it, and the `.part` file's record ties its bytes to it
+   * (`PartRecord`). Without it, a `.part` left by an earlier run is never resumed.
+   */
   readonly taskId?: string | undefined
   /** More bytes than this fails the download (not transient) and removes the `.part`. Default 4 GiB. */
   readonly maxBytes?: number | undefined
@@ -79,7 +99,24 @@ export interface DownloadOptions {
   readonly onProgress?: ((receivedBytes: number, totalBytes: number | undefined) => Effect.Effect<void>) | undefined
   /** Called before each resume attempt (`attempt` counts from 1) with the delay about to be waited. */
   readonly onRetry?: ((attempt: number, delayMillis: number, error: DownloadFailed) => Effect.Effect<void>) | undefined
+  /**
+   * Where the link and every redirect may lead (`NetworkPolicy`): each hop's host is resolved and
+   * checked before it is requested, and a refused one fails the download (`refusedTarget`). Without
+   * it nothing is checked; the engine always passes one.
+   */
+  readonly network?: NetworkPolicy.Options | undefined
+  /**
+   * Checks the complete file (probing it as a video, say) while it is still `${path}.part`: a file
+   * that fails is set aside as `${path}.rejected` and the download fails with the check's error, so
+   * rejected bytes never sit under `path`, not even briefly.
+   */
+  readonly verify?: ((file: string) => Effect.Effect<void, MalformedResponse>) | undefined
+  /** Where the `.part` file's record is kept (`PartRecord`; default its own directory under the system's temporary one). */
+  readonly records?: PartRecord.StoreOptions | undefined
 }
+
+/** How a download fails: the transfer, the link's expiry, or `verify` (bytes that are not a video). */
+export type DownloadError = DownloadFailed | TaskExpired | MalformedResponse
 
 /** A complete file at `path`, flushed to disk. */
 export interface Downloaded {
@@ -162,6 +199,8 @@ interface FailureDetails {
   readonly httpStatus?: number | undefined
   readonly receivedBytes?: number | undefined
   readonly expectedBytes?: number | undefined
+  readonly retryAfterMillis?: number | undefined
+  readonly refusedTarget?: boolean | undefined
 }
 
 const makeFailure = (context: FailureContext, message: string, details: FailureDetails): DownloadFailed =>
@@ -173,7 +212,9 @@ const makeFailure = (context: FailureContext, message: string, details: FailureD
     ...(context.origin === undefined ? {} : { origin: context.origin }),
     ...(details.httpStatus === undefined ? {} : { httpStatus: details.httpStatus }),
     ...(details.receivedBytes === undefined ? {} : { receivedBytes: details.receivedBytes }),
-    ...(details.expectedBytes === undefined ? {} : { expectedBytes: details.expectedBytes })
+    ...(details.expectedBytes === undefined ? {} : { expectedBytes: details.expectedBytes }),
+    ...(details.retryAfterMillis === undefined ? {} : { retryAfterMillis: details.retryAfterMillis }),
+    ...(details.refusedTarget === true ? { refusedTarget: true } : {})
   })
 
 /**
@@ -212,7 +253,12 @@ class PartFile {
   /** Set when the content is known to be wrong (too large): the file is removed, not kept for a resume. */
   discard = false
   closed = false
+  /** What the bytes in the file are (length, server validator), once a server or the record said so. */
+  entity: Entity | undefined = undefined
+  /** The record stored for the file (`PartRecord`), as written or found. */
+  record: PartRecord.PartRecord | undefined = undefined
   private pending: Array<Uint8Array> = []
+  private beforeWrite: Array<Effect.Effect<void, DownloadFailed>> = []
   private hash: Hash = createHash("sha256")
   private written = 0
   private writing: Promise<void> | undefined = undefined
@@ -223,7 +269,9 @@ class PartFile {
   constructor(
     readonly handle: NodeFs.promises.FileHandle,
     readonly path: string,
-    readonly fail: (message: string, details: FailureDetails) => DownloadFailed
+    readonly fail: (message: string, details: FailureDetails) => DownloadFailed,
+    /** Device and inode (decimal): what the record names, and what is renamed at the end. */
+    readonly identity: { readonly device: string; readonly inode: string }
   ) {}
 
   get received(): number {
@@ -272,6 +320,15 @@ class PartFile {
     )
   )
 
+  /**
+   * Runs `work` (the record that vouches for the bytes) before the next bytes reach the disk, without
+   * holding up their arrival: a response body is read from the moment it comes, and a body its server
+   * cuts early keeps what arrived.
+   */
+  ahead(work: Effect.Effect<void, DownloadFailed>): void {
+    this.beforeWrite.push(work)
+  }
+
   /** Takes bytes already on disk (a `.part` from an earlier run) into the hash. */
   adopt(bytes: Uint8Array): void {
     this.hash.update(bytes)
@@ -312,6 +369,14 @@ class PartFile {
         this.idle(),
         Effect.suspend(() => this.dispatch() ?? Effect.void)
       )
+    if (this.beforeWrite.length > 0) {
+      const work = Effect.all(this.beforeWrite, { discard: true })
+      this.beforeWrite = []
+      return Effect.zipRight(
+        work,
+        Effect.suspend(() => this.dispatch() ?? Effect.void)
+      )
+    }
     const batch = this.pending
     const size = this.pendingBytes
     this.pending = []
@@ -368,6 +433,59 @@ const tryFs = <A>(
     catch: (cause) => fail(localFailureMessage(what, path, cause), { transient: false })
   })
 
+/** What the bytes of a `.part` are: the video's length and its server's validator, as far as known. */
+interface Entity extends PartRecord.Validator {
+  readonly totalBytes?: number | undefined
+}
+
+// A `.part` that is there but is no regular file (a FIFO, a directory, a device, a socket).
+class NotRegular extends Error {}
+
+const noFollow = NodeFs.constants.O_NOFOLLOW ?? 0
+const nonBlocking = NodeFs.constants.O_NONBLOCK ?? 0
+
+/**
+ * Opens `path` read-write, creating it, never through a link: a link found there is removed (the link
+ * itself; whatever it points to is never opened, let alone rewritten) and the file made anew. Anything
+ * else that is not a regular file is refused without being opened, and `O_NONBLOCK` keeps a FIFO
+ * swapped in meanwhile from blocking the open.
+ */
+const openNoFollow = async (
+  path: string,
+  attempt = 0
+): Promise<{ readonly handle: NodeFs.promises.FileHandle; readonly stats: NodeFs.BigIntStats }> => {
+  const found = await NodeFs.promises.lstat(path).catch((error: { code?: unknown }) => {
+    if (error.code === "ENOENT") return undefined
+    throw error
+  })
+  if (found?.isSymbolicLink() === true) await NodeFs.promises.unlink(path)
+  else if (found !== undefined && !found.isFile()) throw new NotRegular()
+  // Read-write without truncation: an existing `.part` is what a resume continues from.
+  const handle = await NodeFs.promises.open(
+    path,
+    NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT | noFollow | nonBlocking,
+    0o644
+  )
+  const stats = await handle.stat({ bigint: true }).catch(async (error) => {
+    await handle.close().catch(() => undefined)
+    throw error
+  })
+  if (!stats.isFile()) {
+    await handle.close().catch(() => undefined)
+    throw new NotRegular()
+  }
+  // A `.part` with another name (a hard link) shares its bytes with that file: the output it was just
+  // saved as, when a crash came between `OutputPath.place` linking it and removing this name, or a
+  // file planted there. Writing into it would rewrite that file; the name is removed and made anew.
+  if (stats.nlink > 1n) {
+    await handle.close().catch(() => undefined)
+    if (attempt > 0) throw new NotRegular()
+    await NodeFs.promises.unlink(path)
+    return openNoFollow(path, attempt + 1)
+  }
+  return { handle, stats }
+}
+
 /**
  * Opens the `.part` file, interruptibly although it is the `acquire` of the download: a stuck open
  * (a hung network mount) must not keep Ctrl-C waiting. A descriptor that arrives after the
@@ -378,11 +496,10 @@ const openPart = (
   fail: (message: string, details: FailureDetails) => DownloadFailed
 ): Effect.Effect<PartFile, DownloadFailed> =>
   Effect.suspend(() => {
-    // Read-write without truncation: an existing `.part` is what a resume continues from.
-    const opening = NodeFs.promises.open(path, NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT, 0o644)
+    const opening = openNoFollow(path)
     const abandon = Effect.sync(() => {
       opening
-        .then(async (handle) => {
+        .then(async ({ handle }) => {
           const size = await handle.stat().then(
             (stats) => stats.size,
             () => undefined
@@ -395,12 +512,20 @@ const openPart = (
     return Effect.interruptible(
       Effect.tryPromise({
         try: () => opening,
-        catch: (cause) => fail(localFailureMessage("open", path, cause), { transient: false })
+        catch: (cause) =>
+          fail(
+            cause instanceof NotRegular
+              ? `cannot write ${path}: it is not a regular file (a FIFO, a directory, a device or a socket) and is left untouched; ${savedElsewhere}`
+              : localFailureMessage("open", path, cause),
+            { transient: false }
+          )
       })
     ).pipe(
       // Outside `interruptible`: also covers an interruption that lands after the open succeeded.
       Effect.onInterrupt(() => abandon),
-      Effect.map((handle) => new PartFile(handle, path, fail))
+      Effect.map(
+        ({ handle, stats }) => new PartFile(handle, path, fail, { device: String(stats.dev), inode: String(stats.ino) })
+      )
     )
   })
 
@@ -415,12 +540,68 @@ const closePart = (part: PartFile): Effect.Effect<void> =>
     )
   })
 
-/** Hashes the bytes of a `.part` left by an earlier run, reading one batch at a time. */
-const adoptExisting = (part: PartFile, limit: number): Effect.Effect<void, DownloadFailed> =>
+/** What ties a `.part` to its video: the task, and where records are kept. */
+interface Tie {
+  readonly taskId: string | undefined
+  readonly records: PartRecord.StoreOptions | undefined
+}
+
+/**
+ * Drops the bytes of `part` for good: its record first, so that no record ever vouches for bytes of
+ * another video, then the bytes, with the truncation flushed before any new record is written.
+ * `beforeNextWrite`: the record's removal and the flush wait until just before the next bytes are
+ * written (a response body is waiting to be read meanwhile); until then the record still describes
+ * the bytes on disk, truncated or not.
+ */
+const dropBytes = (part: PartFile, tie: Tie, beforeNextWrite = false): Effect.Effect<void, DownloadFailed> =>
+  Effect.gen(function* () {
+    const forget = PartRecord.remove(part.path, tie.records)
+    const flush = tryFs(part.fail, "flush", part.path, () => part.handle.datasync())
+    part.record = undefined
+    part.entity = undefined
+    if (beforeNextWrite) {
+      yield* part.reset
+      part.ahead(Effect.zipRight(forget, flush))
+      return
+    }
+    yield* forget
+    yield* part.reset
+    yield* flush
+  })
+
+/**
+ * Takes over the bytes of a `.part` left by an earlier run (a crash, a failed download that a resume
+ * or a fresh link continues), hashing them one batch at a time — only when its record ties them to
+ * this task and this length. Any other `.part` (no record, another task, another file in its place,
+ * another length) is someone else's: its bytes are dropped and the download starts from byte 0. The
+ * server's validator is checked by the resume itself (`If-Range`).
+ */
+const adoptExisting = (
+  part: PartFile,
+  limit: number,
+  tie: Tie,
+  totalBytes: number | undefined
+): Effect.Effect<void, DownloadFailed> =>
   Effect.gen(function* () {
     const { size } = yield* tryFs(part.fail, "inspect", part.path, () => part.handle.stat())
-    if (size === 0) return
-    if (size > limit) return yield* part.reset
+    const record = tie.taskId === undefined ? undefined : yield* PartRecord.read(part.path, tie.records)
+    const mismatch =
+      tie.taskId === undefined
+        ? "no task ties it to this video"
+        : PartRecord.mismatch(record, { taskId: tie.taskId, ...part.identity, size, totalBytes })
+    if (mismatch === undefined && record !== undefined) {
+      part.record = record
+      part.entity = { totalBytes: record.totalBytes, etag: record.etag, lastModified: record.lastModified }
+    }
+    if (size === 0) {
+      if (mismatch !== undefined && record !== undefined) yield* PartRecord.remove(part.path, tie.records)
+      return
+    }
+    if (mismatch !== undefined) {
+      yield* Effect.logDebug(`starting ${part.path} again from byte 0: ${mismatch}`)
+      return yield* dropBytes(part, tie)
+    }
+    if (size > limit) return yield* dropBytes(part, tie)
     const buffer = Buffer.allocUnsafe(Math.min(size, batchBytes))
     while (part.hashed < size) {
       const { bytesRead } = yield* tryFs(part.fail, "read", part.path, () =>
@@ -430,7 +611,46 @@ const adoptExisting = (part: PartFile, limit: number): Effect.Effect<void, Downl
       part.adopt(buffer.subarray(0, bytesRead))
     }
     // The file shrank under us (or the read failed short): start over rather than trust it.
-    if (part.hashed !== size) yield* part.reset
+    if (part.hashed !== size) yield* dropBytes(part, tie)
+  })
+
+/**
+ * Records what the bytes about to be written are (`next`: their length and validator) before any of
+ * them reaches the file: the record is written just before the first of them is (`PartFile.ahead`),
+ * while the body is already being read. Bytes already there of another entity (the server's
+ * validator or the length changed) are dropped first. A record that cannot be stored only costs a
+ * later run a download from byte 0.
+ */
+const bind = (part: PartFile, next: Entity, tie: Tie): Effect.Effect<void, DownloadFailed> =>
+  Effect.gen(function* () {
+    const current = part.entity
+    const same =
+      current !== undefined &&
+      PartRecord.sameValidator(current, next) &&
+      (current.totalBytes === undefined || next.totalBytes === undefined || current.totalBytes === next.totalBytes)
+    if (!same && part.hashed > 0) yield* dropBytes(part, tie)
+    const totalBytes = next.totalBytes ?? (same ? current?.totalBytes : undefined)
+    part.entity = { ...next, totalBytes }
+    if (tie.taskId === undefined) return
+    const record = new PartRecord.PartRecord({
+      version: 1,
+      part: NodePath.resolve(part.path),
+      ...part.identity,
+      taskId: tie.taskId,
+      ...(totalBytes === undefined ? {} : { totalBytes }),
+      ...(next.etag === undefined ? {} : { etag: next.etag }),
+      ...(next.lastModified === undefined ? {} : { lastModified: next.lastModified })
+    })
+    const previous = part.record
+    if (previous !== undefined && PartRecord.equivalent(previous, record)) return
+    part.ahead(
+      Effect.gen(function* () {
+        // An old record of other bytes goes before the new one is written: if the write fails, none is left.
+        if (!same) yield* PartRecord.remove(part.path, tie.records)
+        const written = yield* PartRecord.write(record, tie.records)
+        part.record = written ? record : same ? previous : undefined
+      })
+    )
   })
 
 /** Fetch-based clients follow redirects by themselves unless told not to; undici's `request` never does. */
@@ -462,10 +682,8 @@ type Outcome = "complete" | "incomplete"
  * })
  * ```
  */
-export const download: (
-  options: DownloadOptions
-) => Effect.Effect<Downloaded, DownloadFailed | TaskExpired, HttpClient.HttpClient> = Effect.fn("Download.download")(
-  function* (options: DownloadOptions) {
+export const download: (options: DownloadOptions) => Effect.Effect<Downloaded, DownloadError, HttpClient.HttpClient> =
+  Effect.fn("Download.download")(function* (options: DownloadOptions) {
     const { asset } = options
     const context: FailureContext = {
       provider: options.provider,
@@ -491,8 +709,13 @@ export const download: (
       }
     }
     if (asset._tag === "Url" && (context.origin === undefined || !/^https?:$/.test(new URL(asset.url).protocol))) {
-      return yield* fail("the provider returned a download link that is not an http(s) URL", { transient: false })
+      return yield* fail("the provider returned a download link that is not an http(s) URL", {
+        transient: false,
+        refusedTarget: true
+      })
     }
+    const network =
+      options.network === undefined || asset._tag !== "Url" ? undefined : yield* NetworkPolicy.make(options.network)
 
     const partPath = `${options.path}.part`
     // Not Node's recursive mkdir, which never returns under /proc (see OutputPath.makeDirectory); and
@@ -502,24 +725,27 @@ export const download: (
     )
     return yield* Effect.acquireUseRelease(
       openPart(partPath, fail),
-      (part) => run(options, part, context),
+      (part) => run(options, part, context, network),
       (part, exit) =>
         Effect.zipRight(
           closePart(part),
-          // A wrong file goes; so does an empty one, which has nothing to resume from.
+          // A wrong file goes; so does an empty one, which has nothing to resume from. Its record first.
           part.discard || (Exit.isFailure(exit) && part.hashed === 0)
-            ? Effect.promise(() => NodeFs.promises.rm(partPath, { force: true }).catch(() => undefined))
+            ? Effect.zipRight(
+                PartRecord.remove(partPath, options.records),
+                Effect.promise(() => NodeFs.promises.rm(partPath, { force: true }).catch(() => undefined))
+              )
             : Effect.void
         )
     )
-  }
-)
+  })
 
 const run = (
   options: DownloadOptions,
   part: PartFile,
-  context: FailureContext
-): Effect.Effect<Downloaded, DownloadFailed | TaskExpired, HttpClient.HttpClient> =>
+  context: FailureContext,
+  network: NetworkPolicy.Policy | undefined
+): Effect.Effect<Downloaded, DownloadError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const { asset } = options
     const fail = part.fail
@@ -543,7 +769,10 @@ const run = (
       return onProgress(part.received, expected())
     }
 
-    yield* adoptExisting(part, Math.min(maxBytes, asset.size ?? Number.POSITIVE_INFINITY))
+    const tie: Tie = { taskId: options.taskId, records: options.records }
+    yield* adoptExisting(part, Math.min(maxBytes, asset.size ?? Number.POSITIVE_INFINITY), tie, asset.size)
+    // A `.part` taken over knows its video's length from its record.
+    announced = part.entity?.totalBytes
     yield* progress(true)
 
     // Every byte received by any attempt; unlike `part.received`, it never goes back when a server
@@ -648,17 +877,21 @@ const run = (
 
     function attemptStream(asset: StreamAsset): Effect.Effect<Outcome, DownloadFailed | TaskExpired> {
       return Effect.suspend(() =>
-        consume(
-          Stream.suspend(() => asset.open(part.received)),
-          (error: VideoError): DownloadFailed | TaskExpired => {
-            if (error._tag === "DownloadFailed" || error._tag === "TaskExpired") return error
-            const transient = error._tag === "ProviderUnavailable" || error._tag === "RateLimited"
-            return fail(`the provider's byte stream failed: ${error.message}`, {
-              transient,
-              receivedBytes: part.received,
-              ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus })
-            })
-          }
+        Effect.zipRight(
+          // A provider's byte stream has no validator: the task and the length tie its bytes.
+          bind(part, { totalBytes: asset.size }, tie),
+          consume(
+            Stream.suspend(() => asset.open(part.received)),
+            (error: VideoError): DownloadFailed | TaskExpired => {
+              if (error._tag === "DownloadFailed" || error._tag === "TaskExpired") return error
+              const transient = error._tag === "ProviderUnavailable" || error._tag === "RateLimited"
+              return fail(`the provider's byte stream failed: ${error.message}`, {
+                transient,
+                receivedBytes: part.received,
+                ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus })
+              })
+            }
+          )
         )
       ).pipe(Effect.as("incomplete" as const))
     }
@@ -677,7 +910,7 @@ const run = (
         })
       }
 
-      const statusFailure = (status: number): DownloadFailed => {
+      const statusFailure = (status: number, headers: Headers.Headers): DownloadFailed => {
         if (refusedStatuses.has(status)) {
           return fail(
             `the download server refused the link (HTTP ${status}); it may have expired — ask the provider for a fresh link`,
@@ -685,11 +918,25 @@ const run = (
           )
         }
         const transient = status >= 500 || status === 429 || status === 408 || status === 425
-        return fail(`the download server answered HTTP ${status}`, { transient, httpStatus: status })
+        const hint = transient ? retryAfterMillis(headers) : undefined
+        return fail(`the download server answered HTTP ${status}`, {
+          transient,
+          httpStatus: status,
+          ...(hint === undefined ? {} : { retryAfterMillis: hint })
+        })
       }
 
+      const refusal = (error: NetworkPolicy.Refused | NetworkPolicy.Unresolved): DownloadFailed =>
+        error._tag === "Refused"
+          ? fail(error.message, { transient: false, refusedTarget: true })
+          : fail(`the download server's host ${error.host} did not resolve (${error.code})`, {
+              transient: true,
+              receivedBytes: part.received
+            })
+
       // Sends one GET per hop, deciding per hop whether the credentials go, and returns the first
-      // non-redirect response. Redirect responses are released (their scope closed) at once.
+      // non-redirect response. Redirect responses are released (their scope closed) at once. Each
+      // hop's target is checked (and its addresses pinned) before it is requested.
       const follow = (offset: number) =>
         Effect.gen(function* () {
           const client = (yield* HttpClient.HttpClient).pipe(
@@ -701,9 +948,12 @@ const run = (
           let url = new URL(asset.url)
           for (let hop = 0; ; hop++) {
             context.origin = url.origin
+            // A resume names the bytes it continues (`If-Range`): a server whose file changed sends it whole.
+            const validator = offset > 0 && part.entity !== undefined ? PartRecord.ifRange(part.entity) : undefined
             let request = HttpClientRequest.get(url.href).pipe(
               HttpClientRequest.setHeader("accept-encoding", "identity"),
-              offset > 0 ? HttpClientRequest.setHeader("range", `bytes=${offset}-`) : (request) => request
+              offset > 0 ? HttpClientRequest.setHeader("range", `bytes=${offset}-`) : (request) => request,
+              validator === undefined ? (request) => request : HttpClientRequest.setHeader("if-range", validator)
             )
             if (options.credentials !== undefined && credentialOrigin === url.origin) {
               for (const [name, value] of options.credentials.headers) {
@@ -711,6 +961,9 @@ const run = (
               }
             }
             const hopScope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+            if (network !== undefined) {
+              yield* NetworkPolicy.guard(network, url).pipe(Scope.extend(hopScope), Effect.mapError(refusal))
+            }
             const response: HttpClientResponse.HttpClientResponse = yield* client
               .execute(request)
               .pipe(withManualRedirects, Scope.extend(hopScope), Effect.mapError(transportFailure))
@@ -747,6 +1000,20 @@ const run = (
         const status = response.status
         const headers = response.headers
         const length = parseLength(headers["content-length"])
+        const validator = PartRecord.validatorOf(headers)
+        // The bytes on disk are of another file than the server's now (a server ignoring `If-Range`).
+        const changed =
+          offset > 0 &&
+          part.entity !== undefined &&
+          (status === 206 || (status === 416 && PartRecord.ifRange(validator) !== undefined)) &&
+          !PartRecord.sameValidator(part.entity, validator)
+        if (changed) {
+          yield* dropBytes(part, tie)
+          return yield* fail("the file changed on the server (another ETag or Last-Modified); restarting", {
+            transient: true,
+            httpStatus: status
+          })
+        }
 
         if (status === 416 && offset > 0) {
           const total = parseUnsatisfiedRange(headers["content-range"])
@@ -754,7 +1021,7 @@ const run = (
             if (total !== undefined) announced = total
             return "complete" as const
           }
-          yield* part.reset
+          yield* dropBytes(part, tie)
           return yield* fail(`the server has fewer bytes than the ${offset} already downloaded; restarting`, {
             transient: true,
             httpStatus: status
@@ -762,14 +1029,14 @@ const run = (
         }
         if (status === 200) {
           if (offset > 0) {
-            // The server ignored `Range`: the body starts at byte 0 again.
-            yield* part.reset
+            // The server ignored `Range`, or its file is not the one `If-Range` named: byte 0 again.
+            yield* dropBytes(part, tie, true)
           }
           announced = length
         } else if (status === 206) {
           const range = parseContentRange(headers["content-range"])
           if (range === undefined || range.start !== offset) {
-            yield* part.reset
+            yield* dropBytes(part, tie)
             return yield* fail(`the server answered a resume from byte ${offset} with another range; restarting`, {
               transient: true,
               httpStatus: status
@@ -777,7 +1044,7 @@ const run = (
           }
           const total = range.total ?? (length === undefined ? undefined : offset + length)
           if (announced !== undefined && total !== undefined && total !== announced) {
-            yield* part.reset
+            yield* dropBytes(part, tie)
             return yield* fail(`the file changed on the server (${announced} bytes, now ${total}); restarting`, {
               transient: true,
               httpStatus: status
@@ -785,7 +1052,7 @@ const run = (
           }
           if (total !== undefined) announced = total
         } else {
-          return yield* statusFailure(status)
+          return yield* statusFailure(status, headers)
         }
 
         const total = expected()
@@ -796,6 +1063,7 @@ const run = (
             expectedBytes: total
           })
         }
+        yield* bind(part, { totalBytes: expected(), ...validator }, tie)
         yield* consume(response.stream, (error) =>
           fail(`the transfer broke after ${part.received} bytes (${errorCode(error.cause) ?? "connection lost"})`, {
             transient: true,
@@ -813,18 +1081,25 @@ const run = (
 
     const retry = options.retry ?? {}
     const maxDelay = Duration.decode(retry.maxDelay ?? Duration.seconds(15))
+    const maxServerMillis = Duration.toMillis(retry.maxServerDelay ?? Duration.minutes(2))
     const onRetry = options.onRetry
     const schedule = Schedule.exponential(retry.baseDelay ?? Duration.millis(500), 2).pipe(
       Schedule.jittered,
       Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
       Schedule.intersect(Schedule.recurs(retry.attempts ?? 5)),
       Schedule.intersect(Schedule.identity<DownloadFailed | TaskExpired>()),
-      Schedule.whileInput((error: DownloadFailed | TaskExpired) => error._tag === "DownloadFailed" && error.transient),
-      Schedule.modifyDelayEffect(([[, retries], error], delay) =>
-        onRetry === undefined || error._tag !== "DownloadFailed"
+      Schedule.whileInput(
+        (error: DownloadFailed | TaskExpired) =>
+          error._tag === "DownloadFailed" && error.transient && (error.retryAfterMillis ?? 0) <= maxServerMillis
+      ),
+      // The server's Retry-After wins over the computed delay: never sooner than it said.
+      Schedule.modifyDelayEffect(([[, retries], error], computed) => {
+        const hinted = error._tag === "DownloadFailed" ? error.retryAfterMillis : undefined
+        const delay = hinted === undefined ? computed : Duration.millis(hinted)
+        return onRetry === undefined || error._tag !== "DownloadFailed"
           ? Effect.succeed(delay)
           : Effect.as(onRetry(retries + 1, Duration.toMillis(delay), error), delay)
-      )
+      })
     )
 
     yield* Effect.retry(attempt, schedule).pipe(
@@ -862,11 +1137,48 @@ const run = (
     yield* part.quiesce
     yield* tryFs(fail, "flush", part.path, () => part.handle.sync())
     yield* closePart(part)
-    yield* tryFs(fail, "rename", part.path, () => NodeFs.promises.rename(part.path, options.path))
-    yield* syncDirectory(NodePath.dirname(options.path))
+    yield* checkSameFile(part)
+    if (options.verify !== undefined) {
+      const verified = yield* Effect.either(options.verify(part.path))
+      if (verified._tag === "Left") {
+        // Kept for inspection, under a name that cannot pass for a video; never under `path`.
+        yield* PartRecord.remove(part.path, tie.records)
+        yield* Effect.promise(() =>
+          NodeFs.promises
+            .rename(part.path, `${options.path}.rejected`)
+            .catch(() => NodeFs.promises.rm(part.path, { force: true }))
+            .catch(() => undefined)
+        )
+        return yield* Effect.fail(verified.left)
+      }
+    }
+    // The record goes before the file takes its name: a crash in between leaves a `.part` with no
+    // record (downloaded again), never a record of a `.part` that is gone.
+    yield* PartRecord.remove(part.path, tie.records)
+    const saved = yield* OutputPath.place(part.path, options.path, { overwrite: options.overwrite }).pipe(
+      Effect.mapError((error) => fail(`${error.message}; ${savedElsewhere}`, { transient: false }))
+    )
+    yield* syncDirectory(NodePath.dirname(saved))
     yield* progress(true)
-    return { path: options.path, bytes: part.hashed, sha256 }
+    return { path: saved, bytes: part.hashed, sha256 }
   })
+
+/**
+ * Fails when the name `.part` no longer leads to the file this download wrote (replaced meanwhile, by
+ * a link or another file): that one is neither verified nor renamed to the output.
+ */
+const checkSameFile = (part: PartFile): Effect.Effect<void, DownloadFailed> =>
+  Effect.flatMap(
+    tryFs(part.fail, "inspect", part.path, () => NodeFs.promises.lstat(part.path, { bigint: true })),
+    (stats) =>
+      stats.isFile() && String(stats.dev) === part.identity.device && String(stats.ino) === part.identity.inode
+        ? Effect.void
+        : Effect.fail(
+            part.fail(`${part.path} was replaced by another file while the video was downloaded; ${savedElsewhere}`, {
+              transient: false
+            })
+          )
+  )
 
 /** Makes the rename durable. Best effort: not every platform can open or fsync a directory. */
 const syncDirectory = (directory: string): Effect.Effect<void> =>

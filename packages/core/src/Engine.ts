@@ -53,12 +53,14 @@ import {
 } from "./GenerationEvent.js"
 import * as JobStore from "./JobStore.js"
 import type { ModelSpec } from "./ModelSpec.js"
+import * as NetworkPolicy from "./NetworkPolicy.js"
 import * as OutputPath from "./OutputPath.js"
 import * as Polling from "./Polling.js"
 import * as Probe from "./Probe.js"
 import { ProviderRegistry } from "./ProviderRegistry.js"
+import * as ResponseBody from "./ResponseBody.js"
 import * as RetryPolicy from "./RetryPolicy.js"
-import { SavedVideo } from "./SavedVideo.js"
+import { SavedVideo, type VideoProbe } from "./SavedVideo.js"
 import { TaskHandle } from "./TaskHandle.js"
 import * as Validation from "./Validation.js"
 import {
@@ -81,14 +83,29 @@ export interface EngineOptions {
   readonly regeneration?: Partial<RetryPolicy.RegenerationOptions> | undefined
   /** Concurrent status calls per provider, across everything the engine runs (default 10). */
   readonly statusConcurrency?: number | undefined
-  /** Limit on one status or content call (default 60 s); a read that hangs is retried. */
+  /**
+   * Limit on one status or content call, headers and body (default 60 s); a read that hangs is
+   * retried. The polling deadline cuts a status call still running when it passes.
+   */
   readonly requestTimeout?: Duration.DurationInput | undefined
   /** Limit on one create call (default 120 s); a create that hangs is an uncertain submission. */
   readonly submitTimeout?: Duration.DurationInput | undefined
+  /**
+   * The pace an API answer's body must keep (create, status, content, image fetches): under
+   * `minBytesPerSecond` (default 1024) over a `window` (default 10 s) the read fails like a broken
+   * connection (see `ResponseBody`).
+   */
+  readonly answers?: Partial<ResponseBody.Pace> | undefined
   readonly download?:
-    | Partial<
+    | (Partial<
         Pick<Download.DownloadOptions, "maxBytes" | "maxRedirects" | "idleTimeout" | "minBytesPerSecond" | "retry">
-      >
+      > & {
+        /**
+         * Local addresses a video link may reach besides those of the provider's own base URL class
+         * (`NetworkPolicy`): `true` for all (cloud metadata included), or addresses and ranges.
+         */
+        readonly allowPrivateNetworks?: boolean | ReadonlyArray<string> | undefined
+      })
     | undefined
 }
 
@@ -97,6 +114,11 @@ export interface GenerateOptions {
   readonly key?: string | undefined
   /** Save the video here; without it the stream ends at `Succeeded`, which carries the asset. */
   readonly output?: string | undefined
+  /**
+   * Replace a file already at `output` (default `false`: refused before anything is sent, and a
+   * file that appears there meanwhile is kept, the video saved beside it; see `OutputPath.place`).
+   */
+  readonly overwrite?: boolean | undefined
   readonly polling?: Partial<Polling.PollingOptions> | undefined
 }
 
@@ -106,6 +128,8 @@ export interface BatchItem {
   readonly request: GenerateRequest
   /** Default: `<outputDir>/<key>.mp4`. */
   readonly output?: string | undefined
+  /** Replace a file already at the output (default: the batch's `overwrite`, else `false`). */
+  readonly overwrite?: boolean | undefined
 }
 
 export interface BatchConcurrency {
@@ -125,6 +149,8 @@ export interface BatchOptions {
   readonly concurrency?: BatchConcurrency | undefined
   /** Re-create items whose earlier create is uncertain, accepting a possible second charge (default false). */
   readonly recreateUncertain?: boolean | undefined
+  /** Replace files already at the items' outputs, for items that do not say (default `false`). */
+  readonly overwrite?: boolean | undefined
   readonly polling?: Partial<Polling.PollingOptions> | undefined
 }
 
@@ -183,6 +209,8 @@ interface Gates {
 interface Job {
   readonly key: string
   readonly output: string | undefined
+  /** Whether a file already at `output` may be replaced. */
+  readonly overwrite: boolean
   readonly emit: Emit
   /** Tells the store only, never the stream: a settlement that cost nothing (`Charged` not-charged). */
   readonly note: Emit
@@ -208,8 +236,6 @@ const limitOf = (value: number | undefined, name: string, fallback: number): Eff
       ? Effect.succeed(value)
       : Effect.die(new IllegalArgumentException(`${name} must be a whole number of at least 1, got ${value}`))
 
-const fileNameFor = (key: string) => `${key.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "video"}.mp4`
-
 /** Builds the engine from the registry and platform services in the context. */
 export const make = (
   options: EngineOptions = {}
@@ -222,9 +248,18 @@ export const make = (
     const store = Option.getOrElse(yield* Effect.serviceOption(JobStore.JobStore), () => JobStore.memory)
     const platform = yield* Effect.context<HttpClient.HttpClient | FileSystem.FileSystem>()
     const fs = yield* FileSystem.FileSystem
+    const badRanges = NetworkPolicy.invalidRanges(options.download?.allowPrivateNetworks)
+    if (badRanges.length > 0) {
+      return yield* Effect.die(
+        new IllegalArgumentException(
+          `download.allowPrivateNetworks: ${badRanges.map((entry) => JSON.stringify(entry)).join(", ")} is not an IP address or range (such as "10.1.2.0/24" or "fd00::/8")`
+        )
+      )
+    }
     const regeneration = { ...RetryPolicy.defaultRegeneration, ...options.regeneration }
     const requestTimeout = options.requestTimeout ?? "60 seconds"
     const submitTimeout = options.submitTimeout ?? "120 seconds"
+    const answerPace: ResponseBody.Pace = { ...ResponseBody.defaultPace, ...options.answers }
     const statusGates = new Map<string, Gate.Gate>()
     for (const provider of registry.providers) {
       statusGates.set(provider.id, yield* Gate.make(yield* limitOf(options.statusConcurrency, "statusConcurrency", 10)))
@@ -678,14 +713,26 @@ export const make = (
         const output = job.output
         if (output === undefined) return undefined
         const context = { provider: provider.id, taskId }
+        const { allowPrivateNetworks, ...limits } = options.download ?? {}
+        // Filled by `verify`, which probes the file while it is still `<output>.part`.
+        const verified: { probe?: VideoProbe } = {}
         const downloaded = yield* gate(
           job.gates.download,
           Download.download({
-            ...options.download,
+            ...limits,
             asset,
             path: output,
+            overwrite: job.overwrite,
             credentials: provider.credentials,
             provider: provider.id,
+            taskId,
+            // Links may reach local addresses only of the class the provider's own base URL has.
+            network: { baseUrl: provider.baseUrl ?? provider.credentials?.origin, allowPrivateNetworks },
+            // Bytes that are not a video never take the output's name (kept as `<output>.rejected`).
+            verify: (file) =>
+              Effect.map(Probe.probe(file, output), (probe) => {
+                verified.probe = probe
+              }),
             onProgress: (receivedBytes, totalBytes) =>
               job.emit(
                 new Downloading({
@@ -701,13 +748,17 @@ export const make = (
           Effect.provide(platform),
           Effect.mapError((error) => withBilling(annotate(error, context), "charged"))
         )
-        const probe = yield* Probe.probe(downloaded.path).pipe(
-          Effect.tapError(() =>
-            // Keep what was delivered for inspection, but never under a name that passes for a video.
-            fs.rename(downloaded.path, `${downloaded.path}.rejected`).pipe(Effect.ignore)
-          ),
-          Effect.mapError((error) => withBilling(annotate(error, context), "charged"))
-        )
+        if (downloaded.path !== output) {
+          yield* job.emit(
+            new Warning({
+              key: job.key,
+              code: "output-taken",
+              message: `a file appeared at ${output} while the video was being made; it was kept, and the video saved as ${downloaded.path}`
+            })
+          )
+        }
+        const probe = verified.probe
+        if (probe === undefined) return yield* Effect.dieMessage("a download returned without being verified")
         if (expected !== undefined) {
           for (const warning of Delivery.check(probe, expected)) {
             yield* job.emit(new Warning({ key: job.key, code: warning.code, message: warning.message }))
@@ -784,11 +835,12 @@ export const make = (
     ) =>
       save(job, provider, model, handle.taskId, asset, expected).pipe(
         Effect.catchIf(
-          // The link's server answered with an error, or could not be reached at all; a failure to
-          // write the file here is no reason to ask for another link.
+          // The link's server answered with an error, or could not be reached at all, or the link led
+          // where reelay does not fetch from; a failure to write the file here is no reason to ask
+          // for another link.
           (error) =>
             error._tag === "DownloadFailed" &&
-            (error.httpStatus !== undefined || error.transient) &&
+            (error.httpStatus !== undefined || error.transient || error.refusedTarget === true) &&
             provider.mode === "async" &&
             handle.mode === "async",
           (error) =>
@@ -856,7 +908,7 @@ export const make = (
             // Before anything is reserved or sent: an output that cannot be written is refused while
             // refusing costs nothing.
             if (job.output !== undefined) {
-              yield* OutputPath.check(job.output).pipe(
+              yield* OutputPath.check(job.output, { overwrite: job.overwrite }).pipe(
                 Effect.mapError((error) => annotate(error, { provider: provider.id }))
               )
             }
@@ -930,8 +982,9 @@ export const make = (
                 message: `${video.path} is missing or does not match its recorded sha256; fetching it again`
               })
             )
+            // The file it replaces is the one this item saved and recorded: repaired where it was.
             return yield* run(
-              job,
+              { ...job, output: video.path, overwrite: true },
               request,
               { _tag: "Fetch", handle: resumption.handle, asset: resumption.asset },
               batch
@@ -979,7 +1032,9 @@ export const make = (
       batch?: { readonly name: string; readonly recreateUncertain: boolean }
     ) =>
       run(job, request, resumption, batch).pipe(
-        Effect.tapError((error) => job.emit(new Failed({ key: job.key, error })))
+        Effect.tapError((error) => job.emit(new Failed({ key: job.key, error }))),
+        // Every answer the providers read for this item keeps the engine's pace.
+        Effect.locally(ResponseBody.currentPace, answerPace)
       )
 
     /** Runs `body` with an emitter feeding a stream; the stream ends when `body` does. */
@@ -996,6 +1051,7 @@ export const make = (
     const singleJob = (emit: Emit, options: GenerateOptions | undefined): Job => ({
       key: options?.key ?? `video-${randomUUID().slice(0, 8)}`,
       output: options?.output,
+      overwrite: options?.overwrite === true,
       emit,
       note: () => Effect.void,
       journal: Effect.orDie,
@@ -1032,13 +1088,14 @@ export const make = (
         Effect.gen(function* () {
           const name = batchOptions.batch ?? `batch-${randomUUID().slice(0, 8)}`
           const outputDir = batchOptions.outputDir ?? "."
-          const jobs: Array<JobStore.JobItem> = Array.from(items, (item, index) => {
+          const given = Array.from(items)
+          const jobs: Array<JobStore.JobItem> = given.map((item, index) => {
             const key = item.key ?? `item-${index + 1}`
             return {
               key,
               fingerprint: JobStore.fingerprint(item.request),
               request: item.request,
-              output: item.output ?? path.join(outputDir, fileNameFor(key))
+              output: item.output ?? path.join(outputDir, OutputPath.fileNameFor(key))
             }
           })
           const concurrency = batchOptions.concurrency ?? {}
@@ -1103,6 +1160,7 @@ export const make = (
               const job: Job = {
                 key: plan.key,
                 output: item.output,
+                overwrite: given[index]!.overwrite ?? batchOptions.overwrite === true,
                 // The store records first: the journal must know before anyone else, and before the
                 // engine moves on to the next (possibly billable) step.
                 emit: (event) =>

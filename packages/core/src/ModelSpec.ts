@@ -20,6 +20,19 @@ export type ImageTransport = typeof ImageTransport.Type
 /** 10 MiB: the default limit on one input image. */
 export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
+/**
+ * 5,000 characters: the default limit on a prompt (and on a negative prompt). No reference page
+ * names one; this is the simulator's, far above a useful video prompt. Each provider's README says
+ * what its catalog uses.
+ */
+export const DEFAULT_MAX_PROMPT_CHARS = 5000
+
+/**
+ * The largest prompt limit a catalog may declare. Readers size their caps from a catalog's limits
+ * (`Validation.largestAnswerBytes`), so this bounds their memory too.
+ */
+export const MAX_PROMPT_CHARS = 100_000
+
 export class ModelCapabilities extends Schema.Class<ModelCapabilities>("ModelCapabilities")({
   /** Supported aspect ratios; the first is the default. */
   aspectRatios: Schema.NonEmptyArray(AspectRatio),
@@ -35,6 +48,15 @@ export class ModelCapabilities extends Schema.Class<ModelCapabilities>("ModelCap
   /** How images can be sent; empty when the model takes none. */
   imageTransports: Schema.optionalWith(Schema.Array(ImageTransport), { default: () => [] }),
   maxImageBytes: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => DEFAULT_MAX_IMAGE_BYTES }),
+  /**
+   * The longest prompt, and the longest negative prompt, the model takes, in characters as
+   * JavaScript counts them (UTF-16 code units: most emoji count two). A longer one is refused
+   * before anything is sent: a vendor that echoes the prompt in every status answer would otherwise
+   * make a paid task unreadable.
+   */
+  maxPromptChars: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, MAX_PROMPT_CHARS)), {
+    default: () => DEFAULT_MAX_PROMPT_CHARS
+  }),
   /** Whether the video carries a native audio track. */
   audio: Schema.Boolean,
   negativePrompt: Schema.optionalWith(Schema.Boolean, { default: () => false }),

@@ -44,6 +44,11 @@ export interface CheckOptions {
    * known: less free space than this plus a small margin is refused.
    */
   readonly expectedBytes?: number | undefined
+  /**
+   * Whether a file already at the path may be replaced. Default `false`: it is refused, so a paid
+   * video never silently takes the place of a file someone keeps there.
+   */
+  readonly overwrite?: boolean | undefined
 }
 
 // Room beyond the video itself: file system metadata, the journal, rounding of the free block count.
@@ -98,6 +103,31 @@ const unwritable = (action: string, path: string, code: string, detail?: string)
     code,
     message: `cannot ${action} ${path}: ${describeCode(code)}${detail === undefined ? "" : `; ${detail}`}`
   })
+
+/** `lstat` (a link is itself, never followed), with a missing path as `undefined` rather than an error. */
+const lstatOf = (path: string): Effect.Effect<NodeFs.Stats | undefined, Unwritable> =>
+  Effect.tryPromise({
+    try: () => NodeFs.promises.lstat(path),
+    catch: (cause) => unwritable("inspect", path, codeOf(cause))
+  }).pipe(
+    Effect.catchIf(
+      (error) => error.code === "ENOENT" || error.code === "ENOTDIR",
+      () => Effect.succeed(undefined)
+    )
+  )
+
+/**
+ * Whether something (a file, a directory, a link, even a dangling one) has the name `path`. A path
+ * that cannot be inspected counts as free: `check` says why it cannot be written.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const occupied = (path: string): Effect.Effect<boolean> =>
+  lstatOf(NodePath.resolve(path)).pipe(
+    Effect.map((stats) => stats !== undefined),
+    Effect.orElseSucceed(() => false)
+  )
 
 /** `stat`, with a missing path as `undefined` rather than an error. */
 const statOf = (path: string): Effect.Effect<NodeFs.Stats | undefined, Unwritable> =>
@@ -296,9 +326,9 @@ const acceptedDirectory = "a directory this process can write to (it is created 
 /**
  * Checks that a video can be written at `path` before anything is sent, creating nothing that
  * stays: refuses a directory or a device, proves the directory (or, while it does not exist yet,
- * its nearest existing parent) takes new entries, and with `expectedBytes` checks free space. An existing file is neither refused nor opened (whether to
- * overwrite it is not this check's decision); a `.part` left by an earlier download counts towards
- * the space it needs.
+ * its nearest existing parent) takes new entries, and with `expectedBytes` checks free space. Anything
+ * already at the path (a file, a link) is refused unless `overwrite`, and never opened either way; a
+ * `.part` left by an earlier download counts towards the space it needs.
  *
  * @since 0.1.0
  * @category checks
@@ -337,13 +367,22 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (existing !== undefined && !existing.isFile()) {
     return yield* refuse(path, "it exists and is not a regular file (a device, a pipe or a socket)", acceptedFile)
   }
-  const part = yield* statOf(`${target}.part`).pipe(Effect.mapError(refuseWith))
-  if (part !== undefined && !part.isFile()) {
+  if (options?.overwrite !== true && (existing !== undefined || (yield* occupied(target)))) {
+    return yield* refuse(
+      path,
+      "a file already exists there, and a video never replaces one unless told to",
+      "a path where nothing exists yet, or overwrite allowed"
+    )
+  }
+  // Looked at, never followed: a link there is replaced by the download (the link itself, not what it
+  // points to), but a FIFO, a directory or a device is not the download's to remove.
+  const part = yield* lstatOf(`${target}.part`).pipe(Effect.mapError(refuseWith))
+  if (part !== undefined && !part.isFile() && !part.isSymbolicLink()) {
     return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
   }
   yield* probe(directory).pipe(Effect.mapError(refuseWith))
   if (options?.expectedBytes !== undefined) {
-    const needed = Math.max(0, options.expectedBytes - (part?.size ?? 0))
+    const needed = Math.max(0, options.expectedBytes - (part?.isFile() === true ? part.size : 0))
     yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))
   }
 })
@@ -368,4 +407,150 @@ export const checkDirectory: (directory: string, options?: CheckOptions) => Effe
         Effect.mapError((problem) => refuse(directory, problem, acceptedDirectory))
       )
     }
+  })
+
+/**
+ * The file name an item of a batch gets in the output directory when it names no output:
+ * `<key>.mp4`, with characters a file name should not hold replaced.
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const fileNameFor = (key: string): string =>
+  `${key.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "video"}.mp4`
+
+/**
+ * How two outputs are compared: resolved, with their directory's links resolved where it exists,
+ * and without case where the file system usually ignores it (macOS, Windows).
+ */
+const identity = (path: string): string => {
+  const resolved = NodePath.resolve(path)
+  let directory = NodePath.dirname(resolved)
+  try {
+    directory = NodeFs.realpathSync.native(directory)
+  } catch {
+    // Not there yet: compared as written.
+  }
+  const full = NodePath.join(directory, NodePath.basename(resolved))
+  return process.platform === "darwin" || process.platform === "win32" ? full.toLowerCase() : full
+}
+
+/**
+ * Outputs that name the same file, as pairs of indexes (the earlier first). Two items of one batch
+ * saving to one path would have the second replace the first's paid video.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const sharedOutputs = (outputs: ReadonlyArray<string>): ReadonlyArray<readonly [number, number]> => {
+  const first = new Map<string, number>()
+  const pairs: Array<readonly [number, number]> = []
+  outputs.forEach((output, index) => {
+    const id = identity(output)
+    const earlier = first.get(id)
+    if (earlier === undefined) first.set(id, index)
+    else pairs.push([earlier, index])
+  })
+  return pairs
+}
+
+/** `fox.mp4` → `fox (2).mp4`: a name no key-derived default takes (`fileNameFor` has no spaces). */
+const sibling = (path: string, n: number): string => {
+  const extension = NodePath.extname(path)
+  return `${path.slice(0, path.length - extension.length)} (${n})${extension}`
+}
+
+const compareChunk = 1024 * 1024
+
+/** Whether two regular files hold the same bytes. */
+const sameContent = (a: string, b: string): Effect.Effect<boolean> =>
+  Effect.promise(async () => {
+    const [sa, sb] = await Promise.all([NodeFs.promises.lstat(a), NodeFs.promises.lstat(b)])
+    if (!sa.isFile() || !sb.isFile() || sa.size !== sb.size) return false
+    const [ha, hb] = await Promise.all([NodeFs.promises.open(a, "r"), NodeFs.promises.open(b, "r")])
+    try {
+      const ba = Buffer.alloc(compareChunk)
+      const bb = Buffer.alloc(compareChunk)
+      for (let offset = 0; offset < sa.size; offset += compareChunk) {
+        const [ra, rb] = await Promise.all([ha.read(ba, 0, compareChunk, offset), hb.read(bb, 0, compareChunk, offset)])
+        if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) {
+          return false
+        }
+      }
+      return true
+    } finally {
+      await Promise.all([ha.close(), hb.close()])
+    }
+  }).pipe(Effect.catchAllDefect(() => Effect.succeed(false)))
+
+// What a file system without hard links answers to `link` (FAT, exFAT, some network mounts).
+const noHardLinks = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK", "EXDEV"])
+
+/** @since 0.1.0 */
+export interface PlaceOptions {
+  /** Replace whatever is at the path (default `false`). */
+  readonly overwrite?: boolean | undefined
+  /** How many other names to try before giving up (default 100). */
+  readonly maxSiblings?: number | undefined
+}
+
+/**
+ * Gives a finished file (`from`, a download's `.part`) its name `to`, and returns the path it took.
+ *
+ * With `overwrite`, a rename: whatever is at `to` is replaced. Without it nothing is ever replaced,
+ * even a file that appeared at `to` while the video was being made: the name is taken with a hard
+ * link, which fails when the name exists (no window between looking and taking), and then `from`
+ * is removed. When `to` is taken:
+ * - by the same bytes, the video is already there (a run that stopped between saving the file and
+ *   recording it): `to` is kept, `from` removed;
+ * - by anything else, the paid video is kept under the next free sibling name, `fox (2).mp4`,
+ *   `fox (3).mp4`, ...: losing a video someone paid for is worse than a second name, and the caller
+ *   says where it went.
+ *
+ * Where the file system has no hard links, the name is checked, then renamed to: a file appearing
+ * in between is replaced (the only window left).
+ *
+ * @since 0.1.0
+ * @category file system
+ */
+export const place = (from: string, to: string, options: PlaceOptions = {}): Effect.Effect<string, Unwritable> =>
+  Effect.gen(function* () {
+    const rename = (target: string) =>
+      Effect.tryPromise({
+        try: () => NodeFs.promises.rename(from, target),
+        catch: (cause) => unwritable("rename the download to", target, codeOf(cause))
+      }).pipe(Effect.as(target))
+    if (options.overwrite === true) return yield* rename(to)
+    const removeSource = Effect.promise(() => NodeFs.promises.unlink(from).catch(() => undefined))
+    const limit = options.maxSiblings ?? 100
+    for (let n = 1; n <= limit + 1; n++) {
+      const target = n === 1 ? to : sibling(to, n)
+      const linked = yield* Effect.tryPromise({
+        try: () => NodeFs.promises.link(from, target),
+        catch: (cause) => codeOf(cause)
+      }).pipe(Effect.either)
+      if (linked._tag === "Right") {
+        yield* removeSource
+        return target
+      }
+      const code = linked.left
+      if (code === "EEXIST") {
+        if (yield* sameContent(from, target)) {
+          yield* removeSource
+          return target
+        }
+        continue
+      }
+      if (!noHardLinks.has(code)) return yield* Effect.fail(unwritable("save the video as", target, code))
+      // No hard links here: look, then rename.
+      const stats = yield* lstatOf(target)
+      if (stats === undefined) return yield* rename(target)
+      if (yield* sameContent(from, target)) {
+        yield* removeSource
+        return target
+      }
+    }
+    return yield* Effect.fail(
+      unwritable("save the video as", to, "EEXIST", `it and ${limit} other names beside it are taken`)
+    )
   })

@@ -9,13 +9,16 @@
  *    estimate), then at a tight interval while the task is overdue,
  * 4. honours server hints (`openai-poll-after-ms`, `Retry-After`), adds jitter so many clients do
  *    not poll in lockstep, and never polls more often than a floor,
- * 5. stops waiting at a deadline with a resumable `PollTimeout`, cancelling nothing.
+ * 5. stops waiting at a deadline with a resumable `PollTimeout`, cancelling nothing. The deadline
+ *    bounds a status read in flight too (retries included): a server that answers slowly, or
+ *    trickles its answer, cannot hold a task past it.
  *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { GenerationTime } from "./ModelSpec.js"
 import type { TaskHandle } from "./TaskHandle.js"
@@ -23,8 +26,16 @@ import { isTerminal, type TaskStatus } from "./TaskStatus.js"
 import { PollTimeout } from "./VideoError.js"
 
 export interface PollingOptions {
-  /** How long to wait for a task before giving up with `PollTimeout` (default 10 minutes). */
+  /**
+   * How long to wait for a task before giving up with `PollTimeout` (default 10 minutes). A status
+   * read still in flight when it passes is cut there.
+   */
   readonly deadline: Duration.DurationInput
+  /**
+   * How long the last look, made at the deadline, may take (default 5 s, not scaled); cut there, it
+   * ends in `PollTimeout` like a read cut by the deadline.
+   */
+  readonly lastLook: Duration.DurationInput
   /** The shortest interval between two polls of one task (default 1 s). */
   readonly floor: Duration.DurationInput
   /**
@@ -45,6 +56,7 @@ export interface PollingOptions {
 
 export const defaultPollingOptions: PollingOptions = {
   deadline: "10 minutes",
+  lastLook: "5 seconds",
   floor: "1 second",
   ceiling: "30 seconds",
   jitter: 0.1,
@@ -160,8 +172,10 @@ export interface PollParams<E, R> {
 
 /**
  * Polls until the task succeeds or fails, or the deadline passes. At the deadline a last poll is
- * made (completion just before it should not be missed); if the task is still running the result
- * is `PollTimeout` carrying the handle, and the task is left alone.
+ * made (completion just before it should not be missed), bounded by `lastLook`; if the task is
+ * still running the result is `PollTimeout` carrying the handle, and the task is left alone. A
+ * status call (with its retries) still running when the deadline passes is cut there, with the same
+ * `PollTimeout`.
  */
 export const poll = <E, R>(params: PollParams<E, R>): Effect.Effect<TaskStatus, E | PollTimeout, R> =>
   Effect.gen(function* () {
@@ -172,6 +186,20 @@ export const poll = <E, R>(params: PollParams<E, R>): Effect.Effect<TaskStatus, 
     const readings: Array<Reading> = []
     let hintMillis: number | undefined
     let first = true
+    let last: TaskStatus | undefined
+    const timedOut = (at: number, cut: boolean) => {
+      const state = last === undefined ? undefined : last._tag === "Queued" ? "queued" : "running"
+      const waited = `${Math.round((at - startedAt) / 1000)} s`
+      return new PollTimeout({
+        provider: params.handle.provider,
+        taskId: params.handle.taskId,
+        handle: params.handle,
+        waitedMillis: at - startedAt,
+        message: cut
+          ? `task ${params.handle.taskId}: ${params.handle.provider} had not answered a status request when the deadline passed, after ${waited}${state === undefined ? "" : ` (last seen ${state})`}; it was not cancelled: resume it later to collect the video`
+          : `task ${params.handle.taskId} was still ${state} after ${waited}; it was not cancelled: resume it later to collect the video`
+      })
+    }
     while (true) {
       const now = yield* Clock.currentTimeMillis
       let next = plan({ time: params.time, submittedAt, now, readings, hintMillis }, options)
@@ -180,22 +208,19 @@ export const poll = <E, R>(params: PollParams<E, R>): Effect.Effect<TaskStatus, 
       const finalPoll = now + delay >= deadlineAt
       if (finalPoll) delay = Math.max(0, deadlineAt - now)
       if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-      const status = yield* params.status
+      const asking = yield* Clock.currentTimeMillis
+      const bound = finalPoll || asking >= deadlineAt ? Duration.toMillis(options.lastLook) : deadlineAt - asking
+      const answered = yield* Effect.timeoutOption(params.status, Duration.millis(bound))
       const at = yield* Clock.currentTimeMillis
+      if (Option.isNone(answered)) return yield* timedOut(at, true)
+      const status = answered.value
+      last = status
       readings.push({ at, progress: progressOf(status) })
       if (readings.length > 8) readings.shift()
       hintMillis = status._tag === "Queued" || status._tag === "Running" ? status.pollAfterMillis : undefined
       next = plan({ time: params.time, submittedAt, now: at, readings, hintMillis }, options)
       yield* params.onReading(status, isTerminal(status) ? undefined : next.finishAt)
       if (isTerminal(status)) return status
-      if (finalPoll) {
-        return yield* new PollTimeout({
-          provider: params.handle.provider,
-          taskId: params.handle.taskId,
-          handle: params.handle,
-          waitedMillis: at - startedAt,
-          message: `task ${params.handle.taskId} was still ${status._tag === "Queued" ? "queued" : "running"} after ${Math.round((at - startedAt) / 1000)} s; it was not cancelled: resume it later to collect the video`
-        })
-      }
+      if (finalPoll) return yield* timedOut(at, false)
     }
   })

@@ -47,7 +47,9 @@ const malformed = (path: string, message: string, cause?: unknown) => {
 
 /**
  * Probes the video at `path`. A file that is not a video this reader understands, or that has no
- * video track or no frame size, fails with `MalformedResponse`.
+ * video track or no frame size, fails with `MalformedResponse`. Messages call the file `name`
+ * (default `path`): a download is probed as `<output>.part`, before it takes the output's name, and
+ * reported under that name.
  *
  * @example
  * ```ts
@@ -55,40 +57,41 @@ const malformed = (path: string, message: string, cause?: unknown) => {
  * probe.size // "1280x720"
  * ```
  */
-export const probe: (path: string) => Effect.Effect<VideoProbe, MalformedResponse> = Effect.fn("Probe.probe")(
-  function* (path: string) {
-    yield* Effect.annotateCurrentSpan("probe.path", path)
-    const size = yield* Effect.tryPromise({
-      try: () => NodeFs.promises.stat(path).then((stats) => stats.size),
-      catch: (cause) => malformed(path, `cannot be opened (${errorCode(cause)})`)
-    })
-    // Smaller than a box header: the reader would only fail an internal assertion.
-    if (size < 16) return yield* malformed(path, `is too small to be a video (${size} bytes)`)
-    return yield* Effect.acquireUseRelease(
-      Effect.sync(
-        () =>
-          new Input({
-            source: new FilePathSource(path, { maxCacheSize }),
-            formats: formats.map(([format]) => format)
-          })
-      ),
-      (input) =>
-        Effect.tryPromise({
-          try: () => read(input, path),
-          catch: (cause) =>
-            cause instanceof MalformedResponse
-              ? cause
-              : cause instanceof UnsupportedInputFormatError
-                ? malformed(
-                    path,
-                    "is not a video container this reader understands (MP4, QuickTime, Matroska, WebM, MPEG-TS)"
-                  )
-                : malformed(path, "cannot be read as a video", cause)
-        }),
-      (input) => Effect.sync(() => input.dispose())
-    )
-  }
-)
+export const probe: (path: string, name?: string) => Effect.Effect<VideoProbe, MalformedResponse> = Effect.fn(
+  "Probe.probe"
+)(function* (file: string, name?: string) {
+  const path = name ?? file
+  yield* Effect.annotateCurrentSpan("probe.path", file)
+  const size = yield* Effect.tryPromise({
+    try: () => NodeFs.promises.stat(file).then((stats) => stats.size),
+    catch: (cause) => malformed(path, `cannot be opened (${errorCode(cause)})`)
+  })
+  // Smaller than a box header: the reader would only fail an internal assertion.
+  if (size < 16) return yield* malformed(path, `is too small to be a video (${size} bytes)`)
+  return yield* Effect.acquireUseRelease(
+    Effect.sync(
+      () =>
+        new Input({
+          source: new FilePathSource(file, { maxCacheSize }),
+          formats: formats.map(([format]) => format)
+        })
+    ),
+    (input) =>
+      Effect.tryPromise({
+        try: () => read(input, path),
+        catch: (cause) =>
+          cause instanceof MalformedResponse
+            ? cause
+            : cause instanceof UnsupportedInputFormatError
+              ? malformed(
+                  path,
+                  "is not a video container this reader understands (MP4, QuickTime, Matroska, WebM, MPEG-TS)"
+                )
+              : malformed(path, "cannot be read as a video", cause)
+      }),
+    (input) => Effect.sync(() => input.dispose())
+  )
+})
 
 const read = async (input: Input, path: string): Promise<VideoProbe> => {
   const format = await input.getFormat()

@@ -166,7 +166,9 @@ export const defaultRetryOptions: RetryOptions = {
 
 /** The server's requested delay carried by an error, if any. */
 export const serverDelayMillis = (error: VideoError): number | undefined =>
-  error._tag === "RateLimited" || error._tag === "ProviderUnavailable" ? error.retryAfterMillis : undefined
+  error._tag === "RateLimited" || error._tag === "ProviderUnavailable" || error._tag === "DownloadFailed"
+    ? error.retryAfterMillis
+    : undefined
 
 /** One planned retry: the schedule's output, used for `Retrying` events. */
 export interface RetryStep {
@@ -177,8 +179,8 @@ export interface RetryStep {
 
 /**
  * Jittered exponential backoff, capped, that honours the server's `Retry-After` /
- * `retry-after-ms` (carried by `RateLimited` and `ProviderUnavailable`). A hint longer than
- * `maxServerDelay` ends the retries: waiting that long belongs to the caller, not to one call.
+ * `retry-after-ms` (carried by `RateLimited`, `ProviderUnavailable` and `DownloadFailed`). A hint
+ * longer than `maxServerDelay` ends the retries: waiting that long belongs to the caller, not to one call.
  * The predicate lives in the schedule (not in `Effect.retry`'s `while`) so that `onRetry` reports
  * only retries that really happen.
  */

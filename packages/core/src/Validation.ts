@@ -20,6 +20,25 @@ import type { ModelSpec } from "./ModelSpec.js"
 import { InvalidRequest } from "./VideoError.js"
 import type * as VideoProvider from "./VideoProvider.js"
 
+/**
+ * The most bytes one prompt character (a UTF-16 code unit) takes in a JSON answer that echoes it: a
+ * control character or a lone surrogate escaped as `\u001f` is 6; UTF-8 needs at most 3 per code
+ * unit, and a server that escapes everything outside ASCII writes a 4-byte character as two 6-byte
+ * escapes, one per code unit.
+ */
+export const maxJsonBytesPerChar = 6
+
+/** Room kept in an answer for everything but the texts it echoes. */
+export const answerOverheadBytes = 64 * 1024
+
+/**
+ * The largest JSON answer about a task of `model` that a reader must accept: the prompt and the
+ * negative prompt, each at the model's limit and echoed with the worst escaping, plus the rest of
+ * the answer. A reader whose cap is below it could refuse the status of a task already paid for.
+ */
+export const largestAnswerBytes = (model: ModelSpec): number =>
+  2 * model.capabilities.maxPromptChars * maxJsonBytesPerChar + answerOverheadBytes
+
 /** What the delivered video should look like, for the delivery check. */
 export interface Expected {
   readonly size: string
@@ -56,6 +75,26 @@ const refuse = (
 const alternatives = (provider: VideoProvider.Service, current: ModelSpec, accepts: (model: ModelSpec) => boolean) => {
   const others = provider.models.filter((model) => model.id !== current.id && accepts(model)).map((model) => model.id)
   return others.length === 0 ? "" : `; models of ${quote(provider.id)} that do: ${list(others)}`
+}
+
+/** Refuses a prompt (or negative prompt) longer than the model takes, naming both lengths. */
+const checkPromptLength = (
+  provider: VideoProvider.Service,
+  model: ModelSpec,
+  field: "prompt" | "negativePrompt",
+  text: string | undefined
+): Effect.Effect<void, InvalidRequest> => {
+  const limit = model.capabilities.maxPromptChars
+  if (text === undefined || text.length <= limit) return Effect.void
+  const label = field === "prompt" ? "prompt" : "negative prompt"
+  return Effect.fail(
+    refuse(
+      provider,
+      field,
+      `the ${label} is ${text.length} characters long; model ${quote(model.id)} takes at most ${limit}${alternatives(provider, model, (other) => other.capabilities.maxPromptChars >= text.length)}`,
+      [`at most ${limit} characters`]
+    )
+  )
 }
 
 /** Checks one capability: the value must be among the model's supported ones. */
@@ -289,6 +328,8 @@ export const validate = Effect.fn("Validation.validate")(function* (
     )
   }
   const caps = model.capabilities
+  yield* checkPromptLength(provider, model, "prompt", request.prompt)
+  yield* checkPromptLength(provider, model, "negativePrompt", request.negativePrompt)
   yield* checkValue(
     provider,
     model,

@@ -60,8 +60,9 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  *
  * `stage` says how far the exchange got, which is what decides whether a create may have happened:
  * - `connect`: no connection was made; nothing was sent.
- * - `response`: the server answered with an error status (5xx); it created nothing.
- * - `exchange`: the connection broke after the request went out; the server may have acted on it.
+ * - `response`: the server itself answered with an error status (500, 503…); it created nothing.
+ * - `exchange`: the request went out and its answer was lost (the connection broke, no answer in
+ *   time, or a gateway's 502 / 504 to a create it may have forwarded); the server may have acted on it.
  */
 export class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
   ...common,
@@ -118,7 +119,14 @@ export class DownloadFailed extends Schema.TaggedError<DownloadFailed>()("Downlo
   /** The origin (scheme, host, port) of the download, never the full URL: CDN links carry tokens. */
   origin: Schema.optional(Schema.String),
   receivedBytes: Schema.optional(Schema.Number),
-  expectedBytes: Schema.optional(Schema.Number)
+  expectedBytes: Schema.optional(Schema.Number),
+  /** The download server's `Retry-After` with a 429 or 5xx, when it gave one: the next attempt waits for it. */
+  retryAfterMillis: Schema.optional(Schema.Number),
+  /**
+   * `true` when reelay itself refused the link's target (an address in the user's own network, a
+   * scheme other than http(s); see `NetworkPolicy`): nothing was requested from it.
+   */
+  refusedTarget: Schema.optional(Schema.Boolean)
 }) {}
 
 /** The provider answered with something that does not match its documented shape. */

@@ -28,8 +28,12 @@ export * as JobStore from "./JobStore.js"
 export * as ModelSpec from "./ModelSpec.js"
 /** Exact dollar amounts. */
 export * as Money from "./Money.js"
+/** Where a provider's video links may take a download: no loopback, private or metadata address unless allowed. */
+export * as NetworkPolicy from "./NetworkPolicy.js"
 /** Whether a video can be written at a path, checked before anything is sent. */
 export * as OutputPath from "./OutputPath.js"
+/** What ties a download's `.part` file to its task, length and server validator. */
+export * as PartRecord from "./PartRecord.js"
 /** Adaptive polling with a deadline. */
 export * as Polling from "./Polling.js"
 /** MP4 probing. */
@@ -38,8 +42,12 @@ export * as Probe from "./Probe.js"
 export * as ProviderConfig from "./ProviderConfig.js"
 /** Providers by id. */
 export * as ProviderRegistry from "./ProviderRegistry.js"
+/** Reading an API answer's body: a cap on decoded bytes, Content-Encoding, a minimum pace. */
+export * as ResponseBody from "./ResponseBody.js"
 /** What may be retried or regenerated, and the backoff schedule. */
 export * as RetryPolicy from "./RetryPolicy.js"
+/** Keeps every spelling of a key out of quoted vendor text, span attributes and headers. */
+export * as Sanitize from "./Sanitize.js"
 /** A verified video on disk. */
 export * as SavedVideo from "./SavedVideo.js"
 /** The handle of an accepted task. */

@@ -17,11 +17,28 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { vi } from "vitest"
 import { StreamAsset, UrlAsset } from "../src/AssetSource.js"
 import * as Download from "../src/Download.js"
+import * as PartRecord from "../src/PartRecord.js"
 import { DownloadFailed, ProviderUnavailable, TaskExpired } from "../src/VideoError.js"
 import type { Credentials } from "../src/VideoProvider.js"
 import { sendBytes, serve } from "./helpers/httpServer.js"
+
+// A full disk for one file: writes to a descriptor open on `fullDisk.path` fail with ENOSPC.
+const fullDisk = vi.hoisted(() => ({ path: undefined as string | undefined }))
+vi.mock("node:fs", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:fs")>()
+  type Done = (error: NodeJS.ErrnoException | null, written: number, buffers: Array<NodeJS.ArrayBufferView>) => void
+  const writev = ((fd: number, buffers: Array<NodeJS.ArrayBufferView>, position: number | null, callback: Done) => {
+    if (fullDisk.path !== undefined && actual.readlinkSync(`/proc/self/fd/${fd}`) === fullDisk.path) {
+      const error = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })
+      return process.nextTick(() => callback(error, 0, buffers))
+    }
+    return actual.writev(fd, buffers, position, callback)
+  }) as typeof actual.writev
+  return { ...actual, default: { ...actual, writev }, writev }
+})
 
 // Not a multiple of the 1 MiB write batch, so partial batches are exercised.
 const data = randomBytes(3 * 1024 * 1024 + 12_345)
@@ -43,6 +60,21 @@ const credentialsFor = (origin: string): Credentials => ({
 const fast = { retry: { attempts: 3, baseDelay: "5 millis", maxDelay: "20 millis" } } as const
 
 const fileBytes = (path: string) => NodeFs.readFileSync(path)
+
+/** The record an earlier run of task `taskId` leaves for its `.part` (see `PartRecord`). */
+const recordPart = (part: string, taskId: string, totalBytes: number) => {
+  const stats = NodeFs.statSync(part, { bigint: true })
+  return PartRecord.write(
+    new PartRecord.PartRecord({
+      version: 1,
+      part: NodePath.resolve(part),
+      device: String(stats.dev),
+      inode: String(stats.ino),
+      taskId,
+      totalBytes
+    })
+  )
+}
 
 const failure = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) =>
   Effect.flip(effect).pipe(
@@ -115,13 +147,19 @@ describe("Download (test clock)", () => {
     })
   )
 
-  it.scoped.skipIf(!NodeFs.existsSync("/dev/full"))("a full disk (ENOSPC) is final after one request", () =>
+  it.scoped.skipIf(!NodeFs.existsSync("/proc/self/fd"))("a full disk (ENOSPC) is final after one request", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = NodePath.join(dir, "video.mp4")
-      // Every write to /dev/full fails with ENOSPC: a disk that fills up during the transfer.
-      NodeFs.symlinkSync("/dev/full", `${path}.part`)
-      const { error, requests } = yield* unwritable(path)
+      // Every write to the `.part` fails with ENOSPC: a disk that fills up during the transfer. (Not a
+      // link to /dev/full: the download never opens its `.part` through a link.)
+      fullDisk.path = `${path}.part`
+      const { error, requests } = yield* Effect.ensuring(
+        unwritable(path),
+        Effect.sync(() => {
+          fullDisk.path = undefined
+        })
+      )
       assert.include(error.message, `cannot write ${path}.part: ENOSPC (no space left on device)`)
       assert.strictEqual(requests, 1)
       assert.isFalse(NodeFs.existsSync(path))
@@ -340,7 +378,12 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Download (undi
       const path = NodePath.join(dir, "video.mp4")
       const kept = 2 * 1024 * 1024 + 7
       NodeFs.writeFileSync(`${path}.part`, data.subarray(0, kept))
-      const result = yield* Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), path })
+      yield* recordPart(`${path}.part`, "task-1", data.length)
+      const result = yield* Download.download({
+        asset: new UrlAsset({ url: server.url("/v.mp4") }),
+        path,
+        taskId: "task-1"
+      })
       assert.strictEqual(server.requests.length, 1)
       assert.strictEqual(server.requests[0]!.headers.range, `bytes=${kept}-`)
       assert.strictEqual(result.sha256, sha256(data))
@@ -354,7 +397,12 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Download (undi
       const dir = yield* tempDir
       const path = NodePath.join(dir, "video.mp4")
       NodeFs.writeFileSync(`${path}.part`, data)
-      const result = yield* Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), path })
+      yield* recordPart(`${path}.part`, "task-1", data.length)
+      const result = yield* Download.download({
+        asset: new UrlAsset({ url: server.url("/v.mp4") }),
+        path,
+        taskId: "task-1"
+      })
       assert.strictEqual(server.requests.length, 1)
       assert.strictEqual(server.requests[0]!.headers.range, `bytes=${data.length}-`)
       assert.deepStrictEqual(result, { path, bytes: data.length, sha256: sha256(data) })

@@ -57,17 +57,24 @@ describe("OutputPath.check", () => {
     })
   )
 
-  it.scoped("neither refuses nor touches an existing file", () =>
+  it.scoped("refuses an existing file (or link) unless overwrite, and never touches it", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = NodePath.join(dir, "video.mp4")
       NodeFs.writeFileSync(path, "an earlier video")
       const old = new Date("2020-01-01T00:00:00Z")
       NodeFs.utimesSync(path, old, old)
-      yield* OutputPath.check(path)
+      const error = yield* refusal(OutputPath.check(path))
+      assert.include(error.message, `cannot save a video to ${path}: a file already exists there`)
+      assert.include(error.message, "overwrite")
+      yield* OutputPath.check(path, { overwrite: true })
       assert.strictEqual(NodeFs.readFileSync(path, "utf8"), "an earlier video")
       assert.strictEqual(NodeFs.statSync(path).mtimeMs, old.getTime())
       assert.deepStrictEqual(NodeFs.readdirSync(dir), ["video.mp4"])
+      // A link to nothing is something there too: a rename would replace it.
+      const dangling = NodePath.join(dir, "dangling.mp4")
+      NodeFs.symlinkSync(NodePath.join(dir, "missing"), dangling)
+      yield* refusal(OutputPath.check(dangling))
     })
   )
 
@@ -186,6 +193,94 @@ describe("OutputPath.checkDirectory", () => {
       assert.include(error.message, "free")
     })
   )
+})
+
+describe("OutputPath.place", () => {
+  const setUp = (dir: string, video = "the new video") => {
+    const part = NodePath.join(dir, "video.mp4.part")
+    NodeFs.writeFileSync(part, video)
+    return { part, output: NodePath.join(dir, "video.mp4") }
+  }
+
+  it.scoped("takes the name when it is free, leaving no .part", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { part, output } = setUp(dir)
+      assert.strictEqual(yield* OutputPath.place(part, output), output)
+      assert.strictEqual(NodeFs.readFileSync(output, "utf8"), "the new video")
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), ["video.mp4"])
+    })
+  )
+
+  it.scoped("never replaces another file: the video takes the next free sibling name", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { part, output } = setUp(dir)
+      NodeFs.writeFileSync(output, "someone's file")
+      NodeFs.writeFileSync(NodePath.join(dir, "video (2).mp4"), "another one")
+      const saved = yield* OutputPath.place(part, output)
+      assert.strictEqual(saved, NodePath.join(dir, "video (3).mp4"))
+      assert.strictEqual(NodeFs.readFileSync(output, "utf8"), "someone's file")
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "video (2).mp4"), "utf8"), "another one")
+      assert.strictEqual(NodeFs.readFileSync(saved, "utf8"), "the new video")
+      assert.isFalse(NodeFs.existsSync(part))
+    })
+  )
+
+  it.scoped("keeps the same bytes already there (a run stopped between saving and recording)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { part, output } = setUp(dir)
+      NodeFs.writeFileSync(output, "the new video")
+      assert.strictEqual(yield* OutputPath.place(part, output), output)
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), ["video.mp4"])
+    })
+  )
+
+  it.scoped("replaces the file with overwrite", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { part, output } = setUp(dir)
+      NodeFs.writeFileSync(output, "someone's file")
+      assert.strictEqual(yield* OutputPath.place(part, output, { overwrite: true }), output)
+      assert.strictEqual(NodeFs.readFileSync(output, "utf8"), "the new video")
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), ["video.mp4"])
+    })
+  )
+
+  it.scoped("never follows or replaces a link at the name", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { part, output } = setUp(dir)
+      const target = NodePath.join(dir, "elsewhere.txt")
+      NodeFs.writeFileSync(target, "kept")
+      NodeFs.symlinkSync(target, output)
+      const saved = yield* OutputPath.place(part, output)
+      assert.strictEqual(saved, NodePath.join(dir, "video (2).mp4"))
+      assert.isTrue(NodeFs.lstatSync(output).isSymbolicLink())
+      assert.strictEqual(NodeFs.readFileSync(target, "utf8"), "kept")
+    })
+  )
+})
+
+describe("OutputPath.sharedOutputs", () => {
+  it("pairs outputs that name one file however they are written", () => {
+    const cwd = process.cwd()
+    assert.deepStrictEqual(
+      OutputPath.sharedOutputs(["out/a.mp4", "out/b.mp4", `${cwd}/out/a.mp4`, "out/./b.mp4", "out/c.mp4"]),
+      [
+        [0, 2],
+        [1, 3]
+      ]
+    )
+    assert.deepStrictEqual(OutputPath.sharedOutputs(["a.mp4", "b.mp4"]), [])
+  })
+
+  it("names a batch item's default file after its key", () => {
+    assert.strictEqual(OutputPath.fileNameFor("fox"), "fox.mp4")
+    assert.strictEqual(OutputPath.fileNameFor("a b/c"), "a_b_c.mp4")
+    assert.strictEqual(OutputPath.fileNameFor("..x"), "_x.mp4")
+  })
 })
 
 describe("OutputPath.makeDirectory", () => {

@@ -152,6 +152,40 @@ describe("Polling", () => {
     })
   )
 
+  it.effect("cuts a status read in flight at the deadline: PollTimeout, no further poll", () =>
+    Effect.gen(function* () {
+      // Answers the first poll (27 s), then never answers again: a server trickling its answer.
+      let polls = 0
+      const hangs = Effect.suspend(() =>
+        polls++ === 0 ? Effect.succeed(new TaskStatus.Running({ progress: 5 })) : Effect.never
+      )
+      const { calls, result } = yield* run(hangs, { deadline: "2 minutes" })
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "PollTimeout")
+        assert.strictEqual(result.left.waitedMillis, 120_000, "cut at the deadline, not later")
+        assert.match(
+          result.left.message,
+          /had not answered a status request when the deadline passed.*last seen running/
+        )
+      }
+      assert.strictEqual(calls.length, 2, calls.join(", "))
+    })
+  )
+
+  it.effect("bounds the last look at the deadline by lastLook", () =>
+    Effect.gen(function* () {
+      // Answers until the last look, made at the deadline, which never ends.
+      const hangsAtDeadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= 120_000 ? Effect.never : Effect.succeed(new TaskStatus.Running({ progress: 5 }))
+      )
+      const { calls, result } = yield* run(hangsAtDeadline, { deadline: "2 minutes", lastLook: "3 seconds" })
+      assert.strictEqual(calls.at(-1), 120, "the last look is at the deadline")
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "PollTimeout")
+      if (Either.isLeft(result)) assert.strictEqual(result.left.waitedMillis, 123_000)
+    })
+  )
+
   it.effect("polls at once when resuming a task of unknown state", () =>
     Effect.gen(function* () {
       const calls: Array<number> = []

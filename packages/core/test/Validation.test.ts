@@ -43,6 +43,39 @@ layer(NodeFileSystem.layer)("Validation", (it) => {
     })
   )
 
+  it.effect("refuses a prompt or negative prompt over the model's limit, naming the limit and the length", () =>
+    Effect.gen(function* () {
+      const limit = portrait().capabilities.maxPromptChars
+      assert.strictEqual(limit, 5000, "the default limit")
+      const atLimit = yield* Validation.validate(GenerateRequest.make({ prompt: "x".repeat(limit) }), provider)
+      assert.strictEqual(atLimit.request.prompt.length, limit)
+      const prompt = yield* refusal({ prompt: "x".repeat(1_000_000) })
+      assert.strictEqual(prompt.field, "prompt")
+      assert.strictEqual(
+        prompt.message,
+        'the prompt is 1000000 characters long; model "acme-portrait" takes at most 5000'
+      )
+      assert.deepStrictEqual(prompt.supported, ["at most 5000 characters"])
+      // Counted as JavaScript counts: an emoji is two.
+      const emoji = yield* refusal({ prompt: "🦊".repeat(2501) })
+      assert.include(emoji.message, "is 5002 characters long")
+      const negative = yield* refusal({ prompt: "a fox", model: "acme-pro", negativePrompt: "x".repeat(5001) })
+      assert.strictEqual(negative.field, "negativePrompt")
+      assert.include(
+        negative.message,
+        'the negative prompt is 5001 characters long; model "acme-pro" takes at most 5000'
+      )
+    })
+  )
+
+  it("sizes the largest answer a maximal prompt can make: both texts at 6 bytes a character, and room", () => {
+    assert.strictEqual(Validation.largestAnswerBytes(portrait()), 2 * 5000 * 6 + 64 * 1024)
+    // The worst character really is 6 bytes in JSON, and no character of a JavaScript string is more.
+    assert.strictEqual(JSON.stringify("\u0001").length - 2, Validation.maxJsonBytesPerChar)
+    assert.strictEqual(JSON.stringify("\ud800").length - 2, Validation.maxJsonBytesPerChar)
+    assert.strictEqual(Buffer.byteLength(JSON.stringify("\uffff")) - 2, 3)
+  })
+
   it.effect("names the models a provider has when the model is unknown", () =>
     Effect.gen(function* () {
       const error = yield* refusal({ prompt: "a fox", model: "acme-9000" })

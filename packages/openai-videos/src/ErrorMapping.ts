@@ -8,6 +8,7 @@
  * | --- | --- | --- |
  * | no connection (refused, DNS, TLS) | any | `ProviderUnavailable` `connect` |
  * | connection broke after sending, or while the answer was read | any | `ProviderUnavailable` `exchange` |
+ * | the answer's body came in under the minimum pace (`ResponseBody`) | any | `ProviderUnavailable` `exchange` |
  * | 401, 403, `invalid_api_key`, type `authentication_error` | any | `AuthenticationFailed` |
  * | 402, `insufficient_balance`, `insufficient_quota`, `quota_exceeded`, type `billing_error` | any | `InsufficientBalance` |
  * | a content-policy code (`content_policy_violation`, `moderation_blocked`, …) | any | `ContentRejected` |
@@ -22,7 +23,8 @@
  * | task `failed` with a content-policy code | status | `ContentRejected` |
  * | task `failed` otherwise | status | `GenerationFailed` with the vendor's code and message |
  *
- * Vendor messages and excerpts are scrubbed (`Sanitize`): no key, no Authorization value, no full URL.
+ * Vendor messages, codes and excerpts are scrubbed (`Sanitize`): no spelling of the key or of the
+ * Authorization value (encoded, escaped, or a run of 12 of its characters), no full URL.
  *
  * @since 0.1.0
  */
@@ -55,7 +57,10 @@ export interface Context {
   readonly provider: string
   readonly operation: Operation
   readonly taskId?: string | undefined
-  /** Secrets to remove verbatim from anything quoted (the API key). */
+  /**
+   * Secrets to remove, in every spelling, from anything quoted: the API key and each header value
+   * built from it (`Bearer <key>`). Build the array once: the scrubber is cached by it.
+   */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
   /** Appended to authentication failures, e.g. `"check LAOZHANG_API_KEY"`. */
   readonly keyHint?: string | undefined
@@ -74,8 +79,11 @@ export type WireFailure =
       readonly headers: Headers.Headers
       readonly body: string
     }
-  /** The status line arrived, then reading the body failed (the connection broke mid-answer). */
-  | { readonly _tag: "Unreadable"; readonly status: number; readonly cause: unknown }
+  /**
+   * The status line arrived, then reading the body failed: the connection broke mid-answer, or
+   * (`problem`) the body came too slowly.
+   */
+  | { readonly _tag: "Unreadable"; readonly status: number; readonly cause: unknown; readonly problem?: string }
   /** A 2xx whose body does not match the documented shape. */
   | { readonly _tag: "Undecodable"; readonly status: number; readonly body: string; readonly problem: string }
 
@@ -121,13 +129,19 @@ const common = (context: Context) => ({
   ...(context.taskId === undefined ? {} : { taskId: context.taskId })
 })
 
+/** The vendor's code, scrubbed like its message: a code is the server's text too. */
+const quotedCode = (code: string | undefined, context: Context): string | undefined =>
+  code === undefined ? undefined : Sanitize.scrub(code, context.secrets).slice(0, 100)
+
 /** `"HTTP 401 invalid_api_key: Invalid API key provided"`, scrubbed. */
 const describe = (
   status: number | undefined,
   detail: { readonly code: string | undefined; readonly message: string | undefined },
   context: Context
 ): string => {
-  const head = [status === undefined ? undefined : `HTTP ${status}`, detail.code].filter((part) => part !== undefined)
+  const head = [status === undefined ? undefined : `HTTP ${status}`, quotedCode(detail.code, context)].filter(
+    (part) => part !== undefined
+  )
   const message =
     detail.message === undefined ? undefined : Sanitize.scrub(detail.message, context.secrets).slice(0, 300)
   return [head.join(" "), message].filter((part) => part !== undefined && part !== "").join(": ")
@@ -176,14 +190,14 @@ const fromAnswer = (context: Context, failure: Extract<WireFailure, { readonly _
   ) {
     return new InsufficientBalance({
       ...base,
-      ...(detail.code === undefined ? {} : { vendorCode: detail.code }),
+      ...(detail.code === undefined ? {} : { vendorCode: quotedCode(detail.code, context) }),
       message: `${label(context)}: the ${context.provider} account cannot pay for this (${what}); top up, then try again`
     })
   }
   if (status < 500 && isContentViolation(code, detail.message)) {
     return new ContentRejected({
       ...base,
-      ...(detail.code === undefined ? {} : { vendorCode: detail.code }),
+      ...(detail.code === undefined ? {} : { vendorCode: quotedCode(detail.code, context) }),
       message: `${label(context)}: ${context.provider} refused the content under its safety policy (${what}); change the prompt or image`
     })
   }
@@ -270,7 +284,10 @@ export const toVideoError = (context: Context, failure: WireFailure): VideoError
         ...common(context),
         httpStatus: failure.status,
         stage: "exchange",
-        message: `${label(context)}: the connection to ${context.provider} broke while its answer was read${codes.length > 0 ? ` (${codes[0]})` : ""}`
+        message:
+          failure.problem === undefined
+            ? `${label(context)}: the connection to ${context.provider} broke while its answer was read${codes.length > 0 ? ` (${codes[0]})` : ""}`
+            : `${label(context)}: ${context.provider} ${failure.problem}; the answer was not read further`
       })
     }
     case "Undecodable":
@@ -299,7 +316,7 @@ export const failedTask = (
   if (isContentViolation(detail.code?.toLowerCase(), detail.message)) {
     return new ContentRejected({
       ...common(context),
-      ...(detail.code === undefined ? {} : { vendorCode: detail.code }),
+      ...(detail.code === undefined ? {} : { vendorCode: quotedCode(detail.code, context) }),
       message: `${context.provider} rejected task ${context.taskId ?? ""} under its content policy${suffix}`.replace(
         "  ",
         " "
@@ -308,7 +325,7 @@ export const failedTask = (
   }
   return new GenerationFailed({
     ...common(context),
-    ...(detail.code === undefined ? {} : { vendorCode: detail.code }),
+    ...(detail.code === undefined ? {} : { vendorCode: quotedCode(detail.code, context) }),
     ...(vendorMessage === undefined ? {} : { vendorMessage }),
     message: `${context.provider} could not generate task ${context.taskId ?? ""}${suffix}`.replace("  ", " ")
   })

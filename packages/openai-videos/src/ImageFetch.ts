@@ -5,7 +5,9 @@
  * size limit (`maxImageBytes`) and a JPEG, PNG, WebP or GIF by its magic bytes. A download adds its
  * own: http(s) only, no user name or password in the URL, no credential of any kind sent (the
  * request is built on the bare client, never the provider's authenticated one, so the API key cannot
- * go along), a bounded number of redirects, and one timeout for the whole transfer.
+ * go along), a bounded number of redirects, one timeout for the whole transfer, and the engine's
+ * minimum pace for the body (`ResponseBody`, which also undoes a compression the server applied
+ * although asked not to).
  *
  * Every failure is an `InvalidRequest` billed `not-charged` that names the image's host only: the
  * path and query of an image link often carry an access token.
@@ -19,13 +21,13 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { BytesSource, type UrlSource } from "@reelay/core/GenerateRequest"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as ResponseBody from "@reelay/core/ResponseBody"
 import { sniffImage } from "@reelay/core/Validation"
 import { InvalidRequest } from "@reelay/core/VideoError"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 
 /** How long one image may take, redirects and body included, by default. */
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
@@ -159,25 +161,18 @@ export const fetchImage = (
         refuse(`it is ${size} bytes; the limit for ${JSON.stringify(model.id)} is ${limit} bytes`)
       const announced = Number(response.headers["content-length"])
       if (Number.isSafeInteger(announced) && announced > limit) return yield* tooLarge(String(announced))
-      const chunks: Array<Uint8Array> = []
-      let size = 0
-      // Reading stops past the limit whatever the server announced; closing the scope ends the transfer.
-      yield* Stream.runForEachWhile(response.stream, (chunk) =>
-        Effect.sync(() => {
-          chunks.push(chunk)
-          size += chunk.length
-          return size <= limit
-        })
-      ).pipe(
-        // A body-less answer is zero bytes, told apart from a broken transfer.
-        Effect.catchIf(
-          (error) => error._tag === "ResponseError" && error.reason === "EmptyBody",
-          () => Effect.void
-        ),
-        Effect.mapError(transport)
+      // Reading stops past the limit whatever the server announced (closing the scope ends the
+      // transfer), counts what a compressed answer decodes to, and keeps the minimum pace.
+      const read = yield* ResponseBody.read(response, { maxBytes: limit }).pipe(
+        Effect.mapError((error) =>
+          error.reason === "Transport"
+            ? transport(error.cause as HttpClientError.ResponseError)
+            : refuse(error.reason === "TooSlow" ? `the server ${error.detail}` : error.detail)
+        )
       )
-      if (size > limit) return yield* tooLarge(`more than ${limit}`)
-      const bytes = Buffer.concat(chunks, size)
+      if (read.truncated) return yield* tooLarge(`more than ${limit}`)
+      const bytes = read.bytes
+      const size = bytes.length
       const mimeType = sniffImage(bytes)
       if (mimeType === undefined) {
         const said = mediaTypeOf(response.headers["content-type"])
@@ -189,7 +184,7 @@ export const fetchImage = (
         )
       }
       const source = new BytesSource({
-        bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        bytes,
         mimeType,
         // Not the link's own file name: its path may carry a token, and the name goes to the vendor.
         fileName: `${image.role}.${extensionOf(mimeType)}`

@@ -24,15 +24,16 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { UrlAsset } from "@reelay/core/AssetSource"
 import * as Http from "@reelay/core/Http"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
+import * as ResponseBody from "@reelay/core/ResponseBody"
 import { TaskHandle } from "@reelay/core/TaskHandle"
 import * as TaskStatus from "@reelay/core/TaskStatus"
+import * as Validation from "@reelay/core/Validation"
 import { AuthenticationFailed, InvalidRequest, MalformedResponse, type VideoError } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Clock from "effect/Clock"
@@ -43,7 +44,6 @@ import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as CreateRequest from "./CreateRequest.js"
 import * as ErrorMapping from "./ErrorMapping.js"
 import * as ImageFetch from "./ImageFetch.js"
@@ -96,7 +96,8 @@ export interface Config {
   /** Limits on downloading an image URL, for a dialect that uploads them (`urlImages: "upload"`). */
   readonly imageFetch?: ImageFetch.Options | undefined
   /**
-   * The most bytes read of one JSON answer (default 1 MiB; real ones are a few hundred bytes). A
+   * The most bytes read of one JSON answer, counted decoded (default 1 MiB, or more when a model's
+   * prompt limit needs it: `Validation.largestAnswerBytes`; real answers are a few hundred bytes). A
    * longer one, or one that never ends, is not read further: a 2xx is then a `MalformedResponse`,
    * an error status is mapped from its status and the part read.
    */
@@ -144,18 +145,22 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
     const origin = originOf(baseUrl)
     const auth = normalizeAuth(config.auth)
     const apiKey = presentKey(config.apiKey)
-    const secrets = apiKey === undefined ? [] : [apiKey]
     const authValue =
       apiKey === undefined
         ? undefined
         : auth.style === "bearer"
           ? Redacted.make(`Bearer ${Redacted.value(apiKey)}`)
           : apiKey
+    // Everything quoted from a server is scrubbed of every spelling of these (`Sanitize`).
+    const secrets = apiKey === undefined || authValue === undefined ? [] : [apiKey, authValue]
     const retentionMillis = Duration.toMillis(config.retention ?? "24 hours")
     const imageRequired = new Set(config.imageRequired ?? [])
     const span = config.spanPrefix ?? "OpenAiVideos"
     const keyHint = config.apiKeyHint
-    const maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes
+    // Never below the largest answer a prompt within the catalog's limits can make (the status
+    // echoes it): a task paid for must stay readable.
+    const maxBodyBytes =
+      config.maxBodyBytes ?? Math.max(defaultMaxBodyBytes, ...config.models.map(Validation.largestAnswerBytes))
 
     const bareClient = yield* HttpClient.HttpClient
     const client = bareClient.pipe(
@@ -166,10 +171,9 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
           : HttpClientRequest.setHeader(prepared, auth.header, Redacted.value(authValue))
       }),
       // The key's header (a custom one too) and the headers where a server answers about it are
-      // redacted wherever the client logs or traces headers, like `authorization` is.
-      HttpClient.transform((effect) =>
-        Effect.locallyWith(effect, Headers.currentRedactedNames, Sanitize.withCredentialHeaders([auth.header]))
-      )
+      // redacted wherever the client logs or traces headers, like `authorization` is; a key echoed
+      // in any other response header is removed from the spans.
+      Sanitize.guardClient({ secrets, headers: [auth.header] })
     )
 
     const contextOf = (operation: ErrorMapping.Operation, taskId?: string) =>
@@ -214,37 +218,33 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
         )
 
     /**
-     * The body as text, at most `maxBodyBytes` of it. Reading stops there (which closes the
-     * connection): an answer far larger than any the protocol defines, or one that never ends, must
-     * not fill the memory.
+     * The body as text, at most `maxBodyBytes` of it once decoded, at the engine's minimum pace
+     * (`ResponseBody`). Reading stops at the cap (which closes the connection): an answer far larger
+     * than any the protocol defines, or one that never ends, must not fill the memory. A body in an
+     * encoding that cannot be decoded is `undecodable`, never handed on raw.
      */
     const readBody = (
       context: ErrorMapping.Context,
       response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, VideoError> =>
-      Effect.suspend(() => {
-        const chunks: Array<Uint8Array> = []
-        let size = 0
-        return Stream.runForEachWhile(response.stream, (chunk) =>
-          Effect.sync(() => {
-            chunks.push(chunk)
-            size += chunk.length
-            return size <= maxBodyBytes
-          })
-        ).pipe(
-          Effect.map(() => {
-            const bytes = Buffer.concat(chunks, size)
-            const truncated = size > maxBodyBytes
-            return {
-              body: new TextDecoder().decode(truncated ? bytes.subarray(0, maxBodyBytes) : bytes),
-              truncated
-            }
-          }),
-          Effect.mapError((cause) =>
-            ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: response.status, cause })
-          )
+    ): Effect.Effect<
+      { readonly body: string; readonly truncated: boolean; readonly undecodable?: string | undefined },
+      VideoError
+    > =>
+      ResponseBody.readText(response, { maxBytes: maxBodyBytes }).pipe(
+        Effect.map(({ text, truncated }) => ({ body: text, truncated })),
+        Effect.catchAll((error) =>
+          error.reason === "Encoding"
+            ? Effect.succeed({ body: "", truncated: false, undecodable: error.detail })
+            : Effect.fail(
+                ErrorMapping.toVideoError(context, {
+                  _tag: "Unreadable",
+                  status: response.status,
+                  cause: error.cause,
+                  ...(error.reason === "TooSlow" ? { problem: error.detail } : {})
+                })
+              )
         )
-      })
+      )
 
     /** Reads an answer: error statuses and error bodies are mapped, a 2xx body is decoded with `schema`. */
     const readJson = <A, I>(
@@ -253,10 +253,20 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       schema: Schema.Schema<A, I>
     ): Effect.Effect<{ readonly value: A; readonly body: string }, VideoError> =>
       Effect.gen(function* () {
-        const { body, truncated } = yield* readBody(context, response)
+        const { body, truncated, undecodable } = yield* readBody(context, response)
         const answer = { _tag: "Answer", status: response.status, headers: response.headers, body } as const
         if (response.status < 200 || response.status >= 300) {
           return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
+        }
+        if (undecodable !== undefined) {
+          return yield* Effect.fail(
+            ErrorMapping.toVideoError(context, {
+              _tag: "Undecodable",
+              status: response.status,
+              body,
+              problem: undecodable
+            })
+          )
         }
         if (truncated) {
           return yield* Effect.fail(
@@ -327,7 +337,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
             _tag: "Undecodable",
             status: response.status,
             body,
-            problem: `the task id ${JSON.stringify(Sanitize.scrub(taskId).slice(0, 40))} cannot name a task in a URL path (".", "..", empty or over ${maxTaskIdLength} characters)`
+            problem: `the task id ${JSON.stringify(Sanitize.scrub(taskId, secrets).slice(0, 40))} cannot name a task in a URL path (".", "..", empty or over ${maxTaskIdLength} characters)`
           })
         )
       }
@@ -363,7 +373,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
               provider: id,
               taskId: handle.taskId,
               field: "taskId",
-              message: `${id}: the task id ${JSON.stringify(Sanitize.scrub(handle.taskId).slice(0, 40))} cannot name a task in a URL path; nothing was sent`
+              message: `${id}: the task id ${JSON.stringify(Sanitize.scrub(handle.taskId, secrets).slice(0, 40))} cannot name a task in a URL path; nothing was sent`
             })
           )
 
@@ -403,7 +413,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
         taskId: handle.taskId,
         httpStatus: response.status,
         excerpt: Sanitize.excerpt(body, secrets),
-        message: `status of ${handle.taskId}: ${id} reported the status ${JSON.stringify(Sanitize.scrub(value.status).slice(0, 40))}, which its protocol does not define (queued, ${wire.runningStatus}, completed, failed)`
+        message: `status of ${handle.taskId}: ${id} reported the status ${JSON.stringify(Sanitize.scrub(value.status, secrets).slice(0, 40))}, which its protocol does not define (queued, ${wire.runningStatus}, completed, failed)`
       })
     })
 

@@ -22,11 +22,26 @@ import * as Schema from "effect/Schema"
 export const AuthStyle = Schema.Literal("bearer", "raw")
 export type AuthStyle = typeof AuthStyle.Type
 
+/**
+ * An HTTP header name (RFC 9110 `token`): letters, digits and ``!#$%&'*+-.^_`|~``. Anything else
+ * (a space, a colon, a line break) cannot be sent, and is refused when the configuration is read,
+ * not found by the first create, where a failure is an uncertain submission.
+ */
+export const HeaderName = Schema.String.pipe(
+  Schema.pattern(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, {
+    message: (issue) =>
+      `an HTTP header name: letters, digits and !#$%&'*+-.^_\`|~ (no spaces, colons or line breaks), got ${JSON.stringify(issue.actual)}`
+  })
+)
+
 /** The API key's header: `style` decides the value's form, `header` its name (default `authorization`). */
-export class Auth extends Schema.Class<Auth>("Auth")({
-  style: AuthStyle,
-  header: Schema.optionalWith(Schema.NonEmptyString, { default: () => "authorization" })
-}) {}
+export class Auth extends Schema.Class<Auth>("Auth")(
+  Schema.Struct({
+    style: AuthStyle,
+    /** Default `authorization`. */
+    header: Schema.optional(HeaderName)
+  }).annotations({ title: '{ "style": "bearer" | "raw", "header": <an HTTP header name> }' })
+) {}
 
 /**
  * How the create body is encoded:

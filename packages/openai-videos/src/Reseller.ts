@@ -46,13 +46,28 @@ import * as OpenAiVideos from "./OpenAiVideos.js"
 import { Auth, AuthStyle, WireOptions } from "./Protocol.js"
 import { HttpUrl } from "./WireSchemas.js"
 
+/**
+ * A price in US dollars as written in configuration: a decimal string of digits (`"0.25"`). A
+ * negative price would count money back (a batch reported `-$0.24 charged`) and an exponent
+ * (`"1e400"`) is no price anyone means, so both are refused, like a JSON number (a float).
+ */
+export const Price = Schema.compose(
+  Schema.String.pipe(Schema.pattern(/^\d{1,12}(\.\d{1,12})?$/)).annotations({
+    message: (issue) => ({
+      message: `a price in US dollars as a decimal string such as "0.25" (digits, not negative, no exponent), got ${JSON.stringify(issue.actual)}`,
+      override: true
+    })
+  }),
+  Usd
+)
+
 /** One model of a reseller: a `ModelSpec` whose charge policy defaults to the reseller's. */
 export class ResellerModel extends Schema.Class<ResellerModel>("ResellerModel")({
   id: Schema.NonEmptyString,
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
   capabilities: ModelCapabilities,
-  /** Price of one video in US dollars, as a decimal string (`"0.25"`): exact, never a float. */
-  price: Usd,
+  /** Price of one video in US dollars, as a decimal string (`"0.25"`): exact, never a float, never negative. */
+  price: Price,
   /** Overrides the reseller's charge policy for this model. */
   chargePolicy: Schema.optional(ChargePolicy),
   generationTime: GenerationTime,

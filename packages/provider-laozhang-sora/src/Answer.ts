@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { UrlAsset } from "@reelay/core/AssetSource"
+import * as Sanitize from "@reelay/core/Sanitize"
 import {
   ContentRejected,
   GenerationFailed,
@@ -26,7 +27,6 @@ import {
   type VideoError
 } from "@reelay/core/VideoError"
 import type { ProviderEvent } from "@reelay/core/VideoProvider"
-import * as Sanitize from "@reelay/openai-videos/Sanitize"
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -149,7 +149,7 @@ export interface Step {
 export interface Options {
   /** The provider id, for errors. */
   readonly provider: string
-  /** The task id used when the answer names none (the `id` of the chunks). */
+  /** The task id used when the answer names none (the `id` of the chunks), or one that holds a secret. */
   readonly fallbackTaskId: string
   /** How long the video link stays valid after it arrives. */
   readonly linkTtlMillis: number
@@ -157,8 +157,9 @@ export interface Options {
   readonly maxLineChars: number
   readonly maxTotalChars: number
   /**
-   * Secrets (the API key) removed from anything of the vendor's quoted in an error, which also
-   * loses key-like strings and URLs past their origin: errors end up in logs, events and journals.
+   * Secrets (the API key, and the `Authorization` value built from it) removed in every spelling
+   * from anything of the vendor's quoted in an error, which also loses key-like strings and URLs
+   * past their origin: errors end up in logs, events and journals.
    */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
@@ -199,12 +200,16 @@ export const make = (options: Options): Reader => {
   const accept = (events: Array<ProviderEvent>, id: string | undefined) => {
     if (accepted) return
     accepted = true
-    taskId = id ?? options.fallbackTaskId
+    // The id only names the answer (the link comes in it): one that carries the key is not kept.
+    taskId = id === undefined || Sanitize.reveals(id, options.secrets ?? []) ? options.fallbackTaskId : id
     events.push({ _tag: "Accepted", taskId })
   }
 
+  const scrub = (text: string) => Sanitize.scrub(text, options.secrets)
+
+  // Scrubbed before it is clipped: a clip through a quoted key would leave a piece no rule knows.
   const remember = (line: string) => {
-    recent.push(clip(line, 300))
+    recent.push(clip(scrub(line), 300))
     if (recent.length > 5) recent.shift()
   }
 
@@ -220,7 +225,7 @@ export const make = (options: Options): Reader => {
     const quoted = trimmed.startsWith(">")
     if (failurePattern.test(trimmed)) {
       remember(clean(trimmed))
-      failure = { text: clip(clean(trimmed), 500), code: codeIn(trimmed) }
+      failure = { text: clip(scrub(clean(trimmed)), 500), code: codeIn(trimmed) }
       return
     }
     const link = linkIn(trimmed)
@@ -277,8 +282,6 @@ export const make = (options: Options): Reader => {
       ...(taskId === undefined ? {} : { taskId }),
       message: `${options.provider}: ${message}`
     })
-
-  const scrub = (text: string) => Sanitize.scrub(text, options.secrets)
 
   /** The error of an answer that finished without a video: the vendor's own words, scrubbed. */
   const refusal = (vendorCode: string | undefined, text: string | undefined): VideoError => {

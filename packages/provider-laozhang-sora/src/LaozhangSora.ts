@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -27,6 +27,8 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Http from "@reelay/core/Http"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as ProviderConfig from "@reelay/core/ProviderConfig"
+import * as ResponseBody from "@reelay/core/ResponseBody"
+import * as Sanitize from "@reelay/core/Sanitize"
 import {
   AuthenticationFailed,
   ContentRejected,
@@ -38,7 +40,6 @@ import {
   type VideoError
 } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
-import * as Sanitize from "@reelay/openai-videos/Sanitize"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -76,7 +77,10 @@ export interface Options {
   readonly defaultModel?: string | undefined
   /** How long a video link stays valid (default 24 hours: "Video valid for 1 day"). */
   readonly linkTtl?: Duration.DurationInput | undefined
-  /** The longest line the stream may send, in characters (default 256 Ki). */
+  /**
+   * The longest line the stream may send, in characters (default 256 Ki, or the line that echoes
+   * the longest prompt the catalog allows if that is longer: `echoLineChars`).
+   */
   readonly maxLineChars?: number | undefined
   /** The most text one answer may carry, in characters (default 4 Mi; a real answer is a few KB). */
   readonly maxAnswerChars?: number | undefined
@@ -137,8 +141,10 @@ export const requestBody = (input: VideoProvider.SubmitInput): ChatRequest => {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The error an HTTP answer other than 2xx means. Nothing was created in any of these cases (the
- * vendor bills only a 200), which is what makes 429 and 5xx safe to retry. What the vendor said is
+ * The error an HTTP answer other than 2xx means. The vendor itself created nothing in these cases
+ * (it bills only a 200), which is what makes 429 and its own 5xx safe to retry — except a gateway's
+ * 502 / 504: the proxy in front of the vendor may have forwarded the request and lost (or stopped
+ * waiting for) a 200 the vendor bills, so it is `exchange`, an uncertain create. What the vendor said is
  * quoted scrubbed: `secrets` (the key) removed, key-like strings masked, URLs cut to their origin —
  * a server may echo the key back in its error body.
  */
@@ -174,6 +180,14 @@ export const statusError = (
   }
   if (status === 429)
     return new RateLimited({ ...common, ...hint, message: `${provider} is rate limiting (${detail})` })
+  if (status === 502 || status === 504) {
+    return new ProviderUnavailable({
+      ...common,
+      ...hint,
+      stage: "exchange",
+      message: `a gateway in front of ${provider} answered ${detail}; the request may have reached ${provider}, which bills every answered request`
+    })
+  }
   if (status >= 500 || status === 408 || status === 425) {
     return new ProviderUnavailable({
       ...common,
@@ -198,15 +212,24 @@ export const statusError = (
   })
 }
 
-const readCapped = (response: HttpClientResponse.HttpClientResponse, limit: number): Effect.Effect<string> =>
-  response.stream.pipe(
-    Stream.decodeText(),
-    Stream.runFoldWhile(
-      "",
-      (text) => text.length < limit,
-      (text, piece) => text + piece
-    ),
-    Effect.map((text) => text.slice(0, limit)),
+/**
+ * The longest SSE line a prompt within `model`'s limit can make: the answer echoes the prompt in a
+ * JSON block inside one chunk's JSON, escaped twice, so one character of it takes up to 7 (`\u001f`
+ * escaped again: `\\u001f`); 64 Ki more for the rest of the line.
+ */
+export const echoLineChars = (model: ModelSpec): number => 7 * model.capabilities.maxPromptChars + 64 * 1024
+
+/**
+ * A whole body as text, at most `limit` bytes of it once decoded (`ResponseBody`: a compressed body
+ * is decoded, under the cap); "" when it cannot be read. `paced`: at the engine's minimum pace.
+ */
+const readCapped = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  paced: boolean
+): Effect.Effect<string> =>
+  ResponseBody.readText(response, { maxBytes: limit, paced }).pipe(
+    Effect.map((read) => read.text),
     Effect.orElseSucceed(() => "")
   )
 
@@ -218,6 +241,7 @@ type Piece =
   | { readonly _tag: "Text"; readonly text: string }
   | { readonly _tag: "End" }
   | { readonly _tag: "Cut"; readonly detail: string }
+  | { readonly _tag: "Malformed"; readonly detail: string }
 
 const cutDetail = (error: HttpClientError.ResponseError): string =>
   Http.errorCodes(error.cause)[0] ?? error.description ?? error.reason
@@ -229,23 +253,25 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<VideoProvider.StreamingVideoProvider, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.withScope,
-      // Headers about the key (a 401's `WWW-Authenticate` may quote it) stay redacted on the client's spans.
-      HttpClient.transform((effect) =>
-        Effect.locallyWith(effect, Headers.currentRedactedNames, Sanitize.withCredentialHeaders())
-      )
-    )
     const id = options.id ?? defaultId
     const baseUrl = (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, "")
     const endpoint = `${baseUrl}/chat/completions`
     const apiKey =
       options.apiKey !== undefined && Redacted.value(options.apiKey).trim() !== "" ? options.apiKey : undefined
-    const secrets = apiKey === undefined ? [] : [apiKey]
+    const authValue = apiKey === undefined ? undefined : Redacted.make(`Bearer ${Redacted.value(apiKey)}`)
+    // Everything quoted from the server is scrubbed of every spelling of these (`Sanitize`).
+    const secrets = apiKey === undefined || authValue === undefined ? [] : [apiKey, authValue]
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.withScope,
+      // Headers about the key (a 401's `WWW-Authenticate` may quote it) stay redacted on the client's
+      // spans, and a key echoed in any other header is removed from them.
+      Sanitize.guardClient({ secrets })
+    )
     const models = options.models ?? Models.models
     const linkTtlMillis = Duration.toMillis(options.linkTtl ?? "24 hours")
     const limits = {
-      maxLineChars: options.maxLineChars ?? 256 * 1024,
+      // Never below the line that echoes the longest prompt the catalog allows (`echoLineChars`).
+      maxLineChars: options.maxLineChars ?? Math.max(256 * 1024, ...models.map(echoLineChars)),
       maxTotalChars: options.maxAnswerChars ?? 4 * 1024 * 1024
     }
 
@@ -282,7 +308,7 @@ export const make = (
         )
       )
       if (response.status < 200 || response.status >= 300) {
-        const body = yield* readCapped(response, errorBodyLimit)
+        const body = yield* readCapped(response, errorBodyLimit, true)
         return yield* Effect.fail(
           statusError(id, response.status, response.headers, body, yield* Clock.currentTimeMillis, secrets)
         )
@@ -309,7 +335,8 @@ export const make = (
           // A whole chat.completion (a gateway that ignored `stream: true`): same reading, one piece.
           return Stream.unwrap(
             Effect.gen(function* () {
-              const body = yield* readCapped(response, limits.maxTotalChars)
+              // Not paced: a gateway holding the whole answer until the video is made has only the deadline.
+              const body = yield* readCapped(response, limits.maxTotalChars, false)
               const now = yield* Clock.currentTimeMillis
               const step = reader.whole(body, now)
               return step.error !== undefined || step.events.some((event) => event._tag === "Completed")
@@ -319,16 +346,24 @@ export const make = (
           )
         }
         const decoder = Sse.makeDecoder(limits)
-        const pieces: Stream.Stream<Piece> = response.stream.pipe(
+        // Decoded if the server compressed it (the cap counts decoded bytes: three per character at
+        // most, so the decoder's character limit comes first); no pace: the stream's own rules apply.
+        const pieces: Stream.Stream<Piece> = ResponseBody.decoded(response, 3 * limits.maxTotalChars).pipe(
           Stream.decodeText(),
           Stream.map((text): Piece => ({ _tag: "Text", text })),
           Stream.concat(Stream.succeed<Piece>({ _tag: "End" })),
-          Stream.catchAll((error) => Stream.succeed<Piece>({ _tag: "Cut", detail: cutDetail(error) }))
+          Stream.catchAll((error) =>
+            Stream.succeed<Piece>(
+              error.reason === "Transport"
+                ? { _tag: "Cut", detail: error.detail }
+                : { _tag: "Malformed", detail: error.detail }
+            )
+          )
         )
         return pieces.pipe(
           Stream.mapEffect((piece) => Effect.map(Clock.currentTimeMillis, (now) => [piece, now] as const)),
           Stream.flatMap(([piece, now]) => {
-            if (piece._tag === "Cut") return emit(reader.end({ _tag: "Cut", detail: piece.detail }, now))
+            if (piece._tag === "Cut" || piece._tag === "Malformed") return emit(reader.end(piece, now))
             const decoded = piece._tag === "Text" ? decoder.feed(piece.text) : Either.right(decoder.end())
             if (Either.isLeft(decoded)) {
               return emit(reader.end({ _tag: "Malformed", detail: decoded.left.message }, now))
@@ -387,12 +422,9 @@ export const make = (
       baseUrl: VideoProvider.publicUrl(baseUrl),
       // The key goes only to the API's own origin; the video links are on a CDN and get none.
       credentials:
-        apiKey === undefined
+        authValue === undefined
           ? undefined
-          : {
-              origin: new URL(baseUrl).origin,
-              headers: [["authorization", Redacted.make(`Bearer ${Redacted.value(apiKey)}`)]]
-            },
+          : { origin: new URL(baseUrl).origin, headers: [["authorization", authValue]] },
       check,
       submit
     }

@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as BatchFile from "../BatchFile.js"
 import type { BatchArgs } from "../Cli.js"
 import { BatchFileError, UsageError } from "../CliError.js"
+import * as Json from "../Json.js"
 import * as Output from "../Output.js"
 import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
@@ -39,16 +40,23 @@ export const concurrencyOf = (
     download: positive(opt(args.concurrencyDownload), "--concurrency-download")
   })
 
-/** Reads a batch file, or fails naming it. */
+/** Reads a batch file as UTF-8 (dropping a byte-order mark; a UTF-16 file is named), or fails naming it. */
 export const readFile = (path: string): Effect.Effect<string, BatchFileError> =>
   Effect.try({
-    try: () => NodeFs.readFileSync(path, "utf8"),
+    try: () => NodeFs.readFileSync(path),
     catch: (error) =>
       new BatchFileError({
         path,
         message: `cannot read the batch file ${path} (${(error as { code?: string }).code ?? String(error)})`
       })
-  })
+  }).pipe(
+    Effect.flatMap((bytes) =>
+      Either.match(Json.decodeText(bytes), {
+        onLeft: (problem) => Effect.fail(new BatchFileError({ path, message: `${path}: ${problem.message}` })),
+        onRight: Effect.succeed
+      })
+    )
+  )
 
 /** Runs the command. */
 export const run = (args: BatchArgs) =>
@@ -93,6 +101,15 @@ export const run = (args: BatchArgs) =>
           undefined
         )
         if (cheapest !== undefined) yield* Run.withinBudget(settings, cheapest)
+        yield* Run.refuseSharedOutputs(items, outputDir)
+        // Files this batch saved itself (items the journal shows started: a rerun, a second process,
+        // a crash just after saving) are its own; any other file at an output is refused.
+        yield* Run.refuseExisting(items, {
+          outputDir,
+          overwrite: args.overwrite,
+          started: Run.startedItems(settings, batch),
+          hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
+        })
         // A batch may be run by several processes at once: only directories are probed here, never
         // an item's own `.part`, which another process may be writing.
         yield* Run.checkOutputs(items, {
@@ -111,7 +128,11 @@ export const run = (args: BatchArgs) =>
             `reelay: batch ${batch}: ${items.length} item(s) from ${args.file} into ${NodePath.relative(process.cwd(), outputDir) || "."}`
           )
         }
-        return yield* Run.execute({ batch, items, settings, mode, single: false, outputDir }, registry, journal)
+        return yield* Run.execute(
+          { batch, items, settings, mode, single: false, outputDir, overwrite: args.overwrite },
+          registry,
+          journal
+        )
       })
     )
     yield* Report.exit(code)

@@ -88,9 +88,15 @@ export const run = (args: GenerateArgs) =>
       Effect.gen(function* () {
         const simulator = yield* Run.startSimulator(settings, [request.provider])
         const registry = yield* Providers.registry(settings, simulator)
-        const items = [{ key, request, output }]
+        const items = [{ key, request, output, overwrite: args.overwrite }]
         const [model] = yield* Run.preflight(settings, registry, items)
         yield* Run.withinBudget(settings, model!)
+        // A new batch of one: nothing in it is started, so a file at the output is never reelay's own.
+        yield* Run.refuseExisting(items, {
+          overwrite: args.overwrite,
+          started: Effect.succeed(new Set<string>()),
+          hint: { flag: "--overwrite" }
+        })
         yield* Run.checkOutputs(items)
         const journal = yield* Layer.build(Run.journalLayer(settings))
         if (settings.notice !== undefined) yield* Output.stderr(settings.notice)

@@ -172,6 +172,17 @@ export const run = (args: ResumeArgs) =>
         for (const id of used) {
           if (id !== undefined) yield* Providers.requireKey(endpoints.settings, id)
         }
+        yield* Run.refuseSharedOutputs(items, undefined)
+        // Only items not started yet can meet a file that is not this batch's own.
+        yield* Run.refuseExisting(
+          items.filter((item) => open.has(item.key)),
+          {
+            overwrite: args.overwrite,
+            // Read again after the outputs are looked at: another process may be running this batch.
+            started: Effect.map(reader.items(batch), Run.startedKeys),
+            hint: { flag: "--overwrite" }
+          }
+        )
         yield* Run.checkOutputs(
           items.filter((item) => open.has(item.key)),
           { directoriesOnly: true }
@@ -198,7 +209,8 @@ export const run = (args: ResumeArgs) =>
             settings: endpoints.settings,
             mode,
             single: stored.length === 1 && batch.startsWith("gen-"),
-            recreateUncertain: args.recreateUncertain
+            recreateUncertain: args.recreateUncertain,
+            overwrite: args.overwrite
           },
           registry,
           journal

@@ -62,6 +62,11 @@ export interface Script {
   readonly content?: () => AssetSource
   /** Declares that repeated creates with one idempotency key are dropped. */
   readonly idempotentCreates?: boolean
+  /**
+   * The provider's base URL (default on 127.0.0.1: it lives on this machine, like the test servers
+   * its links point to, which the engine's network check then allows).
+   */
+  readonly baseUrl?: string
 }
 
 export interface Recorder {
@@ -96,6 +101,7 @@ export const scripted = (script: Script) => {
     mode: "async",
     models: script.models,
     defaultModel: script.models[0]!.id,
+    baseUrl: script.baseUrl ?? "http://127.0.0.1/v1",
     submit: (input) =>
       tracked(
         Effect.gen(function* () {
