@@ -1158,7 +1158,7 @@ const run = (
     const saved = yield* OutputPath.place(part.path, options.path, { overwrite: options.overwrite }).pipe(
       Effect.mapError((error) => fail(`${error.message}; ${savedElsewhere}`, { transient: false }))
     )
-    yield* syncDirectory(NodePath.dirname(saved))
+    yield* Effect.promise(() => PartRecord.syncDirectory(NodePath.dirname(saved)))
     yield* progress(true)
     return { path: saved, bytes: part.hashed, sha256 }
   })
@@ -1179,17 +1179,3 @@ const checkSameFile = (part: PartFile): Effect.Effect<void, DownloadFailed> =>
             })
           )
   )
-
-/** Makes the rename durable. Best effort: not every platform can open or fsync a directory. */
-const syncDirectory = (directory: string): Effect.Effect<void> =>
-  Effect.promise(async () => {
-    let handle: NodeFs.promises.FileHandle | undefined
-    try {
-      handle = await NodeFs.promises.open(directory, "r")
-      await handle.sync()
-    } catch {
-      // ignored: the file itself is already flushed
-    } finally {
-      await handle?.close().catch(() => undefined)
-    }
-  })

@@ -207,7 +207,8 @@ export const remove = (part: string, options?: StoreOptions): Effect.Effect<void
     await NodeFs.promises.rm(fileOf(directory, part), { force: true }).catch(() => undefined)
   })
 
-const syncDirectory = async (directory: string): Promise<void> => {
+/** Makes a rename in `directory` durable. Best effort: not every platform can open or fsync a directory. */
+export const syncDirectory = async (directory: string): Promise<void> => {
   let handle: NodeFs.promises.FileHandle | undefined
   try {
     handle = await NodeFs.promises.open(directory, "r")
