@@ -1,10 +1,12 @@
 /**
  * Exit codes: one per error class, so a script can tell "the budget stopped it" from "the key is
  * wrong" without parsing text. The numbers are part of the CLI's contract (README, tests): never
- * renumber one, only add.
+ * renumber one, only add. The error classes' codes and meanings live in `@reelay/core/ErrorTraits`;
+ * the README's table is checked against `table` by a test.
  *
  * @since 0.1.0
  */
+import * as ErrorTraits from "@reelay/core/ErrorTraits"
 import * as VideoError from "@reelay/core/VideoError"
 
 /** Everything worked. */
@@ -22,12 +24,9 @@ export const interrupted = 130
 /** Terminated (SIGTERM), handled like an interruption. */
 export const terminated = 143
 
-/** The first code of the error classes; each `VideoError` tag gets `errorBase + its index in VideoError.tags`. */
-export const errorBase = 10
-
-/** The code of each error class, in `VideoError.tags` order: `InvalidRequest` 10 ... `BudgetExceeded` 23. */
+/** The code of each error class, from `ErrorTraits`: `InvalidRequest` 10 ... `BudgetExceeded` 23. */
 export const byTag: Readonly<Record<VideoError.VideoError["_tag"], number>> = Object.fromEntries(
-  VideoError.tags.map((tag, index) => [tag, errorBase + index])
+  VideoError.tags.map((tag) => [tag, ErrorTraits.table[tag].exitCode])
 ) as Record<VideoError.VideoError["_tag"], number>
 
 /** The code for an error class. */
@@ -51,10 +50,16 @@ export const forError = (error: { readonly _tag: string }): number => {
 export const table: ReadonlyArray<{ readonly code: number; readonly meaning: string }> = [
   { code: ok, meaning: "success" },
   { code: internal, meaning: "internal error (a bug; please report it)" },
-  { code: usage, meaning: "usage: bad flag, configuration file or batch file (nothing was sent)" },
-  { code: batchFailed, meaning: "the batch finished and some items failed" },
-  { code: journal, meaning: "the journal cannot be opened, read or written (the run stopped; the cause is printed)" },
-  ...VideoError.tags.map((tag) => ({ code: byTag[tag], meaning: tag })),
+  {
+    code: usage,
+    meaning: "usage: a bad flag, configuration file, malformed batch file line or unwritable output (nothing was sent)"
+  },
+  { code: batchFailed, meaning: "the batch finished and some items failed (each is listed)" },
+  {
+    code: journal,
+    meaning: "the journal cannot be opened, read or written (a full disk: the cause is printed; the run stops)"
+  },
+  ...VideoError.tags.map((tag) => ({ code: byTag[tag], meaning: `${tag}: ${ErrorTraits.table[tag].meaning}` })),
   { code: interrupted, meaning: "interrupted (Ctrl-C); the resume command is printed" },
   { code: terminated, meaning: "terminated (SIGTERM); the resume command is printed" }
 ]

@@ -23,9 +23,7 @@ export const exit = (code: number): Effect.Effect<void> =>
 /** Prefixes an error's message with where it comes from (`batch.jsonl:3`), keeping its class. */
 export const relabel = <E extends { readonly _tag: string; readonly message: string }>(error: E, label: string): E => {
   if (!VideoError.isVideoError(error)) return error
-  const Constructor = error.constructor as new (fields: object) => E
-  const { _tag, ...fields } = { ...error } as unknown as Record<string, unknown>
-  return new Constructor({ ...fields, message: `${label}: ${error.message}` })
+  return VideoError.copy<VideoError.VideoError>(error, { message: `${label}: ${error.message}` }) as unknown as E
 }
 
 /** Reports an error that ends the command: one line on stderr, the JSON line with `--json`, and its exit code. */

@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import * as VideoError from "@reelay/core/VideoError"
 import { Apiyi } from "@reelay/provider-apiyi"
@@ -29,6 +30,18 @@ describe("ExitCode", () => {
     expect(ExitCode.forError({ _tag: "JobStoreError" })).toBe(4)
     expect(ExitCode.forError({ _tag: "AuthenticationFailed" })).toBe(11)
     expect(ExitCode.forError({ _tag: "SomethingElse" })).toBe(1)
+  })
+
+  it("is the table the README shows", () => {
+    const readme = fs.readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const start = readme.indexOf("## Exit codes")
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 1))
+    const rows = section
+      .split("\n")
+      .filter((line) => /^\| \d+ /.test(line))
+      .map((line) => line.split("|").map((cell) => cell.trim().replaceAll("`", "")))
+      .map(([, code, meaning]) => ({ code: Number(code), meaning }))
+    expect(rows).toEqual(ExitCode.table)
   })
 
   it("documents a table of distinct codes", () => {

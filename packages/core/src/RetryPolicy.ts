@@ -7,6 +7,8 @@
  * - **regenerate** submits a new task after the provider produced no video. It is automatic only
  *   where it is free (`on-success` billing), or where the caller opted in to paying for it.
  *
+ * What each error class allows is classified in one table, `ErrorTraits`; this module applies it.
+ *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
@@ -16,10 +18,11 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import { type ChargePolicy, regenerationIsFree } from "./Billing.js"
+import * as ErrorTraits from "./ErrorTraits.js"
 import { UncertainSubmission, type VideoError } from "./VideoError.js"
 
 /** The calls the engine makes. `submit` is billable; the others are reads. */
-export type Operation = "submit" | "status" | "content" | "download"
+export type Operation = ErrorTraits.Operation
 
 /**
  * Whether repeating `operation` after `error` may succeed without any risk of a second charge.
@@ -28,20 +31,8 @@ export type Operation = "submit" | "status" | "content" | "download"
  * connection, a 429 or a 5xx it answered. Reads are also repeated after a broken connection or a
  * garbled answer, which cost nothing.
  */
-export const isRetryable = (error: VideoError, operation: Operation): boolean => {
-  switch (error._tag) {
-    case "RateLimited":
-      return true
-    case "ProviderUnavailable":
-      return operation !== "submit" || error.stage !== "exchange"
-    case "MalformedResponse":
-      return operation !== "submit"
-    case "DownloadFailed":
-      return error.transient
-    default:
-      return false
-  }
-}
+export const isRetryable = (error: VideoError, operation: Operation): boolean =>
+  ErrorTraits.holds(ErrorTraits.of(error).retryable[operation], error)
 
 /**
  * Whether a failed create may be repeated. Against a provider that drops repeated creates with the
@@ -52,21 +43,8 @@ export const isRetryableCreate = (error: VideoError, idempotentCreates: boolean)
   isRetryable(error, idempotentCreates ? "status" : "submit")
 
 /** Whether a failed submit proves that the provider created nothing. */
-export const provesNothingCreated = (error: VideoError): boolean => {
-  switch (error._tag) {
-    case "InvalidRequest":
-    case "AuthenticationFailed":
-    case "InsufficientBalance":
-    case "ContentRejected":
-    case "RateLimited":
-    case "BudgetExceeded":
-      return true
-    case "ProviderUnavailable":
-      return error.stage !== "exchange"
-    default:
-      return false
-  }
-}
+export const provesNothingCreated = (error: VideoError): boolean =>
+  ErrorTraits.holds(ErrorTraits.of(error).provesNothingCreated, error)
 
 /**
  * The error a failed submit ends with: itself when it proves nothing was created, otherwise an
@@ -116,16 +94,7 @@ export const shouldRegenerate = (
  * and ending the item would abandon a video that may be paid for. Past the expiry the engine turns
  * it into `TaskExpired`, which is final.
  */
-export const endsTask = (error: VideoError): boolean => {
-  switch (error._tag) {
-    case "GenerationFailed":
-    case "ContentRejected":
-    case "TaskExpired":
-      return true
-    default:
-      return false
-  }
-}
+export const endsTask = (error: VideoError): boolean => ErrorTraits.of(error).endsTask
 
 /** What the engine does after `error` in `operation` under `policy`. Used by the decision table tests. */
 export type Decision = "retry" | "regenerate" | "fail"
@@ -182,7 +151,8 @@ export interface RetryStep {
  * `retry-after-ms` (carried by `RateLimited`, `ProviderUnavailable` and `DownloadFailed`). A hint
  * longer than `maxServerDelay` ends the retries: waiting that long belongs to the caller, not to one call.
  * The predicate lives in the schedule (not in `Effect.retry`'s `while`) so that `onRetry` reports
- * only retries that really happen.
+ * only retries that really happen. The one schedule for API calls and downloads alike: `Download`
+ * resumes a cut transfer with it (its `RetryOptions` mapped onto these).
  */
 export const schedule = (
   options: Partial<RetryOptions> = {},

@@ -5,10 +5,12 @@
  *
  * Providers construct these errors from wire failures; the engine then sets `billing` from the
  * model's charge policy (see `Billing`), so providers never decide what a failure cost.
- * Whether an error is worth retrying is decided in one place: `RetryPolicy`.
+ * What each class allows (a retry, proof that nothing was created, the end of the task, its exit
+ * code) is classified in one table, `ErrorTraits`, and applied by `RetryPolicy`.
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { BillingOutcome } from "./Billing.js"
@@ -187,13 +189,28 @@ const tagSet: ReadonlySet<string> = new Set(tags)
 export const isVideoError = (u: unknown): u is VideoError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tagSet.has(u._tag) && u instanceof Error
 
-/** A copy of `error` with its billing outcome set. */
-export const withBilling = <E extends VideoError>(error: E, billing: BillingOutcome): E => {
-  if (error.billing === billing) return error
+/** The fields an error of class `E` is built from (`_tag` belongs to the class). */
+export type Fields<E extends VideoError> = Omit<E, "_tag" | Exclude<keyof Cause.YieldableError, "message">>
+
+/**
+ * A copy of `error` with `changes` applied: same class, same message unless changed. The one way
+ * to change an error; the result is checked by its class's schema like any new error.
+ *
+ * @example
+ * ```ts
+ * VideoError.copy(error, { message: `batch.jsonl:3: ${error.message}` })
+ * ```
+ */
+export const copy = <E extends VideoError>(error: E, changes: Partial<Fields<E>>): E => {
   const Constructor = error.constructor as new (fields: object) => E
-  const { _tag, ...fields } = { ...error } as E & Record<string, unknown>
-  return new Constructor({ ...fields, message: error.message, billing })
+  const { _tag, ...fields } = { ...error } as Record<string, unknown>
+  return new Constructor({ ...fields, message: error.message, ...changes })
 }
+
+/** A copy of `error` with its billing outcome set. */
+export const withBilling = <E extends VideoError>(error: E, billing: BillingOutcome): E =>
+  // Through the union's common fields: TypeScript cannot see that every `E` has them.
+  error.billing === billing ? error : (copy<VideoError>(error, { billing }) as E)
 
 /** A copy of `error` that names `provider` (and the task id when given), keeping what it had. */
 export const annotate = <E extends VideoError>(
@@ -203,12 +220,8 @@ export const annotate = <E extends VideoError>(
   const provider = error.provider ?? context.provider
   const taskId = error.taskId ?? context.taskId
   if (provider === error.provider && taskId === error.taskId) return error
-  const Constructor = error.constructor as new (fields: object) => E
-  const { _tag, ...fields } = { ...error } as E & Record<string, unknown>
-  return new Constructor({
-    ...fields,
-    message: error.message,
+  return copy<VideoError>(error, {
     ...(provider === undefined ? {} : { provider }),
     ...(taskId === undefined ? {} : { taskId })
-  })
+  }) as E
 }

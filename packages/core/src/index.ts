@@ -16,6 +16,8 @@ export * as Delivery from "./Delivery.js"
 export * as Download from "./Download.js"
 /** The engine: `generate`, `generateTo`, `generateMany`, `resume`. */
 export * as Engine from "./Engine.js"
+/** What each error class allows (retry, proof that nothing was created, end of the task) and its exit code. */
+export * as ErrorTraits from "./ErrorTraits.js"
 /** The request for one video. */
 export * as GenerateRequest from "./GenerateRequest.js"
 /** The typed events of a generation. */

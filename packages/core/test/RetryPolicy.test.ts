@@ -1,8 +1,9 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Billing from "../src/Billing.js"
+import * as ErrorTraits from "../src/ErrorTraits.js"
 import * as Money from "../src/Money.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { TaskHandle } from "../src/TaskHandle.js"
@@ -77,6 +78,88 @@ const expected: Record<
   MalformedResponse: ["fail", "retry", "fail", "fail", "fail"],
   BudgetExceeded: ["fail", "fail", "fail", "fail", "fail"]
 }
+
+/** At least one instance per tag (one per value of a field that decides a trait); a new tag needs one. */
+const fixtures: {
+  readonly [T in ErrorTraits.Tag]: readonly [ErrorTraits.ErrorOf<T>, ...Array<ErrorTraits.ErrorOf<T>>]
+} = {
+  InvalidRequest: [new VideoError.InvalidRequest({ message: "x" })],
+  AuthenticationFailed: [new VideoError.AuthenticationFailed({ message: "x" })],
+  InsufficientBalance: [new VideoError.InsufficientBalance({ message: "x" })],
+  ContentRejected: [new VideoError.ContentRejected({ message: "x" })],
+  RateLimited: [new VideoError.RateLimited({ message: "x" })],
+  ProviderUnavailable: [
+    new VideoError.ProviderUnavailable({ message: "x", stage: "connect" }),
+    new VideoError.ProviderUnavailable({ message: "x", stage: "response" }),
+    new VideoError.ProviderUnavailable({ message: "x", stage: "exchange" })
+  ],
+  TaskNotFound: [new VideoError.TaskNotFound({ message: "x" })],
+  TaskExpired: [new VideoError.TaskExpired({ message: "x" })],
+  GenerationFailed: [new VideoError.GenerationFailed({ message: "x" })],
+  PollTimeout: [new VideoError.PollTimeout({ message: "x", handle, waitedMillis: 1 })],
+  UncertainSubmission: [new VideoError.UncertainSubmission({ message: "x", idempotencyKey: "k" })],
+  DownloadFailed: [
+    new VideoError.DownloadFailed({ message: "x", transient: true }),
+    new VideoError.DownloadFailed({ message: "x", transient: false })
+  ],
+  MalformedResponse: [new VideoError.MalformedResponse({ message: "x" })],
+  BudgetExceeded: [
+    new VideoError.BudgetExceeded({
+      message: "x",
+      limit: Money.usd("1"),
+      requested: Money.usd("2"),
+      committed: Money.usd("0")
+    })
+  ]
+}
+
+describe("RetryPolicy and ErrorTraits", () => {
+  it("classifies every error tag, at compile time", () => {
+    expectTypeOf<keyof typeof ErrorTraits.table>().toEqualTypeOf<VideoError.VideoError["_tag"]>()
+    // @ts-expect-error a table that leaves a class out does not compile
+    const incomplete: ErrorTraits.Table = { InvalidRequest: ErrorTraits.table.InvalidRequest }
+    assert.isDefined(incomplete)
+  })
+
+  for (const tag of VideoError.tags) {
+    it(`decides ${tag} as the table says`, () => {
+      const traits = ErrorTraits.table[tag] as ErrorTraits.Traits
+      for (const error of fixtures[tag] as ReadonlyArray<VideoError.VideoError>) {
+        const name =
+          "stage" in error ? `${tag}(${error.stage})` : "transient" in error ? `${tag}(${error.transient})` : tag
+        assert.strictEqual(error._tag, tag)
+        for (const operation of ErrorTraits.operations) {
+          assert.strictEqual(
+            RetryPolicy.isRetryable(error, operation),
+            ErrorTraits.holds(traits.retryable[operation], error),
+            `${name} ${operation}`
+          )
+        }
+        assert.strictEqual(
+          RetryPolicy.provesNothingCreated(error),
+          ErrorTraits.holds(traits.provesNothingCreated, error),
+          name
+        )
+        assert.strictEqual(RetryPolicy.endsTask(error), traits.endsTask, name)
+      }
+    })
+  }
+
+  it("has fixtures for both outcomes of every trait a field decides", () => {
+    for (const tag of VideoError.tags) {
+      const traits = ErrorTraits.table[tag] as ErrorTraits.Traits
+      const errors = fixtures[tag] as ReadonlyArray<VideoError.VideoError>
+      for (const [name, trait] of [
+        ...ErrorTraits.operations.map((operation) => [`retryable.${operation}`, traits.retryable[operation]] as const),
+        ["provesNothingCreated", traits.provesNothingCreated] as const
+      ]) {
+        if (typeof trait === "boolean") continue
+        const outcomes = new Set(errors.map((error) => trait(error)))
+        assert.strictEqual(outcomes.size, 2, `${tag}.${name} depends on a field: its fixtures must show both outcomes`)
+      }
+    }
+  })
+})
 
 describe("RetryPolicy", () => {
   it("covers every error tag", () => {
