@@ -138,13 +138,19 @@ export const plan = (input: PlanInput, options: PollingOptions = defaultPollingO
   return { delayMillis: clamp(delay), finishAt: finish.at, measured: finish.measured }
 }
 
-/** Applies jitter: symmetric for guesses, only later for measured finishes (polling early is a wasted request). */
+/**
+ * Spreads a planned delay by `random` (in [0, 1)): symmetric for guesses, only later for measured
+ * finishes (polling early is a wasted request).
+ */
+export const spread = (planned: Plan, options: PollingOptions, random: number): number => {
+  if (options.jitter <= 0) return planned.delayMillis
+  const factor = planned.measured ? 1 + random * options.jitter : 1 - options.jitter + random * 2 * options.jitter
+  return Math.round(planned.delayMillis * factor)
+}
+
+/** Applies jitter (see `spread`) with Effect's `Random`. */
 export const jitter = (planned: Plan, options: PollingOptions): Effect.Effect<number> =>
-  Effect.map(Random.next, (random) => {
-    if (options.jitter <= 0) return planned.delayMillis
-    const spread = planned.measured ? 1 + random * options.jitter : 1 - options.jitter + random * 2 * options.jitter
-    return Math.round(planned.delayMillis * spread)
-  })
+  Effect.map(Random.next, (random) => spread(planned, options, random))
 
 /** The progress a status reports: 0 while queued, its percentage while running. */
 export const progressOf = (status: TaskStatus): number | undefined => {
@@ -155,6 +161,84 @@ export const progressOf = (status: TaskStatus): number | undefined => {
       return status.progress
     default:
       return 100
+  }
+}
+
+/**
+ * One task's polling state: its readings, the server's last hint, and where the deadline stands. It
+ * holds no fiber and no closure, so a scheduler can keep thousands of them in a table; `poll` drives
+ * one from a loop.
+ */
+export class Tracker {
+  readonly startedAt: number
+  readonly deadlineAt: number
+  readonly submittedAt: number
+  private readonly readings: Array<Reading> = []
+  private hintMillis: number | undefined = undefined
+  private first = true
+  private last: TaskStatus | undefined = undefined
+  /** Whether the poll being planned is the last look, at the deadline. */
+  finalPoll = false
+
+  constructor(
+    readonly handle: TaskHandle,
+    readonly time: GenerationTime,
+    readonly options: PollingOptions,
+    now: number,
+    /** Poll at once instead of waiting (a resumed task: its state is unknown). */
+    private readonly immediately: boolean
+  ) {
+    this.startedAt = now
+    this.deadlineAt = now + Duration.toMillis(options.deadline)
+    this.submittedAt = Math.min(handle.createdAt.getTime(), now)
+  }
+
+  private planAt(now: number): Plan {
+    return plan(
+      { time: this.time, submittedAt: this.submittedAt, now, readings: this.readings, hintMillis: this.hintMillis },
+      this.options
+    )
+  }
+
+  /** How long to wait before the next status call (`random` in [0, 1) for the jitter); never past the deadline. */
+  nextDelay(now: number, random: number): number {
+    let delay = this.first && this.immediately ? 0 : spread(this.planAt(now), this.options, random)
+    this.first = false
+    this.finalPoll = now + delay >= this.deadlineAt
+    if (this.finalPoll) delay = Math.max(0, this.deadlineAt - now)
+    return delay
+  }
+
+  /** How long a status call started at `asking` may take: until the deadline, or the last look's allowance. */
+  bound(asking: number): number {
+    return this.finalPoll || asking >= this.deadlineAt
+      ? Duration.toMillis(this.options.lastLook)
+      : this.deadlineAt - asking
+  }
+
+  /** Records a status read at `at`; returns the finish estimate while the task is not done. */
+  record(status: TaskStatus, at: number): number | undefined {
+    this.last = status
+    this.readings.push({ at, progress: progressOf(status) })
+    if (this.readings.length > 8) this.readings.shift()
+    this.hintMillis = status._tag === "Queued" || status._tag === "Running" ? status.pollAfterMillis : undefined
+    return isTerminal(status) ? undefined : this.planAt(at).finishAt
+  }
+
+  /** The `PollTimeout` the wait ends with at `at`: `cut` when a status call was still unanswered. */
+  timedOut(at: number, cut: boolean): PollTimeout {
+    const { handle } = this
+    const state = this.last === undefined ? undefined : this.last._tag === "Queued" ? "queued" : "running"
+    const waited = `${Math.round((at - this.startedAt) / 1000)} s`
+    return new PollTimeout({
+      provider: handle.provider,
+      taskId: handle.taskId,
+      handle,
+      waitedMillis: at - this.startedAt,
+      message: cut
+        ? `task ${handle.taskId}: ${handle.provider} had not answered a status request when the deadline passed, after ${waited}${state === undefined ? "" : ` (last seen ${state})`}; it was not cancelled: resume it later to collect the video`
+        : `task ${handle.taskId} was still ${state} after ${waited}; it was not cancelled: resume it later to collect the video`
+    })
   }
 }
 
@@ -180,47 +264,26 @@ export interface PollParams<E, R> {
 export const poll = <E, R>(params: PollParams<E, R>): Effect.Effect<TaskStatus, E | PollTimeout, R> =>
   Effect.gen(function* () {
     const options = { ...defaultPollingOptions, ...params.options }
-    const startedAt = yield* Clock.currentTimeMillis
-    const deadlineAt = startedAt + Duration.toMillis(options.deadline)
-    const submittedAt = Math.min(params.handle.createdAt.getTime(), startedAt)
-    const readings: Array<Reading> = []
-    let hintMillis: number | undefined
-    let first = true
-    let last: TaskStatus | undefined
-    const timedOut = (at: number, cut: boolean) => {
-      const state = last === undefined ? undefined : last._tag === "Queued" ? "queued" : "running"
-      const waited = `${Math.round((at - startedAt) / 1000)} s`
-      return new PollTimeout({
-        provider: params.handle.provider,
-        taskId: params.handle.taskId,
-        handle: params.handle,
-        waitedMillis: at - startedAt,
-        message: cut
-          ? `task ${params.handle.taskId}: ${params.handle.provider} had not answered a status request when the deadline passed, after ${waited}${state === undefined ? "" : ` (last seen ${state})`}; it was not cancelled: resume it later to collect the video`
-          : `task ${params.handle.taskId} was still ${state} after ${waited}; it was not cancelled: resume it later to collect the video`
-      })
-    }
+    const tracker = new Tracker(
+      params.handle,
+      params.time,
+      options,
+      yield* Clock.currentTimeMillis,
+      params.immediately === true
+    )
     while (true) {
-      const now = yield* Clock.currentTimeMillis
-      let next = plan({ time: params.time, submittedAt, now, readings, hintMillis }, options)
-      let delay = first && params.immediately === true ? 0 : yield* jitter(next, options)
-      first = false
-      const finalPoll = now + delay >= deadlineAt
-      if (finalPoll) delay = Math.max(0, deadlineAt - now)
+      const delay = tracker.nextDelay(yield* Clock.currentTimeMillis, yield* Random.next)
       if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-      const asking = yield* Clock.currentTimeMillis
-      const bound = finalPoll || asking >= deadlineAt ? Duration.toMillis(options.lastLook) : deadlineAt - asking
-      const answered = yield* Effect.timeoutOption(params.status, Duration.millis(bound))
+      const answered = yield* Effect.timeoutOption(
+        params.status,
+        Duration.millis(tracker.bound(yield* Clock.currentTimeMillis))
+      )
       const at = yield* Clock.currentTimeMillis
-      if (Option.isNone(answered)) return yield* timedOut(at, true)
+      if (Option.isNone(answered)) return yield* tracker.timedOut(at, true)
       const status = answered.value
-      last = status
-      readings.push({ at, progress: progressOf(status) })
-      if (readings.length > 8) readings.shift()
-      hintMillis = status._tag === "Queued" || status._tag === "Running" ? status.pollAfterMillis : undefined
-      next = plan({ time: params.time, submittedAt, now: at, readings, hintMillis }, options)
-      yield* params.onReading(status, isTerminal(status) ? undefined : next.finishAt)
+      const finishAt = tracker.record(status, at)
+      yield* params.onReading(status, finishAt)
       if (isTerminal(status)) return status
-      if (finalPoll) return yield* timedOut(at, false)
+      if (tracker.finalPoll) return yield* tracker.timedOut(at, false)
     }
   })
