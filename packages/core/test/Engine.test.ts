@@ -15,6 +15,7 @@ import * as Money from "../src/Money.js"
 import * as TaskStatus from "../src/TaskStatus.js"
 import * as VideoError from "../src/VideoError.js"
 import { portrait, pro } from "./helpers/catalog.js"
+import { advancing } from "./helpers/clock.js"
 import { collect, engineLayer, tempDir } from "./helpers/engine.js"
 import { fixture, linear, scripted } from "./helpers/ScriptedProvider.js"
 
@@ -31,9 +32,9 @@ const ofTag = <T extends GenerationEvent["_tag"]>(events: ReadonlyArray<Generati
   events.filter((event): event is Extract<GenerationEvent, { _tag: T }> => event._tag === tag)
 
 describe("Engine", () => {
-  it.live("generates, polls, downloads and verifies one video, reporting each step", () => {
-    // Queued past the first poll (at 60 % of the typical 45 ms), so every kind of event shows.
-    const { provider, recorder } = scripted({ models: [portrait()], timeline: linear(35, 60) })
+  it.effect("generates, polls, downloads and verifies one video, reporting each step", () => {
+    // Queued past the first poll (at 60 % of the typical 45 s), so every kind of event shows.
+    const { provider, recorder } = scripted({ models: [portrait()], timeline: linear(35_000, 60_000) })
     const output = path.join(tempDir(), "fox.mp4")
     return Effect.gen(function* () {
       const { events, exit, tags } = yield* collect(Engine.generate(request, { output, key: "fox" }))
@@ -62,10 +63,10 @@ describe("Engine", () => {
       assert.strictEqual(charged[0]!.billing, "charged")
       assert.isTrue(BigDecimal.equals(charged[0]!.amount, Money.usd("0.25")))
       assert.strictEqual(ofTag(events, "Warning").length, 0)
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("generateTo returns the saved video", () => {
+  it.effect("generateTo returns the saved video", () => {
     const { provider } = scripted({ models: [portrait()] })
     const output = path.join(tempDir(), "fox.mp4")
     return Effect.gen(function* () {
@@ -73,10 +74,10 @@ describe("Engine", () => {
       assert.strictEqual(video.path, output)
       assert.strictEqual(video.model, "acme-portrait")
       assert.strictEqual(video.taskId, "task-1")
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("refuses an invalid request without calling the provider", () => {
+  it.effect("refuses an invalid request without calling the provider", () => {
     const { provider, recorder } = scripted({ models: [portrait()] })
     return Effect.gen(function* () {
       const { exit, tags } = yield* collect(Engine.generate(GenerateRequest.make({ prompt: "x", aspectRatio: "16:9" })))
@@ -85,10 +86,10 @@ describe("Engine", () => {
       assert.strictEqual(error.billing, "not-charged")
       assert.deepStrictEqual(tags, ["Failed"])
       assert.strictEqual(recorder.submits.length, 0)
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("refuses over budget with nothing sent", () => {
+  it.effect("refuses over budget with nothing sent", () => {
     const { provider, recorder } = scripted({ models: [portrait()] })
     return Effect.gen(function* () {
       const { exit } = yield* collect(Engine.generate(request))
@@ -96,12 +97,12 @@ describe("Engine", () => {
       assert.strictEqual(error._tag, "BudgetExceeded")
       assert.strictEqual(error.billing, "not-charged")
       assert.strictEqual(recorder.submits.length, 0)
-    }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("0.20") })))
+    }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("0.20") })), advancing)
   })
 
   describe("submit failures × charge policies", () => {
     const cases: ReadonlyArray<readonly [string, VideoError.VideoError, "retried" | "refused" | "uncertain"]> = [
-      ["429", new VideoError.RateLimited({ message: "slow down", retryAfterMillis: 2 }), "retried"],
+      ["429", new VideoError.RateLimited({ message: "slow down", retryAfterMillis: 2_000 }), "retried"],
       ["503", new VideoError.ProviderUnavailable({ message: "busy", stage: "response", httpStatus: 503 }), "retried"],
       ["refused connection", new VideoError.ProviderUnavailable({ message: "refused", stage: "connect" }), "retried"],
       ["reset after sending", new VideoError.ProviderUnavailable({ message: "reset", stage: "exchange" }), "uncertain"],
@@ -113,7 +114,7 @@ describe("Engine", () => {
     ]
     for (const policy of ["on-success", "per-request", "on-response"] as const satisfies ReadonlyArray<ChargePolicy>) {
       for (const [name, failure, expected] of cases) {
-        it.live(`${name} under ${policy}: ${expected}`, () => {
+        it.effect(`${name} under ${policy}: ${expected}`, () => {
           const { provider, recorder } = scripted({ models: [portrait(policy)], submitFailures: [failure] })
           return Effect.gen(function* () {
             const { events, exit } = yield* collect(Engine.generate(request))
@@ -137,7 +138,7 @@ describe("Engine", () => {
               assert.strictEqual(error.billing, "not-charged")
               assert.strictEqual(ofTag(events, "Charged").length, 0)
             }
-          }).pipe(Effect.provide(engineLayer([provider])))
+          }).pipe(Effect.provide(engineLayer([provider])), advancing)
         })
       }
     }
@@ -149,7 +150,7 @@ describe("Engine", () => {
         ? new TaskStatus.Failed({ error: new VideoError.GenerationFailed({ message: "the model gave up" }) })
         : new TaskStatus.Succeeded({})
 
-    it.live("is regenerated for free under on-success billing", () => {
+    it.effect("is regenerated for free under on-success billing", () => {
       const { provider, recorder } = scripted({
         models: [portrait("on-success")],
         timeline: (_, attempt) => failed(attempt)
@@ -163,10 +164,10 @@ describe("Engine", () => {
         assert.strictEqual(ofTag(events, "Charged").length, 1)
         const snapshot = yield* Effect.flatMap(Budget.Budget, (budget) => budget.snapshot)
         assert.isTrue(BigDecimal.equals(snapshot.spent, Money.usd("0.25")))
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
 
-    it.live("is not regenerated where it costs money, and is reported charged", () => {
+    it.effect("is not regenerated where it costs money, and is reported charged", () => {
       const { provider, recorder } = scripted({
         models: [pro("per-request")],
         timeline: (_, attempt) => failed(attempt)
@@ -181,10 +182,10 @@ describe("Engine", () => {
         assert.strictEqual(ofTag(events, "Charged").length, 1)
         const snapshot = yield* Effect.flatMap(Budget.Budget, (budget) => budget.snapshot)
         assert.isTrue(BigDecimal.equals(snapshot.spent, Money.usd("1.20")))
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
 
-    it.live("is regenerated where it costs money when the caller opted in", () => {
+    it.effect("is regenerated where it costs money when the caller opted in", () => {
       const { provider, recorder } = scripted({
         models: [pro("per-request")],
         timeline: (_, attempt) => failed(attempt)
@@ -193,10 +194,13 @@ describe("Engine", () => {
         const { exit } = yield* collect(Engine.generate(request))
         assert.isTrue(Exit.isSuccess(exit))
         assert.strictEqual(recorder.submits.length, 2)
-      }).pipe(Effect.provide(engineLayer([provider], { engine: { ...fastOptionsWithPaidRegeneration } })))
+      }).pipe(
+        Effect.provide(engineLayer([provider], { engine: { regeneration: { maxAttempts: 1, allowPaid: true } } })),
+        advancing
+      )
     })
 
-    it.live("content rejections are never regenerated", () => {
+    it.effect("content rejections are never regenerated", () => {
       const { provider, recorder } = scripted({
         models: [portrait("on-success")],
         timeline: () => new TaskStatus.Failed({ error: new VideoError.ContentRejected({ message: "policy" }) })
@@ -207,11 +211,11 @@ describe("Engine", () => {
         assert.strictEqual(error._tag, "ContentRejected")
         assert.strictEqual(error.billing, "not-charged")
         assert.strictEqual(recorder.submits.length, 1)
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
   })
 
-  it.live("retries failed status calls, which cost nothing", () => {
+  it.effect("retries failed status calls, which cost nothing", () => {
     const { provider } = scripted({
       models: [portrait()],
       statusFailures: [
@@ -226,14 +230,14 @@ describe("Engine", () => {
         ofTag(events, "Retrying").map((event) => event.operation),
         ["status", "status"]
       )
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("stops waiting at the deadline, and resume collects the same task without a new submit", () => {
-    const { provider, recorder } = scripted({ models: [portrait()], timeline: linear(0, 400) })
+  it.effect("stops waiting at the deadline, and resume collects the same task without a new submit", () => {
+    const { provider, recorder } = scripted({ models: [portrait()], timeline: linear(0, 400_000) })
     const output = path.join(tempDir(), "late.mp4")
     return Effect.gen(function* () {
-      const first = yield* collect(Engine.generate(request, { output, polling: { deadline: "100 millis" } }))
+      const first = yield* collect(Engine.generate(request, { output, polling: { deadline: "100 seconds" } }))
       const error = failureOf(first.exit)
       assert.strictEqual(error._tag, "PollTimeout")
       assert.strictEqual(error.billing, "unknown", "on-success: it may still complete and be charged")
@@ -252,13 +256,13 @@ describe("Engine", () => {
         [...first.events, ...second.events].filter((event) => event._tag === "Charged").map((event) => event.billing),
         ["unknown", "charged"]
       )
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("resuming a per-request task charged at its create does not charge it again", () => {
-    const { provider } = scripted({ models: [pro("per-request")], timeline: linear(0, 400) })
+  it.effect("resuming a per-request task charged at its create does not charge it again", () => {
+    const { provider } = scripted({ models: [pro("per-request")], timeline: linear(0, 400_000) })
     return Effect.gen(function* () {
-      const first = yield* collect(Engine.generate(request, { polling: { deadline: "100 millis" } }))
+      const first = yield* collect(Engine.generate(request, { polling: { deadline: "100 seconds" } }))
       const error = failureOf(first.exit)
       assert.strictEqual(error.billing, "charged")
       if (error._tag !== "PollTimeout") return
@@ -269,10 +273,10 @@ describe("Engine", () => {
       const snapshot = yield* Effect.flatMap(Budget.Budget, (budget) => budget.snapshot)
       assert.isTrue(BigDecimal.equals(snapshot.spent, Money.usd("1.20")))
       assert.isTrue(BigDecimal.equals(snapshot.uncertain, Money.zero))
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("warns when the delivered video does not match the request", () => {
+  it.effect("warns when the delivered video does not match the request", () => {
     const { provider } = scripted({ models: [pro("per-request")], video: fixture("1920x1080-8s.mp4") })
     const output = path.join(tempDir(), "4k.mp4")
     return Effect.gen(function* () {
@@ -284,11 +288,11 @@ describe("Engine", () => {
       assert.strictEqual(warnings[0]?.code, "resolution-mismatch")
       assert.include(warnings[0]!.message, "3840x2160")
       assert.include(warnings[0]!.message, "1920x1080")
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
   describe("generateMany", () => {
-    it.live("runs a batch within its concurrency limits, one failure stopping nothing", () => {
+    it.effect("runs a batch within its concurrency limits, one failure stopping nothing", () => {
       const { provider, recorder } = scripted({
         models: [portrait()],
         submitFailures: [new VideoError.ContentRejected({ message: "not this one" })]
@@ -309,10 +313,10 @@ describe("Engine", () => {
           assert.isTrue(fs.existsSync(video.path))
         }
         assert.isTrue(fs.existsSync(path.join(outputDir, "clip-12.mp4")))
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
 
-    it.live("refuses a concurrency limit under 1, or not whole, before anything is sent", () => {
+    it.effect("refuses a concurrency limit under 1, or not whole, before anything is sent", () => {
       const { provider, recorder } = scripted({ models: [portrait()] })
       const outputDir = tempDir()
       const items = [{ key: "a", request: GenerateRequest.make({ prompt: "one" }) }]
@@ -328,10 +332,10 @@ describe("Engine", () => {
         }
         assert.strictEqual(recorder.submits.length, 0)
         assert.deepStrictEqual(fs.readdirSync(outputDir), [])
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
 
-    it.live("generates a repeated key or request once", () => {
+    it.effect("generates a repeated key or request once", () => {
       const { provider, recorder } = scripted({ models: [portrait()] })
       const outputDir = tempDir()
       return Effect.gen(function* () {
@@ -347,10 +351,10 @@ describe("Engine", () => {
         assert.strictEqual(recorder.submits.length, 2)
         assert.strictEqual(report.saved.size, 2)
         assert.strictEqual(report.duplicates.size, 2)
-      }).pipe(Effect.provide(engineLayer([provider])))
+      }).pipe(Effect.provide(engineLayer([provider])), advancing)
     })
 
-    it.live("stays within the budget across the batch", () => {
+    it.effect("stays within the budget across the batch", () => {
       const { provider, recorder } = scripted({ models: [portrait()] })
       const items = Array.from({ length: 6 }, (_, index) => ({
         request: GenerateRequest.make({ prompt: `p${index}` })
@@ -361,13 +365,7 @@ describe("Engine", () => {
         assert.strictEqual(report.saved.size, 4)
         assert.strictEqual(report.failed.size, 2)
         for (const error of report.failed.values()) assert.strictEqual(error._tag, "BudgetExceeded")
-      }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("1.00") })))
+      }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("1.00") })), advancing)
     })
   })
 })
-
-const fastOptionsWithPaidRegeneration = {
-  polling: { timeScale: 0.001, jitter: 0 },
-  retry: { baseDelay: "1 millis", maxDelay: "5 millis", jitter: 0 },
-  regeneration: { maxAttempts: 1, allowPaid: true }
-} as const

@@ -14,6 +14,7 @@ import * as TaskStatus from "../src/TaskStatus.js"
 import * as VideoError from "../src/VideoError.js"
 import type * as VideoProvider from "../src/VideoProvider.js"
 import { portrait } from "./helpers/catalog.js"
+import { advancing } from "./helpers/clock.js"
 import { engineLayer, tempDir } from "./helpers/engine.js"
 import { fileAsset, fixture, scripted, scriptedStream } from "./helpers/ScriptedProvider.js"
 
@@ -52,7 +53,7 @@ const items = ["reject-1", "reject-2", "good-3", "good-4", "good-5"].map((key) =
 const limit = Money.usd("0.75")
 
 describe("Engine with a budget", () => {
-  it.live("free content rejections give their reservations to the items waiting behind them", () => {
+  it.effect("free content rejections give their reservations to the items waiting behind them", () => {
     const { provider, recorder } = rejecting("on-success")
     return Effect.gen(function* () {
       // One create at a time: the reservations are asked for in batch order.
@@ -70,10 +71,10 @@ describe("Engine with a budget", () => {
       assert.strictEqual(Money.format(snapshot.spent), "$0.75")
       assert.strictEqual(Money.format(snapshot.reserved), "$0.00")
       assert.strictEqual(Money.format(snapshot.uncertain), "$0.00")
-    }).pipe(Effect.provide(engineLayer([provider], { limit })))
+    }).pipe(Effect.provide(engineLayer([provider], { limit })), advancing)
   })
 
-  it.live("paid rejections leave no room: the waiting items fail BudgetExceeded, nothing sent for them", () => {
+  it.effect("paid rejections leave no room: the waiting items fail BudgetExceeded, nothing sent for them", () => {
     const { provider, recorder } = rejecting("per-request")
     return Effect.gen(function* () {
       // One create at a time: the reservations are asked for in batch order.
@@ -92,7 +93,7 @@ describe("Engine with a budget", () => {
       const snapshot = yield* Effect.flatMap(Budget.Budget, (budget) => budget.snapshot)
       assert.strictEqual(Money.format(snapshot.spent), "$0.75")
       assert.strictEqual(Money.format(snapshot.reserved), "$0.00")
-    }).pipe(Effect.provide(engineLayer([provider], { limit })))
+    }).pipe(Effect.provide(engineLayer([provider], { limit })), advancing)
   })
 
   // A deadlock this guards against: were a streaming attempt to reserve under one submit slot and
@@ -102,7 +103,7 @@ describe("Engine with a budget", () => {
   // slot back and waits for s2's money; s2 waits for the slot). The engine holds one slot from the
   // reservation to the end of the stream. Which of the two gets the one video the budget allows
   // depends on which reaches the slot first; that one of them does is the point.
-  it.live("a streaming item holding a reservation never waits for a submit slot", () => {
+  it.effect("a streaming item holding a reservation never waits for a submit slot", () => {
     const { provider } = scriptedStream({
       models: [portrait("on-success", "acme-stream")],
       runs: [
@@ -121,7 +122,8 @@ describe("Engine with a budget", () => {
     const two = ["s1", "s2"].map((key) => ({ key, request: GenerateRequest.make({ prompt: key }) }))
     return Effect.gen(function* () {
       const report = yield* Engine.runMany(two, { outputDir: tempDir(), concurrency: { submit: 1 } }).pipe(
-        // Real time, and generous even on a loaded machine: the run takes milliseconds unless it is stuck.
+        // Clock time: a stuck batch leaves this timer the only one pending, so the clock moves to it
+        // at once; a working one ends long before (nothing in it polls).
         Effect.timeout("15 seconds"),
         Effect.either
       )
@@ -132,6 +134,6 @@ describe("Engine with a budget", () => {
         [...report.right.failed.values()].map((error) => error._tag),
         ["BudgetExceeded"]
       )
-    }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("0.25") })))
+    }).pipe(Effect.provide(engineLayer([provider], { limit: Money.usd("0.25") })), advancing)
   })
 })

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { UrlAsset } from "../src/AssetSource.js"
@@ -11,6 +12,7 @@ import { SavedVideo, VideoProbe } from "../src/SavedVideo.js"
 import { TaskHandle } from "../src/TaskHandle.js"
 import * as VideoError from "../src/VideoError.js"
 import { portrait } from "./helpers/catalog.js"
+import { advancing } from "./helpers/clock.js"
 import { engineLayer, tempDir } from "./helpers/engine.js"
 import { sendBytes, serve } from "./helpers/httpServer.js"
 import { fixture, scripted } from "./helpers/ScriptedProvider.js"
@@ -38,7 +40,7 @@ const handleAt = (createdAt: number, expiresAt: number) =>
 const runOne = (output: string) => Engine.runMany([{ key: "heron", request, output }], { batch: "b" })
 
 describe("Engine resuming a batch", () => {
-  it.live("re-creates an uncertain item with its recorded idempotency key, when allowed", () => {
+  it.effect("re-creates an uncertain item with its recorded idempotency key, when allowed", () => {
     const { provider, recorder } = scripted({ models: [portrait()] })
     const output = path.join(tempDir(), "heron.mp4")
     return Effect.gen(function* () {
@@ -53,11 +55,12 @@ describe("Engine resuming a batch", () => {
       )
     }).pipe(
       Effect.provide(engineLayer([provider])),
-      Effect.provide(storeWith({ _tag: "Uncertain", idempotencyKey: "key-from-the-journal" }))
+      Effect.provide(storeWith({ _tag: "Uncertain", idempotencyKey: "key-from-the-journal" })),
+      advancing
     )
   })
 
-  it.live("re-sends an uncertain create on its own when the provider drops repeated creates", () => {
+  it.effect("re-sends an uncertain create on its own when the provider drops repeated creates", () => {
     const { provider, recorder } = scripted({ models: [portrait()], idempotentCreates: true })
     return Effect.gen(function* () {
       const report = yield* runOne(path.join(tempDir(), "heron.mp4"))
@@ -68,11 +71,12 @@ describe("Engine resuming a batch", () => {
       )
     }).pipe(
       Effect.provide(engineLayer([provider])),
-      Effect.provide(storeWith({ _tag: "Uncertain", idempotencyKey: "key-from-the-journal" }))
+      Effect.provide(storeWith({ _tag: "Uncertain", idempotencyKey: "key-from-the-journal" })),
+      advancing
     )
   })
 
-  it.live("repeats an ambiguous create when the provider drops repeated creates", () => {
+  it.effect("repeats an ambiguous create when the provider drops repeated creates", () => {
     const { provider, recorder } = scripted({
       models: [portrait()],
       idempotentCreates: true,
@@ -83,9 +87,11 @@ describe("Engine resuming a batch", () => {
       assert.strictEqual(video.taskId, "task-1")
       assert.strictEqual(recorder.submits.length, 2)
       assert.strictEqual(new Set(recorder.submits.map((submit) => submit.idempotencyKey)).size, 1)
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
+  // The two tests against a real server leave the clock still: nothing they run waits on it, and a
+  // clock moved while a socket read is pending could fire the download's watchdog (see clock.ts).
   it.scoped("asks for a fresh link once when the recorded one is refused", () =>
     Effect.gen(function* () {
       const cdn = yield* serve((_request, response) => {
@@ -94,7 +100,7 @@ describe("Engine resuming a batch", () => {
       })
       const { provider, recorder } = scripted({ models: [portrait()] })
       const output = path.join(tempDir(), "heron.mp4")
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       const report = yield* runOne(output).pipe(
         Effect.provide(engineLayer([provider])),
         Effect.provide(
@@ -111,26 +117,26 @@ describe("Engine resuming a batch", () => {
     })
   )
 
-  it.live("reports a paid video lost when its task and link expired before the download", () => {
+  it.effect("reports a paid video lost when its task and link expired before the download", () => {
     const { provider, recorder } = scripted({ models: [portrait()] })
-    const now = Date.now()
     return Effect.gen(function* () {
-      const report = yield* runOne(path.join(tempDir(), "heron.mp4"))
+      const now = yield* Clock.currentTimeMillis
+      const report = yield* runOne(path.join(tempDir(), "heron.mp4")).pipe(
+        Effect.provide(engineLayer([provider])),
+        Effect.provide(
+          storeWith({
+            _tag: "Fetch",
+            handle: handleAt(now - 2 * 86_400_000, now - 86_400_000),
+            asset: new UrlAsset({ url: "http://127.0.0.1:9/gone.mp4", expiresAt: new Date(now - 86_400_000) })
+          })
+        )
+      )
       const error = report.failed.get("heron")
       assert.strictEqual(error?._tag, "TaskExpired")
       assert.strictEqual(error?.billing, "charged")
       assert.include(error?.message ?? "", "paid for")
       assert.strictEqual(recorder.contentCalls, 0)
-    }).pipe(
-      Effect.provide(engineLayer([provider])),
-      Effect.provide(
-        storeWith({
-          _tag: "Fetch",
-          handle: handleAt(now - 2 * 86_400_000, now - 86_400_000),
-          asset: new UrlAsset({ url: "http://127.0.0.1:9/gone.mp4", expiresAt: new Date(now - 86_400_000) })
-        })
-      )
-    )
+    }).pipe(advancing)
   })
 
   it.scoped("re-fetches a damaged file from its recorded link, and skips an intact one", () =>
@@ -157,7 +163,7 @@ describe("Engine resuming a batch", () => {
         model: "acme-portrait",
         taskId: "task-old"
       })
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       const resumption: JobStore.Resumption = {
         _tag: "Verify",
         video: saved,
@@ -180,7 +186,7 @@ describe("Engine resuming a batch", () => {
     })
   )
 
-  it.live("names the item a duplicate repeats, and refuses a key reused for another request", () => {
+  it.effect("names the item a duplicate repeats, and refuses a key reused for another request", () => {
     const { provider, recorder } = scripted({ models: [portrait()] })
     const outputDir = tempDir()
     return Effect.gen(function* () {
@@ -198,6 +204,6 @@ describe("Engine resuming a batch", () => {
       assert.strictEqual(report.duplicates.get("b"), "a")
       assert.strictEqual(report.failed.get("c")?._tag, "InvalidRequest")
       assert.include(report.failed.get("c")?.message ?? "", "used twice in this batch for different requests")
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 })

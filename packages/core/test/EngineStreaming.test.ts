@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
@@ -9,7 +10,8 @@ import { GenerateRequest } from "../src/GenerateRequest.js"
 import * as VideoError from "../src/VideoError.js"
 import type * as VideoProvider from "../src/VideoProvider.js"
 import { portrait } from "./helpers/catalog.js"
-import { collect, engineLayer, fastOptions, tempDir } from "./helpers/engine.js"
+import { advancing } from "./helpers/clock.js"
+import { collect, engineLayer, tempDir } from "./helpers/engine.js"
 import { fileAsset, fixture, scriptedStream } from "./helpers/ScriptedProvider.js"
 
 const sora = portrait("on-response", "acme-sync")
@@ -18,7 +20,7 @@ const accepted: VideoProvider.ProviderEvent = { _tag: "Accepted", taskId: "chatc
 const completed: VideoProvider.ProviderEvent = { _tag: "Completed", asset: fileAsset(fixture("720x1280-8s.mp4")) }
 
 describe("Engine with a streaming provider", () => {
-  it.live("turns the provider's stream into the same events as polling", () => {
+  it.effect("turns the provider's stream into the same events as polling", () => {
     const { provider } = scriptedStream({
       models: [sora],
       runs: [
@@ -46,14 +48,14 @@ describe("Engine with a streaming provider", () => {
       const submitted = events.find((event) => event._tag === "Submitted")
       assert.strictEqual(submitted?._tag === "Submitted" && submitted.handle.mode, "streaming")
       assert.isTrue(fs.existsSync(output))
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("repeats a create that was refused before the provider answered", () => {
+  it.effect("repeats a create that was refused before the provider answered", () => {
     const { provider, recorder } = scriptedStream({
       models: [sora],
       runs: [
-        { events: [], failure: new VideoError.RateLimited({ message: "429", retryAfterMillis: 1 }) },
+        { events: [], failure: new VideoError.RateLimited({ message: "429", retryAfterMillis: 1_000 }) },
         { events: [accepted, completed] }
       ]
     })
@@ -62,10 +64,10 @@ describe("Engine with a streaming provider", () => {
       assert.isTrue(Exit.isSuccess(exit))
       assert.strictEqual(recorder.submits.length, 2)
       assert.strictEqual(new Set(recorder.submits).size, 1, "the same idempotency key on every attempt")
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("a failure reported after the answer is charged and not regenerated", () => {
+  it.effect("a failure reported after the answer is charged and not regenerated", () => {
     const { provider, recorder } = scriptedStream({
       models: [sora],
       runs: [
@@ -86,10 +88,10 @@ describe("Engine with a streaming provider", () => {
         assert.strictEqual(failed.error.taskId, "chatcmpl-1")
       }
       assert.strictEqual(recorder.submits.length, 1)
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("a stream cut after the answer is never repeated, and charged: the answer is what bills", () => {
+  it.effect("a stream cut after the answer is never repeated, and charged: the answer is what bills", () => {
     const { provider, recorder } = scriptedStream({
       models: [sora],
       runs: [
@@ -110,10 +112,10 @@ describe("Engine with a streaming provider", () => {
         ["charged"]
       )
       assert.strictEqual(recorder.submits.length, 1)
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 
-  it.live("a create that never answers is abandoned at the submit timeout as uncertain, not at the deadline", () => {
+  it.effect("a create that never answers is abandoned at the submit timeout as uncertain, not at the deadline", () => {
     const hung: VideoProvider.StreamingVideoProvider = {
       specificationVersion: "v1",
       id: "streamer",
@@ -123,15 +125,15 @@ describe("Engine with a streaming provider", () => {
       submit: () => Stream.never
     }
     return Effect.gen(function* () {
-      const started = Date.now()
+      const started = yield* Clock.currentTimeMillis
       const { events } = yield* collect(Engine.generate(request))
       const failed = events.at(-1)
       assert.isTrue(failed?._tag === "Failed" && failed.error._tag === "UncertainSubmission", String(failed?._tag))
-      assert.isBelow(Date.now() - started, 5_000)
-    }).pipe(Effect.provide(engineLayer([hung], { engine: { ...fastOptions, submitTimeout: "200 millis" } })))
+      assert.isBelow((yield* Clock.currentTimeMillis) - started, 5_000)
+    }).pipe(Effect.provide(engineLayer([hung], { engine: { submitTimeout: "200 millis" } })), advancing)
   })
 
-  it.live("a stream that ends without a video is a malformed, charged answer", () => {
+  it.effect("a stream that ends without a video is a malformed, charged answer", () => {
     const { provider } = scriptedStream({ models: [sora], runs: [{ events: [accepted] }] })
     return Effect.gen(function* () {
       const { events } = yield* collect(Engine.generate(request))
@@ -139,6 +141,6 @@ describe("Engine with a streaming provider", () => {
       assert.isTrue(
         failed?._tag === "Failed" && failed.error._tag === "MalformedResponse" && failed.error.billing === "charged"
       )
-    }).pipe(Effect.provide(engineLayer([provider])))
+    }).pipe(Effect.provide(engineLayer([provider])), advancing)
   })
 })

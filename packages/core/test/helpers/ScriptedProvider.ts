@@ -1,7 +1,8 @@
 /**
  * A provider for engine tests, in test code only: it speaks no wire protocol, it follows a script.
- * Submits succeed or fail as scripted, tasks move along a timeline measured from their creation,
- * and the video is a real fixture file served as a byte stream.
+ * Submits succeed or fail as scripted, tasks move along a timeline measured from their creation on
+ * Effect's `Clock` (so the TestClock drives it), and the video is a real fixture file served as a
+ * byte stream.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -34,7 +35,7 @@ export const fileAsset = (file: string) => {
   })
 }
 
-/** How a task behaves, by milliseconds since it was created. */
+/** How a task behaves, by milliseconds since it was created (on the `Clock`). */
 export type Timeline = (elapsedMillis: number, attempt: number) => TaskStatus.TaskStatus
 
 /** Queued for `queue` ms, then running with linear progress, done at `done` ms. */
@@ -54,7 +55,10 @@ export interface Script {
   readonly submitFailures?: ReadonlyArray<VideoError>
   /** Failures for successive status calls; once exhausted, the timeline answers. */
   readonly statusFailures?: ReadonlyArray<VideoError>
-  /** The task's timeline; `attempt` counts successful submits (0 for the first task). */
+  /**
+   * The task's timeline; `attempt` counts successful submits (0 for the first task). Default: queued
+   * for 10 s, done at 40 s.
+   */
   readonly timeline?: Timeline
   /** The file delivered. */
   readonly video?: string
@@ -83,7 +87,7 @@ export const scripted = (script: Script) => {
   const submitFailures = [...(script.submitFailures ?? [])]
   const statusFailures = [...(script.statusFailures ?? [])]
   const created = new Map<string, { readonly at: number; readonly attempt: number }>()
-  const timeline = script.timeline ?? linear(10, 40)
+  const timeline = script.timeline ?? linear(10_000, 40_000)
   const video = script.video ?? fixture("720x1280-8s.mp4")
   let tasks = 0
   const tracked = <A, E>(effect: Effect.Effect<A, E>) =>
