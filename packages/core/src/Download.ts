@@ -11,19 +11,37 @@
  * (`PartRecord`); any other is dropped and the download starts from byte 0. The `.part` is never
  * opened through a link. With `verify`, the complete file is checked before it takes `<path>`.
  *
+ * The receive loop is shaped by measurement. Read as an Effect `Stream`, a body cost an Effect step
+ * per 64 KiB chunk. With undici (`NodeHttpClient.layerUndici`, what the CLI and the engine use) its
+ * Node stream is read with plain listeners instead: per chunk, a size check and a push onto the
+ * pending batch; a full batch (512 KiB) is hashed inline and written with one `writev` on the thread
+ * pool while the next one fills, with an `fdatasync` in the background every 64 MiB. The fiber steps
+ * in only when something needs it (the record before the first write, a write still in flight,
+ * progress every 250 ms, the end), so the watchdog, interruption and every check stay Effect code.
+ * Writes stay asynchronous, not `writeSync`: a stalled disk must not freeze the event loop, and the
+ * watchdog and Ctrl-C with it. Other clients' bodies and a provider's byte stream are read as a
+ * `Stream` into the same batches. Measured on 256 MiB from loopback (8 interleaved runs on a shared,
+ * busy 2-core machine, process start-up left out), CPU s per GiB, min / median: 5.4 / 6.0 before,
+ * 4.7 / 5.0 now; copying each chunk into two reusable 512 KiB buffers instead cost 5.5 / 5.7 (undici
+ * hands over a fresh buffer per socket read whatever we do, so a copy is only one more pass over the
+ * bytes). A bare `node:http` reader with the same hash and writes: 3.5 / 4.0. Peak RSS stays ~130 MB,
+ * most of it undici's: reading the same body through it and doing nothing else peaks at ~135 MB.
+ * Going lower means reading below `HttpClient`.
+ *
  * @since 0.1.0
  */
 
 import { createHash, type Hash } from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import * as NodeStream from "node:stream"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Chunk from "effect/Chunk"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -31,7 +49,6 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AssetSource, StreamAsset, UrlAsset } from "./AssetSource.js"
@@ -39,16 +56,20 @@ import { errorCodes, retryAfterMillis } from "./Http.js"
 import * as NetworkPolicy from "./NetworkPolicy.js"
 import * as OutputPath from "./OutputPath.js"
 import * as PartRecord from "./PartRecord.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import { DownloadFailed, type MalformedResponse, TaskExpired, type VideoError } from "./VideoError.js"
 import type { Credentials } from "./VideoProvider.js"
 
-/** How often and how long a cut transfer is resumed. */
+/**
+ * How often and how long a cut transfer is resumed: `RetryPolicy.schedule`, the schedule of API calls
+ * too, with these names (`attempts` is its `maxRetries`).
+ */
 export interface RetryOptions {
   /** Attempts after the first one. Default 5. */
   readonly attempts?: number | undefined
-  /** The first delay; it doubles on each retry, jittered. Default 500 ms. */
+  /** The first delay; it doubles on each retry, jittered (±20 %). Default 500 ms. */
   readonly baseDelay?: Duration.DurationInput | undefined
-  /** The longest delay between two attempts. Default 15 s. */
+  /** The longest delay between two attempts, before the jitter. Default 15 s. */
   readonly maxDelay?: Duration.DurationInput | undefined
   /**
    * The longest `Retry-After` (of a 429 or 5xx) waited for; a longer one ends the retries, as in
@@ -126,10 +147,21 @@ export interface Downloaded {
   readonly sha256: string
 }
 
+/**
+ * The download's retry options as `RetryPolicy`'s, whose schedule serves downloads and API calls alike;
+ * only the longest delay differs by default (15 s: a transfer cut mid-way is worth resuming soon).
+ */
+const retryPolicyOptions = (retry: RetryOptions): Partial<RetryPolicy.RetryOptions> => ({
+  maxDelay: retry.maxDelay ?? Duration.seconds(15),
+  ...(retry.attempts === undefined ? {} : { maxRetries: retry.attempts }),
+  ...(retry.baseDelay === undefined ? {} : { baseDelay: retry.baseDelay }),
+  ...(retry.maxServerDelay === undefined ? {} : { maxServerDelay: retry.maxServerDelay })
+})
+
 const defaultMaxBytes = 4 * 1024 ** 3
 const defaultMinBytesPerSecond = 1024
-// Writes are batched: one `writev` per 512 KiB keeps syscalls and hash calls few without copying bytes,
-// and small enough that hashing one batch overlaps well with writing the previous one.
+// Received chunks are batched, not copied: one `writev` per 512 KiB (or per 1024 chunks). Copying them
+// into a reusable buffer instead measured slower (see the module's doc).
 const batchBytes = 512 * 1024
 const batchBuffers = 1024
 const syncEveryBytes = 64 * 1024 * 1024
@@ -238,10 +270,10 @@ const writeAll = (fd: number, buffers: Array<Uint8Array>, position: number, done
   })
 
 /**
- * The `.part` file. Plain mutable state on purpose: it sits on the hot path, called once per
- * received chunk, so it allocates nothing per chunk. Received bytes are batched (512 KiB), hashed on
- * the main thread and written on the thread pool, one batch in flight while the next one fills:
- * receiving, hashing and writing overlap instead of taking turns.
+ * The `.part` file. Plain mutable state on purpose: `accept` is the hot path, called once per
+ * received chunk, and it neither copies bytes nor builds an Effect. Received chunks are batched
+ * (512 KiB), hashed on the main thread and written with one `writev` on the thread pool, one batch in
+ * flight while the next one fills: receiving, hashing and writing overlap instead of taking turns.
  *
  * `hashed` bytes have been fed to the hash and handed to the disk; once `settle` has run they are
  * all on disk, so a resume continues from `hashed` with a hash that matches the file. A failed
@@ -278,17 +310,26 @@ class PartFile {
     return this.hashed + this.pendingBytes
   }
 
-  append(bytes: Uint8Array): void {
-    if (bytes.length === 0) return
-    this.pending.push(bytes)
-    this.pendingBytes += bytes.length
+  /**
+   * Takes `bytes` (kept as they are until written, never copied) and hands a full batch to the disk
+   * when nothing stands in the way. `false` when `commit` must run before more bytes come: the full
+   * batch waits for the write in flight, for the record (`ahead`), or for a failed write to be reported.
+   */
+  accept(bytes: Uint8Array): boolean {
+    if (bytes.length > 0) {
+      this.pending.push(bytes)
+      this.pendingBytes += bytes.length
+    }
+    if (!this.full()) return true
+    if (this.failure !== undefined || this.writing !== undefined || this.beforeWrite.length > 0) return false
+    this.write()
+    return true
   }
 
-  /** Hands a full batch to the disk. An Effect when the caller must first wait for the write in flight. */
-  commit(): Effect.Effect<void, DownloadFailed> | undefined {
-    if (this.pendingBytes < batchBytes && this.pending.length < batchBuffers) return undefined
-    return this.dispatch()
-  }
+  /** Hands a full batch to the disk, waiting for what stands in the way (see `accept`). */
+  readonly commit: Effect.Effect<void, DownloadFailed> = Effect.suspend(() =>
+    this.full() ? (this.dispatch() ?? Effect.void) : this.check()
+  )
 
   /** Writes everything received and waits until it is on disk (not yet fsync'ed). */
   readonly settle: Effect.Effect<void, DownloadFailed> = Effect.suspend(() => {
@@ -351,6 +392,10 @@ class PartFile {
         )
   })
 
+  private full(): boolean {
+    return this.pendingBytes >= batchBytes || this.pending.length >= batchBuffers
+  }
+
   private check(): Effect.Effect<void, DownloadFailed> {
     return this.failure === undefined ? Effect.void : Effect.fail(this.failure)
   }
@@ -360,6 +405,7 @@ class PartFile {
     return writing === undefined ? Effect.void : Effect.promise(() => writing)
   }
 
+  /** Writes what is pending, or the Effect that waits for what stands in the way first. */
   private dispatch(): Effect.Effect<void, DownloadFailed> | undefined {
     if (this.failure !== undefined) return Effect.fail(this.failure)
     // One write in flight at a time: memory stays at two batches. Waiting re-enters `dispatch` from
@@ -377,6 +423,11 @@ class PartFile {
         Effect.suspend(() => this.dispatch() ?? Effect.void)
       )
     }
+    if (this.pending.length > 0) this.write()
+    return undefined
+  }
+
+  private write(): void {
     const batch = this.pending
     const size = this.pendingBytes
     this.pending = []
@@ -404,7 +455,6 @@ class PartFile {
         resolve()
       })
     )
-    return undefined
   }
 
   // Flushes to disk every 64 MiB while the download runs: the final fsync then has little left to
@@ -662,6 +712,18 @@ const withManualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Ef
     })
   )
 
+/**
+ * The Node stream under a response of undici (`NodeHttpClient.layerUndici`, what the CLI and the
+ * engine use), read directly so no Effect runs per chunk; `undefined` for any other client, whose
+ * `response.stream` is read instead. Under `HttpClient.withScope` (as in `follow`) the response is the
+ * client's own, unwrapped, and undici's keeps its `Dispatcher.ResponseData` as `source`.
+ */
+const nodeBody = (response: HttpClientResponse.HttpClientResponse): NodeStream.Readable | undefined => {
+  const source: unknown = (response as { readonly source?: unknown }).source
+  const body: unknown = typeof source === "object" && source !== null ? (source as { body?: unknown }).body : undefined
+  return body instanceof NodeStream.Readable ? body : undefined
+}
+
 type Outcome = "complete" | "incomplete"
 
 /**
@@ -669,7 +731,8 @@ type Outcome = "complete" | "incomplete"
  *
  * Only `HttpClient` is needed; the client must not follow redirects by itself (neither
  * `NodeHttpClient.layerUndici` nor, as configured here, `FetchHttpClient` does). A client that
- * follows them anyway is detected and the download fails.
+ * follows them anyway is detected and the download fails. Under undici's client the body is read
+ * from its Node stream, with no Effect per chunk (see the module's doc).
  *
  * @example
  * ```ts
@@ -779,12 +842,10 @@ const run = (
     // ignores `Range` and the file restarts from 0, so the watchdog measures the rate truly.
     let arrived = 0
 
-    // Consumes a body into the part file. Per chunk it only pushes bytes; an Effect is built only
-    // for a progress report or a failure.
-    const consume = <E, F>(
-      stream: Stream.Stream<Uint8Array, E>,
-      onError: (error: E) => F
-    ): Effect.Effect<void, DownloadFailed | F> => {
+    // Takes one received chunk into the part file: `undefined` when the next one may follow at once,
+    // otherwise what must run first (an overflow's failure, the disk or the record to wait for, or a
+    // progress report that is due). Called once per chunk, it builds no Effect in the common case.
+    const receiver = () => {
       const total = expected()
       const limit = Math.min(total ?? Number.POSITIVE_INFINITY, maxBytes)
       const overflow = (incoming: number) => {
@@ -801,20 +862,90 @@ const run = (
           })
         )
       }
-      return Stream.runForEachChunk(Stream.mapError(stream, onError), (chunk: Chunk.Chunk<Uint8Array>) => {
-        for (const bytes of chunk) {
-          if (part.received + bytes.length > limit) return overflow(bytes.length)
-          part.append(bytes)
-          arrived += bytes.length
+      const afterCommit = Effect.suspend(() => progress(false))
+      return (bytes: Uint8Array): Effect.Effect<void, DownloadFailed> | undefined => {
+        if (part.received + bytes.length > limit) return overflow(bytes.length)
+        arrived += bytes.length
+        const ready = part.accept(bytes)
+        if (
+          ready &&
+          (onProgress === undefined || clock.unsafeCurrentTimeMillis() - lastProgress < progressIntervalMillis)
+        ) {
+          return undefined
         }
-        const wait = part.commit()
-        return wait === undefined
-          ? progress(false)
-          : Effect.zipRight(
-              wait,
-              Effect.suspend(() => progress(false))
-            )
+        return Effect.zipRight(part.commit, afterCommit)
+      }
+    }
+
+    // Consumes an Effect stream (a provider's byte stream; a response body of a client other than undici).
+    const consume = <E, F>(
+      stream: Stream.Stream<Uint8Array, E>,
+      onError: (error: E) => F
+    ): Effect.Effect<void, DownloadFailed | F> => {
+      const take = receiver()
+      return Stream.runForEachChunk(Stream.mapError(stream, onError), (chunk: Chunk.Chunk<Uint8Array>) => {
+        const pieces = Chunk.toReadonlyArray(chunk)
+        const from = (start: number): Effect.Effect<void, DownloadFailed> => {
+          for (let index = start; index < pieces.length; index++) {
+            const next = take(pieces[index]!)
+            if (next !== undefined) {
+              return Effect.zipRight(
+                next,
+                Effect.suspend(() => from(index + 1))
+              )
+            }
+          }
+          return Effect.void
+        }
+        return from(0)
       })
+    }
+
+    // Consumes a Node stream (undici's response body) with plain listeners: per chunk, one call of
+    // `take` and no Effect. The fiber steps in only when `take` asks for it (at most once per batch when
+    // the disk lags, every 250 ms for progress) or the body ends; meanwhile the body is paused, so
+    // the socket stays back-pressured. Interrupted, it detaches and pauses at once.
+    const consumeReadable = (
+      body: NodeStream.Readable,
+      broken: (cause: unknown) => DownloadFailed
+    ): Effect.Effect<void, DownloadFailed> => {
+      const take = receiver()
+      const step = Effect.async<boolean, DownloadFailed>((resume) => {
+        if (body.readableEnded) return resume(Effect.succeed(false))
+        if (body.destroyed) return resume(Effect.fail(broken(body.errored ?? new Error("body closed early"))))
+        let stopped = false
+        const stop = () => {
+          stopped = true
+          body.pause()
+          body.off("data", onData)
+          body.off("end", onEnd)
+          body.off("error", onError)
+          body.off("close", onClose)
+        }
+        const finish = (next: Effect.Effect<boolean, DownloadFailed>) => {
+          if (stopped) return
+          stop()
+          resume(next)
+        }
+        const onData = (bytes: Buffer) => {
+          const next = take(bytes)
+          if (next !== undefined) finish(Effect.as(next, true))
+        }
+        const onEnd = () => finish(Effect.succeed(false))
+        const onError = (cause: unknown) => finish(Effect.fail(broken(cause)))
+        // Destroyed without an error or an end (an aborted request): the transfer broke all the same.
+        const onClose = () => {
+          if (!body.readableEnded) onError(body.errored ?? new Error("body closed early"))
+        }
+        body.on("data", onData)
+        body.on("end", onEnd)
+        body.on("error", onError)
+        body.on("close", onClose)
+        body.resume()
+        return Effect.sync(stop)
+      })
+      const loop: Effect.Effect<void, DownloadFailed> = Effect.flatMap(step, (more) => (more ? loop : Effect.void))
+      return loop
     }
 
     // The bytes stopped arriving, trickle in under the minimum rate, or a response never came: fail
@@ -1064,13 +1195,16 @@ const run = (
           })
         }
         yield* bind(part, { totalBytes: expected(), ...validator }, tie)
-        yield* consume(response.stream, (error) =>
-          fail(`the transfer broke after ${part.received} bytes (${errorCode(error.cause) ?? "connection lost"})`, {
+        const broken = (cause: unknown) =>
+          fail(`the transfer broke after ${part.received} bytes (${errorCode(cause) ?? "connection lost"})`, {
             transient: true,
             receivedBytes: part.received,
             ...(expected() === undefined ? {} : { expectedBytes: expected() })
           })
-        )
+        const body = nodeBody(response)
+        yield* body === undefined
+          ? consume(response.stream, (error) => broken(error.cause))
+          : consumeReadable(body, broken)
         return "incomplete" as const
       })
 
@@ -1079,28 +1213,15 @@ const run = (
       )
     }
 
-    const retry = options.retry ?? {}
-    const maxDelay = Duration.decode(retry.maxDelay ?? Duration.seconds(15))
-    const maxServerMillis = Duration.toMillis(retry.maxServerDelay ?? Duration.minutes(2))
     const onRetry = options.onRetry
-    const schedule = Schedule.exponential(retry.baseDelay ?? Duration.millis(500), 2).pipe(
-      Schedule.jittered,
-      Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-      Schedule.intersect(Schedule.recurs(retry.attempts ?? 5)),
-      Schedule.intersect(Schedule.identity<DownloadFailed | TaskExpired>()),
-      Schedule.whileInput(
-        (error: DownloadFailed | TaskExpired) =>
-          error._tag === "DownloadFailed" && error.transient && (error.retryAfterMillis ?? 0) <= maxServerMillis
-      ),
-      // The server's Retry-After wins over the computed delay: never sooner than it said.
-      Schedule.modifyDelayEffect(([[, retries], error], computed) => {
-        const hinted = error._tag === "DownloadFailed" ? error.retryAfterMillis : undefined
-        const delay = hinted === undefined ? computed : Duration.millis(hinted)
-        return onRetry === undefined || error._tag !== "DownloadFailed"
-          ? Effect.succeed(delay)
-          : Effect.as(onRetry(retries + 1, Duration.toMillis(delay), error), delay)
-      })
-    )
+    const schedule = RetryPolicy.schedule(retryPolicyOptions(options.retry ?? {}), {
+      while: (error) => error._tag === "DownloadFailed" && error.transient,
+      onRetry:
+        onRetry === undefined
+          ? undefined
+          : (step) =>
+              step.error._tag === "DownloadFailed" ? onRetry(step.attempt, step.delayMillis, step.error) : Effect.void
+    })
 
     yield* Effect.retry(attempt, schedule).pipe(
       Effect.catchAll((error) => {

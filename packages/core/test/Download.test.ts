@@ -677,6 +677,63 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Download (undi
     })
   )
 
+  it.scoped("interrupted mid-body: stops reading at once, keeps the bytes written and the record", () =>
+    Effect.gen(function* () {
+      let closed = false
+      const server = yield* serve((_, response) => {
+        response.once("close", () => {
+          closed = true
+        })
+        response.writeHead(200, { "content-length": data.length, etag: '"v1"' })
+        // Two MiB now, the rest never: only the interruption ends this transfer.
+        response.write(data.subarray(0, 2 * 1024 * 1024))
+      })
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const records = { directory: NodePath.join(dir, "records") }
+      const fiber = yield* Effect.fork(
+        Download.download({ asset: new UrlAsset({ url: server.url("/v.mp4") }), path, taskId: "task-1", records })
+      )
+      while (!NodeFs.existsSync(`${path}.part`) || NodeFs.statSync(`${path}.part`).size < 1024 * 1024) {
+        yield* Effect.sleep("5 millis")
+      }
+      const interrupted = yield* Effect.timeout(Fiber.interrupt(fiber), "5 seconds")
+      assert.isTrue(Exit.isInterrupted(interrupted))
+      for (let wait = 0; wait < 400 && !closed; wait++) yield* Effect.sleep("5 millis")
+      assert.isTrue(closed, "the connection is closed: nothing more is read")
+      const kept = fileBytes(`${path}.part`)
+      assert.isAtLeast(kept.length, 1024 * 1024)
+      assert.isTrue(kept.equals(data.subarray(0, kept.length)), "the bytes kept are the video's first ones")
+      const record = yield* PartRecord.read(`${path}.part`, records)
+      assert.strictEqual(record?.taskId, "task-1")
+      assert.strictEqual(record?.etag, '"v1"')
+      assert.isFalse(NodeFs.existsSync(path))
+    })
+  )
+
+  it.scoped("takes chunks larger than a write batch, reporting progress on the way", () =>
+    Effect.gen(function* () {
+      // Three pieces, the first two larger than a write batch: the second waits for the first's write.
+      const cuts = [0, 1_700_000, 3_000_000, data.length]
+      const asset = new StreamAsset({
+        size: data.length,
+        open: (offset) =>
+          Stream.fromIterable(cuts.slice(1).map((end, index) => data.subarray(Math.max(offset, cuts[index]!), end)))
+      })
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "video.mp4")
+      const seen: Array<number> = []
+      const result = yield* Download.download({
+        asset,
+        path,
+        onProgress: (received) => Effect.sync(() => seen.push(received))
+      })
+      assert.deepStrictEqual(result, { path, bytes: data.length, sha256: sha256(data) })
+      assert.isTrue(fileBytes(path).equals(data))
+      assert.strictEqual(seen.at(-1), data.length)
+    })
+  )
+
   it.scoped("progress starts at 0, never goes back and ends at the total", () =>
     Effect.gen(function* () {
       const server = yield* serve((request, response) => sendBytes(request, response, data))
