@@ -10,7 +10,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { errorText, input, pool, report, workload } from "./common.js"
+import { begin, errorText, input, pool, report, workload } from "./common.js"
 
 const { urls, apiKey, outDir, timeScale, settings, workload: file } = input()
 const items = workload(file)
@@ -62,7 +62,7 @@ const downloadVideo = async (videoUrl: string, savePath: string): Promise<void> 
 
 const main = async () => {
   NodeFs.mkdirSync(outDir, { recursive: true })
-  const startedAt = Date.now()
+  const startedAt = begin()
   let saved = 0
   let failed = 0
   let firstError: string | undefined

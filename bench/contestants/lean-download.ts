@@ -1,8 +1,9 @@
 /**
- * Not a product: the floor for reelay's download on this machine. The leanest Node receive path that
- * keeps the guarantees that cost time — SHA-256 inline, `.part` then fsync and rename — with none of
- * the others (no Effect, no resume, no redirects, no size checks): `node:http` with 256 KiB reads,
- * 512 KiB `writev` batches on the thread pool (one in flight), the hash on the main thread.
+ * Not a product: a lean Node reader, to show what plain Node does on this machine with the guarantees
+ * that cost time — SHA-256 inline, `.part` then fsync and rename — and none of the others (no Effect,
+ * no resume, no redirects, no size checks): `node:http` with 256 KiB reads, 512 KiB `writev` batches
+ * on the thread pool (one in flight), the hash on the main thread. Not a floor: a leaner or better
+ * overlapped path may well go faster.
  */
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs"

@@ -20,7 +20,7 @@ import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import OpenAI from "openai"
 import { Agent, setGlobalDispatcher } from "undici"
-import { errorText, input, report, workload } from "./common.js"
+import { begin, errorText, input, report, workload } from "./common.js"
 
 const { urls, apiKey, outDir, settings, workload: file } = input()
 const items = workload(file)
@@ -54,7 +54,7 @@ const generate = async (key: string, model: string, prompt: string): Promise<voi
 
 const main = async () => {
   NodeFs.mkdirSync(outDir, { recursive: true })
-  const startedAt = Date.now()
+  const startedAt = begin()
   let saved = 0
   let failed = 0
   let firstError: string | undefined

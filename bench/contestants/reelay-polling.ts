@@ -2,6 +2,11 @@
  * reelay through its public API: `Engine.runMany` over the laozhang provider pointed at the
  * simulator, `polling.timeScale` equal to the simulator's, downloads on (each video streamed to
  * disk, hashed, fsync'ed, renamed and probed as MP4, as always).
+ *
+ * In-flight runs (`settings.hold`, ms): `Engine.generateMany`'s events are counted instead, and
+ * `hold` ms after the last `Submitted` the process is measured with every task in flight (see
+ * `common.inflight`). `settings.deadlineMs` lengthens the polling deadline (default 10 minutes), so
+ * a long batch's first tasks do not time out before its last are created.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -10,8 +15,9 @@ import { Laozhang } from "@reelay/provider-laozhang"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { Agent } from "undici"
-import { input, report, workload } from "./common.js"
+import { begin, inflight, input, report, workload } from "./common.js"
 
 const { urls, apiKey, outDir, timeScale, settings, workload: file } = input()
 const items = workload(file)
@@ -37,22 +43,38 @@ const Http =
           )
         )
       )
-const Live = Engine.layer({ polling: { timeScale }, statusConcurrency: num("statusConcurrency") }).pipe(
-  Layer.provide(Providers),
-  Layer.provide(Layer.mergeAll(Http, NodeFileSystem.layer))
-)
+const deadlineMs = num("deadlineMs")
+const Live = Engine.layer({
+  polling: { timeScale, ...(deadlineMs === undefined ? {} : { deadline: deadlineMs }) },
+  statusConcurrency: num("statusConcurrency")
+}).pipe(Layer.provide(Providers), Layer.provide(Layer.mergeAll(Http, NodeFileSystem.layer)))
 
 const batch = items.map((item) => ({
   key: item.key,
   request: GenerateRequest.GenerateRequest.make({ prompt: item.prompt, model: item.model })
 }))
 
+const options = {
+  outputDir: outDir,
+  concurrency: { submit: num("submit"), status: num("status"), download: num("download") }
+}
+
+const hold = num("hold")
+
+const holding = Effect.gen(function* () {
+  const counter = inflight({ total: batch.length, holdMs: hold ?? 0, startedAt: begin() })
+  // Reports and exits from `counter` once every task is in flight; the batch never ends by itself.
+  yield* Stream.runForEach(Engine.generateMany(batch, options), (event) =>
+    Effect.sync(() => {
+      if (event._tag === "Submitted") counter.submitted()
+      else if (event._tag === "Failed") counter.ended(`${event.error._tag}: ${event.error.message}`)
+    })
+  )
+})
+
 const program = Effect.gen(function* () {
-  const startedAt = Date.now()
-  const result = yield* Engine.runMany(batch, {
-    outputDir: outDir,
-    concurrency: { submit: num("submit"), status: num("status"), download: num("download") }
-  })
+  const startedAt = begin()
+  const result = yield* Engine.runMany(batch, options)
   const endedAt = Date.now()
   const firstError = [...result.failed.values()][0]
   report({
@@ -64,7 +86,7 @@ const program = Effect.gen(function* () {
   })
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Live))).catch((error) => {
+Effect.runPromise((hold === undefined ? program : holding).pipe(Effect.provide(Live))).catch((error) => {
   process.stderr.write(`reelay contestant failed: ${error}\n`)
   process.exit(1)
 })

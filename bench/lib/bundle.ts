@@ -11,6 +11,7 @@ export const buildDir = NodePath.join(benchDir, ".build")
 
 export const contestants = [
   "reelay-polling",
+  "central-polling",
   "fixed-polling",
   "openai-polling",
   "reelay-download",

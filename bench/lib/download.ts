@@ -1,6 +1,7 @@
 /**
  * The download benchmark: one 1 GiB video (`@sim:pad(bytes=1g)`), fetched by curl, reelay and the
- * `openai` package, each in its own process, alternating, several runs; medians reported.
+ * `openai` package, each in its own process, in paired rounds (every contestant once per round, the
+ * order reversed every other round); min and median reported.
  *
  * Two sources, both in the same simulator process: the CDN link of an async task (what reelay and
  * curl download for laozhang's Veo models, no credentials), and the official forward's `/content`
@@ -21,12 +22,17 @@ export interface DownloadRow {
   readonly source: "cdn" | "api"
   readonly runs: number
   readonly bytes: number
+  /** Median and best transfer time. */
   readonly seconds: number
+  readonly minSeconds: number
+  /** Median throughput. */
   readonly mibPerSecond: number
   /** Throughput relative to curl on the same source. */
   readonly ratio: number
   readonly peakRssMB: number
   readonly cpuSeconds: number
+  /** CPU seconds per GiB received (median over runs): the client's cost, the server's not included. */
+  readonly cpuPerGiB: number
 }
 
 const apiKey = "sk-bench-download"
@@ -115,17 +121,25 @@ export const runDownload = async (options: {
       const run = await timedAsync("sh", ["-c", 'curl -s -f -o "$0" "$1" && sync "$0"', file, url])
       add(id, { seconds: run.wall, bytes: NodeFs.statSync(file).size, rss: run.peakRss, cpu: run.cpu })
     }
+    // The same, and the SHA-256 on the way: every guarantee of reelay's that costs time, in shell.
+    // GNU time's figures for `sh` include the pipeline's processes (CPU summed, RSS the largest).
+    const curlHashSync = async (id: string, url: string) => {
+      const run = await timedAsync("sh", ["-c", 'curl -s -f "$1" | tee "$0" | sha256sum && sync "$0"', file, url])
+      add(id, { seconds: run.wall, bytes: NodeFs.statSync(file).size, rss: run.peakRss, cpu: run.cpu })
+    }
     const steps: ReadonlyArray<[string, () => Promise<void>]> = [
       ["curl-cdn", () => curl("curl-cdn", cdnUrl, [])],
       ["curl-sync-cdn", () => curlSync("curl-sync-cdn", cdnUrl)],
+      ["curl-hash-sync-cdn", () => curlHashSync("curl-hash-sync-cdn", cdnUrl)],
       ["reelay-cdn", () => node("reelay-cdn", "reelay-download", { url: cdnUrl })],
       ["lean-cdn", () => node("lean-cdn", "lean-download", { url: cdnUrl })],
       ["curl-api", () => curl("curl-api", apiUrl, ["-H", `Authorization: Bearer ${apiKey}`])],
       ["reelay-api", () => node("reelay-api", "reelay-download", { url: apiUrl, credentials: true })],
-      ["openai-api", () => node("openai-api", "openai-download", { taskId: officialId })]
+      ["openai-api", () => node("openai-api", "openai-download", { taskId: officialId })],
+      ["openai-stream-api", () => node("openai-stream-api", "openai-download", { taskId: officialId, stream: true })]
     ]
     for (let run = 1; run <= options.runs; run++) {
-      for (const [id, step] of steps) {
+      for (const [id, step] of run % 2 === 1 ? steps : [...steps].reverse()) {
         settle()
         await step()
         for (const name of NodeFs.readdirSync(work)) NodeFs.rmSync(NodePath.join(work, name), { force: true })
@@ -142,11 +156,13 @@ export const runDownload = async (options: {
   const labels: Record<string, [string, "cdn" | "api"]> = {
     "curl-cdn": ["curl -o", "cdn"],
     "curl-sync-cdn": ["curl -o, then sync (same durability as reelay)", "cdn"],
+    "curl-hash-sync-cdn": ["curl | tee file | sha256sum && sync (reelay's guarantees)", "cdn"],
     "reelay-cdn": ["reelay Download.download", "cdn"],
-    "lean-cdn": ["floor: node:http + SHA-256 + fsync, no Effect", "cdn"],
+    "lean-cdn": ["lean Node reader: node:http + SHA-256 + fsync, no Effect", "cdn"],
     "curl-api": ["curl -o (with key)", "api"],
     "reelay-api": ["reelay Download.download (with key)", "api"],
-    "openai-api": ["openai downloadContent → arrayBuffer", "api"]
+    "openai-api": ["openai downloadContent → arrayBuffer", "api"],
+    "openai-stream-api": ["openai downloadContent → for await body → file", "api"]
   }
   const throughput = (id: string) => {
     const list = samples.get(id)!
@@ -163,10 +179,12 @@ export const runDownload = async (options: {
       runs: list.length,
       bytes: list[0]!.bytes,
       seconds: median(list.map((s) => s.seconds)),
+      minSeconds: Math.min(...list.map((s) => s.seconds)),
       mibPerSecond: rate / 2 ** 20,
       ratio: rate / throughput(`curl-${source}`),
       peakRssMB: median(list.map((s) => s.rss)) / 1e6,
-      cpuSeconds: median(list.map((s) => s.cpu))
+      cpuSeconds: median(list.map((s) => s.cpu)),
+      cpuPerGiB: median(list.map((s) => s.cpu / (s.bytes / 2 ** 30)))
     }
   })
 }

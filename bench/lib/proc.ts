@@ -7,7 +7,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import type { Readable } from "node:stream"
 import { benchDir, bundled, type Contestant } from "./bundle.js"
-import type { ContestantInput, ContestantResult, SimAsk, SimReply, SimUrls } from "./protocol.js"
+import type { ContestantInput, ContestantResult, ProgressLine, SimAsk, SimReply, SimUrls } from "./protocol.js"
 
 export const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`)
@@ -56,17 +56,31 @@ export const startSim = (options: { readonly timeScale: number }): Promise<Sim> 
     )
   })
 
-/** Runs one bundled contestant to its result line. */
+/** The last `PROGRESS` line a contestant printed, as a phrase for a stopped run. */
+const progressOf = (stdout: string): string => {
+  const lines = stdout.split("\n").filter((line) => line.startsWith("PROGRESS "))
+  // The last line may be cut mid-way: the one before it is then the last whole one.
+  for (const line of lines.slice(-2).reverse()) {
+    try {
+      const progress = JSON.parse(line.slice("PROGRESS ".length)) as ProgressLine
+      return ` (${progress.submitted.toLocaleString("en")} submitted${progress.ended > 0 ? `, ${progress.ended} ended` : ""})`
+    } catch {}
+  }
+  return ""
+}
+
+/** Runs one bundled contestant to its result line. `nodeArgs`: Node flags for it (`--expose-gc`). */
 export const runContestant = (
   name: Contestant,
   input: ContestantInput,
-  timeoutMs = Number.POSITIVE_INFINITY
+  timeoutMs = Number.POSITIVE_INFINITY,
+  nodeArgs: ReadonlyArray<string> = []
 ): Promise<ContestantResult> =>
   new Promise((resolve, reject) => {
     const spawnedAt = Date.now()
     // BENCH_NODE_ARGS: extra Node flags for the contestant (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
     const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
-    const child = spawn(process.execPath, [...extra, bundled(name)], {
+    const child = spawn(process.execPath, [...nodeArgs, ...extra, bundled(name)], {
       cwd: benchDir,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", BENCH_INPUT: JSON.stringify(input) },
       stdio: ["ignore", "pipe", "pipe"]
@@ -82,7 +96,7 @@ export const runContestant = (
             endedAt: Date.now(),
             saved: 0,
             failed: 0,
-            firstError: `stopped: not finished after ${Math.round(timeoutMs / 1000)} s`,
+            firstError: `stopped: not finished after ${Math.round(timeoutMs / 1000)} s${progressOf(output.stdout)}`,
             timedOut: true,
             ...usage
           })
@@ -90,10 +104,19 @@ export const runContestant = (
       : undefined
     // Sampled while it runs, so a contestant that crashes (out of memory, say) still has figures.
     let last = { cpuSeconds: Number.NaN, peakRss: Number.NaN }
+    let ticks = 0
     const sampler = setInterval(() => {
       // A zombie's status has no VmHWM: keep the last real reading.
       const usage = procUsage(child.pid!)
       if (usage.peakRss > 0) last = usage
+      // A long run says how far it got every half minute.
+      if (++ticks % 120 === 0) {
+        const progress = progressOf(output.stdout)
+        if (progress !== "")
+          log(
+            `  … ${Math.round((Date.now() - spawnedAt) / 1000)} s${progress}, ${(last.peakRss / 1e6).toFixed(0)} MB peak`
+          )
+      }
     }, 250)
     child.once("exit", (code, signal) => {
       clearTimeout(timer)
@@ -110,7 +133,7 @@ export const runContestant = (
         endedAt: Date.now(),
         saved: 0,
         failed: 0,
-        firstError: `crashed after ${Math.round((Date.now() - spawnedAt) / 1000)} s: ${fatal ?? `exit ${code ?? signal}`}`,
+        firstError: `crashed after ${Math.round((Date.now() - spawnedAt) / 1000)} s${progressOf(output.stdout)}: ${fatal ?? `exit ${code ?? signal}`}`,
         timedOut: true,
         ...last
       })

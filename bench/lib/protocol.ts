@@ -5,8 +5,18 @@
 /** A question to the simulator process. */
 export type SimAsk =
   | { readonly op: "analyze"; readonly key: string }
+  | { readonly op: "usage" }
   | { readonly op: "reset" }
   | { readonly op: "stop" }
+
+/** The simulator process's own footprint (`usage`), after a full GC. */
+export interface SimUsage {
+  readonly tasks: number
+  readonly requests: number
+  readonly rss: number
+  readonly heapUsed: number
+  readonly cpuSeconds: number
+}
 
 export type SimRequest = SimAsk & { readonly id: number }
 
@@ -53,6 +63,9 @@ export interface Analysis {
   readonly lastBytes: number | undefined
 }
 
+/** How a task's progress moves: a simulator curve, or `late` (linear, but queued most of the time). */
+export type Shape = "linear" | "stall" | "jump" | "late"
+
 /** One item of a polling workload, the same for every contestant. */
 export interface WorkItem {
   readonly key: string
@@ -60,6 +73,10 @@ export interface WorkItem {
   readonly prompt: string
   /** Speed class the duration was drawn from. */
   readonly kind: "fast" | "standard" | "sora"
+  readonly shape: Shape
+  /** The pinned phases (`@sim:timing`), simulator milliseconds. */
+  readonly queueMs: number
+  readonly runMs: number
 }
 
 /** What a contestant process is given (environment variable `BENCH_INPUT`, JSON). */
@@ -88,4 +105,38 @@ export interface ContestantResult {
   readonly sha256?: string | undefined
   /** Stopped by the orchestrator's time limit; the figures are those at that moment. */
   readonly timedOut?: boolean | undefined
+  /** Event-loop delay from just before the first create to the report (`monitorEventLoopDelay`), ms. */
+  readonly eventLoop?: { readonly p50: number; readonly p99: number; readonly max: number } | undefined
+  /** In-flight runs (`settings.hold`): the process with every task submitted and none finished. */
+  readonly inflight?: InflightFigures | undefined
+}
+
+/** What an in-flight run measures once every task is submitted and `hold` has passed. */
+export interface InflightFigures {
+  /** Tasks submitted (created, and known to the client) when measured. */
+  readonly submitted: number
+  /** Tasks that ended before the measure (failed creates, say): they are no longer in flight. */
+  readonly ended: number
+  /** From just before the first create to the last task submitted, ms. */
+  readonly submitMs: number
+  /** `heapUsed` after a full GC just before the first create (the process with its inputs loaded). */
+  readonly heapBefore: number
+  /**
+   * After a full GC once half the tasks were submitted: with `heapUsed`, the slope (bytes per task
+   * added), free of what the process allocates once (the HTTP client's modules, sockets, code).
+   */
+  readonly heapHalf: number
+  readonly submittedHalf: number
+  /** After a full GC with every task in flight. */
+  readonly heapUsed: number
+  readonly external: number
+  readonly rss: number
+  /** User + system CPU of the process up to the measure, start-up included. */
+  readonly cpuSeconds: number
+}
+
+/** A progress line a contestant writes while it works (`PROGRESS {...}` on stdout). */
+export interface ProgressLine {
+  readonly submitted: number
+  readonly ended: number
 }

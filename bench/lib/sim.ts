@@ -8,6 +8,8 @@
  *   status request whose answer described the task as completed (`RequestRecord.phase`), minus the
  *   instant the task completed in the simulated timeline (`Timeline.endsAt`). Both come from the same
  *   clock, the same process, in milliseconds: the measure is exact to the millisecond.
+ * - `usage`: the simulator process's own memory (after a full GC) and CPU, with the tasks and
+ *   requests it holds: what holding 100,000 tasks costs the simulator itself.
  * - `reset`: forget every task and log before the next contestant.
  */
 
@@ -118,6 +120,21 @@ const main = async () => {
     switch (message.op) {
       case "analyze":
         return send({ id: message.id, result: analyze(sim, message.key) })
+      case "usage": {
+        globalThis.gc?.()
+        const usage = process.resourceUsage()
+        const memory = process.memoryUsage()
+        return send({
+          id: message.id,
+          result: {
+            tasks: sim.state.tasks.size(),
+            requests: sim.state.requests.count(),
+            rss: memory.rss,
+            heapUsed: memory.heapUsed,
+            cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6
+          }
+        })
+      }
       case "reset":
         Effect.runSync(sim.reset)
         globalThis.gc?.()

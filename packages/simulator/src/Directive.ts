@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Timeline from "./Timeline.js"
 
 /** Every fault the simulator can inject. */
 export const kinds = [
@@ -59,6 +60,8 @@ export interface Directive {
   /** Exact phase lengths in simulator milliseconds (`timing`). */
   readonly queueMs?: number
   readonly runMs?: number
+  /** How progress moves while running (`timing`'s `progress`). */
+  readonly curve?: Timeline.Curve
   /** Task lifetime from creation, simulator milliseconds (`expire`). */
   readonly afterMs?: number
 }
@@ -92,7 +95,7 @@ const specs: Readonly<Record<Kind, Spec>> = {
   truncate: { on: "download", ons: ["download"], params: { at: "bytes" } },
   "sse-cut": { on: "create", ons: ["create"], params: { at: "percent" } },
   pad: { on: "download", ons: ["download"], params: { bytes: "bytes" } },
-  timing: { on: "status", ons: ["status"], params: { queue: "seconds", run: "seconds" } }
+  timing: { on: "status", ons: ["status"], params: { queue: "seconds", run: "seconds", progress: "string" } }
 }
 
 const isKind = (name: string): name is Kind => (kinds as ReadonlyArray<string>).includes(name)
@@ -196,8 +199,18 @@ export const build = (name: string, rawParams: string | undefined, text: string)
       const bytes = num("bytes")
       return bytes === undefined ? `${text}: pad needs bytes=N (e.g. bytes=1g)` : { ...base, bytes }
     }
-    case "timing":
-      return { ...base, queueMs: (num("queue") ?? 0) * 1000, runMs: (num("run") ?? 1) * 1000 }
+    case "timing": {
+      const progress = values["progress"]
+      if (typeof progress === "string" && !Timeline.isCurve(progress)) {
+        return `${text}: progress=${progress} is not a progress curve (use one of ${Object.keys(Timeline.curves).join(", ")})`
+      }
+      return {
+        ...base,
+        queueMs: (num("queue") ?? 0) * 1000,
+        runMs: (num("run") ?? 1) * 1000,
+        ...(typeof progress === "string" ? { curve: progress as Timeline.Curve } : {})
+      }
+    }
     default:
       return base
   }

@@ -52,6 +52,7 @@ const toRecord = (task: Task): StateFile.TaskRecord => ({
   createdAt: task.timeline.createdAt,
   queueMs: task.timeline.queueMs,
   runMs: task.timeline.runMs,
+  ...(task.timeline.curve === undefined ? {} : { curve: task.timeline.curve }),
   outcome: task.outcome,
   expiresAt: task.expiresAt,
   urlExpiresAt: task.urlExpiresAt,
@@ -87,7 +88,12 @@ const fromRecord = (state: State, path: string, r: StateFile.TaskRecord): Task =
     model,
     prompt: r.prompt,
     account: { host: r.host, fingerprint: r.key, initial: BigDecimal.unsafeFromString(r.initialBalance) },
-    timeline: { createdAt: r.createdAt, queueMs: r.queueMs, runMs: r.runMs },
+    timeline: {
+      createdAt: r.createdAt,
+      queueMs: r.queueMs,
+      runMs: r.runMs,
+      ...(r.curve === undefined ? {} : { curve: r.curve })
+    },
     outcome: r.outcome,
     expiresAt: r.expiresAt,
     urlExpiresAt: r.urlExpiresAt,

@@ -234,7 +234,9 @@ export interface Shape {
   readonly outcome: Timeline.Outcome
   readonly expireAfterMs: number | undefined
   readonly padTo: number | undefined
-  readonly timing: { readonly queueMs: number; readonly runMs: number } | undefined
+  readonly timing:
+    | { readonly queueMs: number; readonly runMs: number; readonly curve?: Timeline.Curve | undefined }
+    | undefined
   readonly sseCut: Directive | undefined
 }
 
@@ -267,7 +269,10 @@ export const shape = (x: Exchange, ds: ReadonlyArray<Directive>, streams: boolea
     outcome,
     expireAfterMs: find(ds, "expire")?.afterMs,
     padTo: find(ds, "pad")?.bytes,
-    timing: timing === undefined ? undefined : { queueMs: timing.queueMs ?? 0, runMs: timing.runMs ?? 1000 },
+    timing:
+      timing === undefined
+        ? undefined
+        : { queueMs: timing.queueMs ?? 0, runMs: timing.runMs ?? 1000, curve: timing.curve },
     sseCut: streams ? find(ds, "sse-cut") : undefined
   }
 }

@@ -14,6 +14,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Timeline from "./Timeline.js"
 
 /** The value of the file's `format` field. */
 export const formatName = "reelay-simulator-state"
@@ -60,6 +61,10 @@ export const TaskRecord = Schema.Struct({
   createdAt: Schema.Number,
   queueMs: Schema.Number,
   runMs: Schema.Number,
+  /** The progress curve, when not linear (files from before curves existed have none). */
+  curve: Schema.optional(
+    Schema.Literal(...(Object.keys(Timeline.curves) as [Timeline.Curve, ...Array<Timeline.Curve>]))
+  ),
   outcome: Outcome,
   expiresAt: Schema.Number,
   urlExpiresAt: Schema.Number,

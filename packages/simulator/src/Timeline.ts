@@ -1,5 +1,6 @@
 /**
- * The life of a simulated task: queued, then running with linear progress, then completed or failed.
+ * The life of a simulated task: queued, then running with progress along a curve (linear unless the
+ * `timing` directive names another), then completed or failed.
  *
  * Nothing is scheduled: a task is its creation time, its queue and run durations (drawn once from the
  * seed) and its outcome, and its state at any instant is computed on demand. Ten thousand tasks cost
@@ -40,11 +41,47 @@ export interface TimelineConfig {
   readonly queueFraction: readonly [number, number]
 }
 
+/**
+ * How progress moves over the running phase. Real vendors do not report linear progress: a client
+ * that estimates the finish from two readings must cope with a stall (progress stops for a while)
+ * and a jump (slow, then most of the way at once).
+ *
+ * - `linear`: evenly from 0 to 100.
+ * - `stall`: half the way in the first 30 % of the run, no movement until 70 %, the rest by the end.
+ * - `jump`: 15 % over the first 60 % of the run, then 85 at once, the rest by the end.
+ */
+export const curves = {
+  linear: [
+    [0, 0],
+    [1, 100]
+  ],
+  stall: [
+    [0, 0],
+    [0.3, 50],
+    [0.7, 50],
+    [1, 100]
+  ],
+  jump: [
+    [0, 0],
+    [0.6, 15],
+    [0.6, 85],
+    [1, 100]
+  ]
+} as const satisfies Record<string, ReadonlyArray<readonly [number, number]>>
+
+/** The name of a progress curve. */
+export type Curve = keyof typeof curves
+
+/** Whether `name` names a progress curve. */
+export const isCurve = (name: string): name is Curve => Object.hasOwn(curves, name)
+
 /** When a task was created and how long each phase lasts, in simulator-clock milliseconds. */
 export interface Timeline {
   readonly createdAt: number
   readonly queueMs: number
   readonly runMs: number
+  /** How progress moves while running (absent: `linear`). */
+  readonly curve?: Curve | undefined
 }
 
 /** How a task ends. A failure happens at `at` (a fraction of the running phase). */
@@ -78,10 +115,13 @@ export const plan = (
   model: Model,
   seq: number,
   createdAt: number,
-  override?: { readonly queueMs: number; readonly runMs: number }
+  override?: { readonly queueMs: number; readonly runMs: number; readonly curve?: Curve | undefined }
 ): Timeline => {
   if (override !== undefined) {
-    return { createdAt, queueMs: Math.max(0, override.queueMs), runMs: Math.max(1, override.runMs) }
+    const timeline = { createdAt, queueMs: Math.max(0, override.queueMs), runMs: Math.max(1, override.runMs) }
+    return override.curve === undefined || override.curve === "linear"
+      ? timeline
+      : { ...timeline, curve: override.curve }
   }
   const timing = timingFor(config, model)
   const seconds =
@@ -103,11 +143,20 @@ export const completesAt = (t: Timeline): number => t.createdAt + t.queueMs + t.
 export const endsAt = (t: Timeline, outcome: Outcome): number =>
   outcome._tag === "Success" ? completesAt(t) : startsAt(t) + Math.floor(t.runMs * outcome.at)
 
-/** Progress (0-100) at `now`, linear over the running phase, 99 at most until the end. */
+/** Progress (0-100) at `now`, along the task's curve over the running phase, 99 at most until the end. */
 export const progressAt = (t: Timeline, now: number): number => {
   const elapsed = now - startsAt(t)
   if (elapsed <= 0) return 0
-  return Math.min(99, Math.floor((100 * elapsed) / t.runMs))
+  if (t.curve === undefined || t.curve === "linear") return Math.min(99, Math.floor((100 * elapsed) / t.runMs))
+  const knots: ReadonlyArray<readonly [number, number]> = curves[t.curve]
+  const x = elapsed / t.runMs
+  // The segment [a, b) holding x; two knots at the same x make a jump, taken at that x.
+  let index = 1
+  while (index < knots.length - 1 && x >= knots[index]![0]) index++
+  const [x0, y0] = knots[index - 1]!
+  const [x1, y1] = knots[index]!
+  const y = x >= x1 ? y1 : y0 + ((y1 - y0) * (x - x0)) / (x1 - x0)
+  return Math.min(99, Math.floor(y))
 }
 
 /** The task's state at `now`. */
