@@ -696,14 +696,20 @@ whether its p50 detection is as low depends on the scale: at 1,000 and 10,000 ta
 status calls at a time per provider (\`statusConcurrency\`) and its CPU on a shared core queue the
 polls that land together, which is where its extra delay comes from.
 
-**In flight.** A heap snapshot taken 10 s into a 2,000-task run of reelay (1,839 fibers, 64 MB of
-heap) showed per in-flight item about 43 Effect primitives, 66 closures and 78 closure contexts — the
-suspended fiber of each item, its continuation stack through the engine's steps, its poller and retry
-state — and one captured stack (\`Effect.fn\`'s call site). V8 lets the heap grow well past that
-before it collects, so peak RSS is higher; running the same batch with \`--max-old-space-size=400\`
-held RSS near 490 MB at about a quarter more CPU time. The central poller holds a task as one row (its
-id, due time, two readings) in a table and a slot in the heap: the in-flight tables above show what
-each shape costs.
+**In flight, before and after the scheduler (2026-12-03, one round each, same harness).** reelay used
+to run every item as its own fiber: a heap snapshot of a 2,000-task run showed per in-flight item
+about 43 Effect primitives, 66 closures and 78 closure contexts (the suspended fiber, its
+continuation stack, its poller and retry state). Measured with this harness at 10,000 in flight, that
+engine (commit d30bad8) held 29.6 KB of live heap per task and 1,195 MB RSS after GC. The engine now
+keeps a followed task as a record in one table per run (\`packages/core/src/internal/engine/Follow.ts\`:
+polling state, progress, settlement, what comes next) under one timer, and runs a fiber only for a
+call being made: 1.4–1.5 KB per task and 234–274 MB RSS after GC in the same scenario, a twentieth.
+What is left per task is the item record, its \`TaskHandle\` (two dates), the budget's reservation, the
+continuation closures and the batch's own input; the central poller's row is 0.3 KB. Creating the
+tasks did not get faster (27.4 s before, 20.5–26.4 s after, against 2.0 s): the create path (the
+output check's file-system probes, Schema-validated construction of handles and events, Effect's
+runtime per step) is where reelay's time goes now, and at 1,000 tasks it is most of the wall time
+(8.3–8.6 s of creates before the last task exists, before and after alike).
 
 **The plan on non-linear progress.** With zero latency, \`Polling.plan\` itself detects the
 non-linear workload's tasks far later than the linear ones (see each scenario's "zero latency" line,
