@@ -1215,7 +1215,7 @@ const run = (
 
     const onRetry = options.onRetry
     const schedule = RetryPolicy.schedule(retryPolicyOptions(options.retry ?? {}), {
-      while: (error) => error._tag === "DownloadFailed" && error.transient,
+      while: (error) => RetryPolicy.isRetryable(error, "download"),
       onRetry:
         onRetry === undefined
           ? undefined

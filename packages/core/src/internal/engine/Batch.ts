@@ -12,8 +12,8 @@ import * as path from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { BatchConcurrency, BatchItem } from "../../Engine.js"
 import * as Gate from "../../Gate.js"
-import type { GenerateRequest } from "../../GenerateRequest.js"
 import { type GenerationEvent, Warning } from "../../GenerationEvent.js"
 import * as JobStore from "../../JobStore.js"
 import * as OutputPath from "../../OutputPath.js"
@@ -24,21 +24,10 @@ import * as Resumption from "./Resumption.js"
 import * as Run from "./Run.js"
 import type { Shared } from "./Shared.js"
 
-export interface Entry {
-  readonly key?: string | undefined
-  readonly request: GenerateRequest
-  readonly output?: string | undefined
-  readonly overwrite?: boolean | undefined
-}
-
 export interface Options {
   readonly batch: string
   readonly outputDir: string
-  readonly concurrency: {
-    readonly submit?: number | undefined
-    readonly status?: number | undefined
-    readonly download?: number | undefined
-  }
+  readonly concurrency: BatchConcurrency
   readonly recreateUncertain: boolean
   readonly overwrite: boolean
   readonly polling: Polling.PollingOptions
@@ -48,7 +37,7 @@ export interface Options {
 export const run = Effect.fn("Engine.batch")(function* (
   shared: Shared,
   emit: Emit,
-  given: ReadonlyArray<Entry>,
+  given: ReadonlyArray<BatchItem>,
   options: Options
 ) {
   const { store } = shared

@@ -147,7 +147,7 @@ export const run = (
           provider: polled,
           model,
           handle,
-          settlement: Settlement.make(shared, item, provider.id, model, { _tag: "Resumed", was }),
+          settlement: new Settlement.Settlement(shared, item, provider.id, model, { _tag: "Resumed", was }),
           immediately: true,
           onVideo: (asset) => Delivery.deliver(shared, item, provider, model, handle, asset, expected),
           onFailure: Effect.fail

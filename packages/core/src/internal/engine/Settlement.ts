@@ -73,9 +73,6 @@ export class Settlement {
   }
 }
 
-export const make = (shared: Shared, item: Item, provider: string, model: ModelSpec, account: Account): Settlement =>
-  new Settlement(shared, item, provider, model, account)
-
 /**
  * Runs a billable attempt: reserves its worst case, records its intent (the journal counts it possibly
  * charged from here), then runs `use`. From then on its money is settled exactly once; if `use` ends
@@ -92,7 +89,7 @@ export const attempt = <A, E>(
 ): Effect.Effect<A, E | BudgetExceeded> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(restore(shared.budget.reserve(model.price, { provider: provider.id })), (reservation) => {
-      const settlement = make(shared, item, provider.id, model, { _tag: "Reserved", reservation })
+      const settlement = new Settlement(shared, item, provider.id, model, { _tag: "Reserved", reservation })
       const intent = new Submitting({
         key: item.key,
         provider: provider.id,

@@ -9,7 +9,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Budget from "../../Budget.js"
-import type * as Download from "../../Download.js"
+import type { EngineOptions } from "../../Engine.js"
 import type * as Gate from "../../Gate.js"
 import type * as JobStore from "../../JobStore.js"
 import type * as ProviderRegistry from "../../ProviderRegistry.js"
@@ -29,9 +29,7 @@ export interface Shared {
   /** Limit on one create call. */
   readonly submitTimeout: Duration.Duration
   readonly answerPace: ResponseBody.Pace
-  readonly download: Partial<
-    Pick<Download.DownloadOptions, "maxBytes" | "maxRedirects" | "idleTimeout" | "minBytesPerSecond" | "retry">
-  > & { readonly allowPrivateNetworks?: boolean | ReadonlyArray<string> | undefined }
+  readonly download: NonNullable<EngineOptions["download"]>
   /** Status slots per provider id, across everything the engine runs. */
   readonly statusGates: ReadonlyMap<string, Gate.Gate>
 }

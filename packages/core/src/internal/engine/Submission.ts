@@ -108,6 +108,12 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
   let asset: AssetSource | undefined
   let report: Progress.Reporter | undefined
 
+  /** A progress reading on the stream; before the provider answered there is no task to report it for. */
+  const reading = (queued: boolean, percent: number | undefined) =>
+    report === undefined || handle === undefined
+      ? Effect.void
+      : report.report(item, handle.taskId, queued, percent, undefined)
+
   const onEvent = (settlement: Settlement.Settlement) => (event: VideoProvider.ProviderEvent) =>
     Effect.gen(function* () {
       switch (event._tag) {
@@ -127,13 +133,9 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
           return
         }
         case "Queued":
-          return yield* report === undefined || handle === undefined
-            ? Effect.void
-            : report.report(item, handle.taskId, true, undefined, undefined)
+          return yield* reading(true, undefined)
         case "Progress":
-          return yield* report === undefined || handle === undefined
-            ? Effect.void
-            : report.report(item, handle.taskId, false, event.percent, undefined)
+          return yield* reading(false, event.percent)
         case "Completed":
           if (handle === undefined || asset !== undefined) return
           asset = event.asset
