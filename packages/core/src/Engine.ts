@@ -37,6 +37,7 @@ import * as Run from "./internal/engine/Run.js"
 import type { Shared } from "./internal/engine/Shared.js"
 import * as JobStore from "./JobStore.js"
 import * as NetworkPolicy from "./NetworkPolicy.js"
+import * as OutputPath from "./OutputPath.js"
 import * as Polling from "./Polling.js"
 import { ProviderRegistry } from "./ProviderRegistry.js"
 import * as ResponseBody from "./ResponseBody.js"
@@ -199,7 +200,8 @@ export const make = (
       submitTimeout: Duration.decode(options.submitTimeout ?? "120 seconds"),
       answerPace: { ...ResponseBody.defaultPace, ...options.answers },
       download: options.download ?? {},
-      statusGates
+      statusGates,
+      provenDirectories: new OutputPath.ProvenDirectories()
     }
     const pollingFor = (override?: Partial<Polling.PollingOptions>): Polling.PollingOptions => ({
       ...Polling.defaultPollingOptions,

@@ -49,6 +49,32 @@ export interface CheckOptions {
    * video never silently takes the place of a file someone keeps there.
    */
   readonly overwrite?: boolean | undefined
+  /**
+   * Directories proven lately to take new files (shared by the checks of one engine): a batch of a
+   * thousand items into one directory probes it about once a second, not once per item.
+   */
+  readonly proven?: ProvenDirectories | undefined
+}
+
+/**
+ * Directories recently proven to take new files, each for `freshForMillis` (wall clock) after its
+ * probe. Kept short: a directory that stops taking files during a long batch is noticed by the next
+ * probe, and a video that cannot be saved where it should is still saved elsewhere by the download.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export class ProvenDirectories {
+  private readonly provenAt = new Map<string, number>()
+  constructor(readonly freshForMillis = 1000) {}
+  has(directory: string): boolean {
+    const at = this.provenAt.get(directory)
+    return at !== undefined && Date.now() - at < this.freshForMillis
+  }
+  add(directory: string): void {
+    if (this.provenAt.size >= 4096) this.provenAt.clear()
+    this.provenAt.set(directory, Date.now())
+  }
 }
 
 // Room beyond the video itself: file system metadata, the journal, rounding of the free block count.
@@ -349,17 +375,22 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   const directory = NodePath.dirname(target)
   const refuseWith = (error: Unwritable) => refuse(path, error.message, acceptedFile)
 
-  // Nothing is created before there is a video: where the directory does not exist yet, the
-  // nearest one that does must take new entries (the download makes the rest).
-  const ancestor = yield* nearestExisting(directory).pipe(Effect.mapError(refuseWith))
-  if (!ancestor.stats.isDirectory()) {
-    return yield* refuse(path, `${describeCode("ENOTDIR")}: ${ancestor.path} is not a directory`, acceptedFile)
+  const proven = options?.proven?.has(directory) === true
+  if (!proven) {
+    // Nothing is created before there is a video: where the directory does not exist yet, the
+    // nearest one that does must take new entries (the download makes the rest).
+    const ancestor = yield* nearestExisting(directory).pipe(Effect.mapError(refuseWith))
+    if (!ancestor.stats.isDirectory()) {
+      return yield* refuse(path, `${describeCode("ENOTDIR")}: ${ancestor.path} is not a directory`, acceptedFile)
+    }
+    if (ancestor.path !== directory) {
+      yield* probe(ancestor.path).pipe(Effect.mapError(refuseWith))
+      return
+    }
   }
-  if (ancestor.path !== directory) {
-    yield* probe(ancestor.path).pipe(Effect.mapError(refuseWith))
-    return
-  }
-  const existing = yield* statOf(target).pipe(Effect.mapError(refuseWith))
+  // The name itself (a link is not followed: a dangling one still occupies it), then what it leads to.
+  const named = yield* lstatOf(target).pipe(Effect.mapError(refuseWith))
+  const existing = named?.isSymbolicLink() === true ? yield* statOf(target).pipe(Effect.mapError(refuseWith)) : named
   if (existing?.isDirectory() === true) {
     return yield* refuse(path, `${describeCode("EISDIR")}: a directory has that name`, acceptedFile)
   }
@@ -367,7 +398,7 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (existing !== undefined && !existing.isFile()) {
     return yield* refuse(path, "it exists and is not a regular file (a device, a pipe or a socket)", acceptedFile)
   }
-  if (options?.overwrite !== true && (existing !== undefined || (yield* occupied(target)))) {
+  if (options?.overwrite !== true && named !== undefined) {
     return yield* refuse(
       path,
       "a file already exists there, and a video never replaces one unless told to",
@@ -380,7 +411,10 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (part !== undefined && !part.isFile() && !part.isSymbolicLink()) {
     return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
   }
-  yield* probe(directory).pipe(Effect.mapError(refuseWith))
+  if (!proven) {
+    yield* probe(directory).pipe(Effect.mapError(refuseWith))
+    options?.proven?.add(directory)
+  }
   if (options?.expectedBytes !== undefined) {
     const needed = Math.max(0, options.expectedBytes - (part?.isFile() === true ? part.size : 0))
     yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))

@@ -77,7 +77,11 @@ const pruned = new Set<string>()
  * user's, open to others) or made: then nothing is recorded, and no `.part` is resumed across runs.
  */
 const storeOf = (options: StoreOptions | undefined): string | undefined => {
-  const directory = options?.directory ?? defaultDirectory()
+  const directory = options?.directory ?? defaultStore()
+  // Proven once per process: every download reads, writes and removes a record, and these are
+  // synchronous calls on the event loop. A store removed later (a temp cleaner) is forgotten by the
+  // first write that fails, and checked again.
+  if (trusted.has(directory)) return directory
   try {
     NodeFs.mkdirSync(directory, { mode: 0o700 })
   } catch (error) {
@@ -94,8 +98,19 @@ const storeOf = (options: StoreOptions | undefined): string | undefined => {
     pruned.add(directory)
     prune(directory)
   }
+  trusted.add(directory)
   return directory
 }
+
+const trusted = new Set<string>()
+
+/** `defaultDirectory()`, asked of the environment again only when `TMPDIR` changes. */
+const defaultStore = (): string => {
+  const tmp = process.env.TMPDIR
+  if (defaultCache === undefined || defaultCache.tmp !== tmp) defaultCache = { tmp, directory: defaultDirectory() }
+  return defaultCache.directory
+}
+let defaultCache: { readonly tmp: string | undefined; readonly directory: string } | undefined
 
 /**
  * Once per process and store: removes records untouched for a week (their `.part` is long stale) or
@@ -170,28 +185,37 @@ export const write = (record: PartRecord, options?: StoreOptions): Effect.Effect
   Effect.promise(async () => {
     const directory = storeOf(options)
     if (directory === undefined) return false
-    const target = fileOf(directory, record.part)
-    const temporary = `${target}.${randomUUID()}.tmp`
-    let handle: NodeFs.promises.FileHandle | undefined
-    try {
-      handle = await NodeFs.promises.open(
-        temporary,
-        NodeFs.constants.O_WRONLY | NodeFs.constants.O_CREAT | NodeFs.constants.O_EXCL | noFollow,
-        0o600
-      )
-      await handle.writeFile(JSON.stringify(Schema.encodeSync(PartRecord)(record)))
-      await handle.sync()
-      await handle.close()
-      handle = undefined
-      await NodeFs.promises.rename(temporary, target)
-      await syncDirectory(directory)
-      return true
-    } catch {
-      await handle?.close().catch(() => undefined)
-      await NodeFs.promises.rm(temporary, { force: true }).catch(() => undefined)
-      return false
-    }
+    if (await writeIn(directory, record)) return true
+    // The store was proven earlier in this process and may have gone since (a temp cleaner):
+    // prove it again, once.
+    trusted.delete(directory)
+    const again = storeOf(options)
+    return again !== undefined && (await writeIn(again, record))
   })
+
+const writeIn = async (directory: string, record: PartRecord): Promise<boolean> => {
+  const target = fileOf(directory, record.part)
+  const temporary = `${target}.${randomUUID()}.tmp`
+  let handle: NodeFs.promises.FileHandle | undefined
+  try {
+    handle = await NodeFs.promises.open(
+      temporary,
+      NodeFs.constants.O_WRONLY | NodeFs.constants.O_CREAT | NodeFs.constants.O_EXCL | noFollow,
+      0o600
+    )
+    await handle.writeFile(JSON.stringify(Schema.encodeSync(PartRecord)(record)))
+    await handle.sync()
+    await handle.close()
+    handle = undefined
+    await NodeFs.promises.rename(temporary, target)
+    await syncDirectory(directory)
+    return true
+  } catch {
+    await handle?.close().catch(() => undefined)
+    await NodeFs.promises.rm(temporary, { force: true }).catch(() => undefined)
+    return false
+  }
+}
 
 /**
  * Removes the record of the `.part` at `part`, if any. Wherever a `.part` goes (renamed into the

@@ -444,8 +444,16 @@ export const withScrubbedSpans =
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
     if (!secrets.some((secret) => compile(secret) !== null)) return effect
     const scrubber = make(secrets)
-    return Effect.tracerWith((tracer) => Effect.withTracer(effect, scrubbingTracer(tracer, scrubber)))
+    // Effect's own tracer exports nothing: its spans live only in this process, so scrubbing their
+    // attributes (every response header of every request) would cost time and protect no one. Any
+    // other tracer (OpenTelemetry, a test's recorder) sends spans somewhere, and gets them scrubbed.
+    return Effect.tracerWith((tracer) =>
+      tracer === nativeTracer ? effect : Effect.withTracer(effect, scrubbingTracer(tracer, scrubber))
+    )
   }
+
+/** The tracer an Effect program has when none is provided. */
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /**
  * A provider's HTTP client, guarded: the credential headers (and `headers`, say a custom key

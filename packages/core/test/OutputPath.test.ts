@@ -144,6 +144,38 @@ describe("OutputPath.check", () => {
     })
   )
 
+  it.effect.skipIf(!NodeFs.existsSync("/proc/sys"))(
+    "a directory proven lately is not probed again until its proof goes stale; the path itself always is",
+    () =>
+      Effect.gen(function* () {
+        // /proc/sys takes no new file, even for root: only a skipped probe can pass it.
+        const lasting = new OutputPath.ProvenDirectories(60_000)
+        lasting.add("/proc/sys")
+        yield* OutputPath.check("/proc/sys/video.mp4", { proven: lasting })
+        // What is at the path is looked at every time.
+        const existing = yield* refusal(OutputPath.check("/proc/sys/kernel", { proven: lasting }))
+        assert.include(existing.message, "a directory has that name")
+
+        const stale = new OutputPath.ProvenDirectories(0)
+        stale.add("/proc/sys")
+        const error = yield* refusal(OutputPath.check("/proc/sys/video.mp4", { proven: stale }))
+        assert.include(error.message, "cannot create a file in /proc/sys")
+      })
+  )
+
+  it.scoped("a check that probes a directory records it as proven", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const proven = new OutputPath.ProvenDirectories()
+      assert.isFalse(proven.has(dir))
+      yield* OutputPath.check(NodePath.join(dir, "video.mp4"), { proven })
+      assert.isTrue(proven.has(dir))
+      // A directory still to be made is not proven: its nearest parent was probed instead.
+      yield* OutputPath.check(NodePath.join(dir, "later", "video.mp4"), { proven })
+      assert.isFalse(proven.has(NodePath.join(dir, "later")))
+    })
+  )
+
   it.scoped("refuses when the file system has less free space than the video needs", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir

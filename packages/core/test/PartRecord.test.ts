@@ -77,6 +77,21 @@ describe("PartRecord", () => {
     })
   )
 
+  it.scoped("a store removed while the process runs is made again by the next write", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const store = { directory: NodePath.join(dir, "records") }
+      const part = NodePath.join(dir, "video.mp4.part")
+      NodeFs.writeFileSync(part, "bytes")
+      assert.isTrue(yield* PartRecord.write(recordOf(part), store))
+      // The store is proven once per process; a temp cleaner removes it afterwards.
+      NodeFs.rmSync(store.directory, { recursive: true })
+      assert.isTrue(yield* PartRecord.write(recordOf(part, { etag: '"v2"' }), store))
+      assert.strictEqual((NodeFs.statSync(store.directory).mode & 0o777).toString(8), "700")
+      assert.strictEqual((yield* PartRecord.read(part, store))?.etag, '"v2"')
+    })
+  )
+
   it.scoped("trusts no store open to others, and follows no link to a record", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir

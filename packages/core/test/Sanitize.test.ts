@@ -182,4 +182,14 @@ describe("Sanitize.guardClient: spans", () => {
       assert.isFalse(Sanitize.reveals(text, secrets), text)
     }).pipe(Effect.withTracer(tracer))
   )
+
+  it.effect("leaves Effect's own tracer alone: its spans leave no process, so nothing is scrubbed for them", () =>
+    Effect.gen(function* () {
+      const native = yield* Effect.tracer
+      const seen = yield* Effect.tracer.pipe(Sanitize.withScrubbedSpans(secrets))
+      assert.strictEqual(seen, native)
+      const wrapped = yield* Effect.tracer.pipe(Sanitize.withScrubbedSpans(secrets), Effect.withTracer(tracer))
+      assert.notStrictEqual(wrapped, tracer, "any other tracer is wrapped")
+    })
+  )
 })

@@ -115,7 +115,7 @@ export const run = (
         // Before anything is reserved or sent: an output that cannot be written is refused while
         // refusing costs nothing.
         if (item.output !== undefined) {
-          yield* OutputPath.check(item.output, { overwrite: item.overwrite }).pipe(
+          yield* OutputPath.check(item.output, { overwrite: item.overwrite, proven: shared.provenDirectories }).pipe(
             Effect.mapError((error) => annotate(error, { provider: provider.id }))
           )
         }

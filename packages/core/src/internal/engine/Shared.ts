@@ -12,6 +12,7 @@ import type * as Budget from "../../Budget.js"
 import type { EngineOptions } from "../../Engine.js"
 import type * as Gate from "../../Gate.js"
 import type * as JobStore from "../../JobStore.js"
+import type * as OutputPath from "../../OutputPath.js"
 import type * as ProviderRegistry from "../../ProviderRegistry.js"
 import type * as ResponseBody from "../../ResponseBody.js"
 import type * as RetryPolicy from "../../RetryPolicy.js"
@@ -32,4 +33,6 @@ export interface Shared {
   readonly download: NonNullable<EngineOptions["download"]>
   /** Status slots per provider id, across everything the engine runs. */
   readonly statusGates: ReadonlyMap<string, Gate.Gate>
+  /** Output directories proven lately to take new files, shared by the checks of every item. */
+  readonly provenDirectories: OutputPath.ProvenDirectories
 }
