@@ -22,6 +22,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import { InvalidRequest } from "./VideoError.js"
 
 /**
@@ -58,14 +59,17 @@ export interface CheckOptions {
 
 /**
  * Directories recently proven to take new files, each for `freshForMillis` (wall clock) after its
- * probe. Kept short: a directory that stops taking files during a long batch is noticed by the next
- * probe, and a video that cannot be saved where it should is still saved elsewhere by the download.
+ * probe. Checks that arrive while a directory is being proven wait for that one proof instead of
+ * probing it again (a batch admits its items together). Kept short: a directory that stops taking
+ * files during a long batch is noticed by the next probe, and a video that cannot be saved where it
+ * should is still saved elsewhere by the download.
  *
  * @since 0.1.0
  * @category checks
  */
 export class ProvenDirectories {
   private readonly provenAt = new Map<string, number>()
+  private readonly proving = new Map<string, Promise<DirectoryProof>>()
   constructor(readonly freshForMillis = 1000) {}
   has(directory: string): boolean {
     const at = this.provenAt.get(directory)
@@ -74,6 +78,14 @@ export class ProvenDirectories {
   add(directory: string): void {
     if (this.provenAt.size >= 4096) this.provenAt.clear()
     this.provenAt.set(directory, Date.now())
+  }
+  /** @internal `prove`'s answer for `directory`, shared with every check that asks while it runs. */
+  share(directory: string, prove: () => Promise<DirectoryProof>): Promise<DirectoryProof> {
+    const running = this.proving.get(directory)
+    if (running !== undefined) return running
+    const proof = prove().finally(() => this.proving.delete(directory))
+    this.proving.set(directory, proof)
+    return proof
   }
 }
 
@@ -375,19 +387,14 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   const directory = NodePath.dirname(target)
   const refuseWith = (error: Unwritable) => refuse(path, error.message, acceptedFile)
 
-  const proven = options?.proven?.has(directory) === true
-  if (!proven) {
-    // Nothing is created before there is a video: where the directory does not exist yet, the
-    // nearest one that does must take new entries (the download makes the rest).
-    const ancestor = yield* nearestExisting(directory).pipe(Effect.mapError(refuseWith))
-    if (!ancestor.stats.isDirectory()) {
-      return yield* refuse(path, `${describeCode("ENOTDIR")}: ${ancestor.path} is not a directory`, acceptedFile)
-    }
-    if (ancestor.path !== directory) {
-      yield* probe(ancestor.path).pipe(Effect.mapError(refuseWith))
-      return
-    }
+  const proof = yield* proveDirectory(directory, options?.proven)
+  if (proof.notADirectory !== undefined) {
+    return yield* refuse(path, `${describeCode("ENOTDIR")}: ${proof.notADirectory} is not a directory`, acceptedFile)
   }
+  if (proof.unwritable !== undefined && !proof.exists) return yield* refuseWith(proof.unwritable)
+  // Nothing is created before there is a video: a directory still to be made only needed its nearest
+  // existing parent to take new entries (the download makes the rest).
+  if (!proof.exists) return
   // The name itself (a link is not followed: a dangling one still occupies it), then what it leads to.
   const named = yield* lstatOf(target).pipe(Effect.mapError(refuseWith))
   const existing = named?.isSymbolicLink() === true ? yield* statOf(target).pipe(Effect.mapError(refuseWith)) : named
@@ -411,15 +418,44 @@ export const check: (path: string, options?: CheckOptions) => Effect.Effect<void
   if (part !== undefined && !part.isFile() && !part.isSymbolicLink()) {
     return yield* refuse(path, `${target}.part, where the download is written, is not a regular file`, acceptedFile)
   }
-  if (!proven) {
-    yield* probe(directory).pipe(Effect.mapError(refuseWith))
-    options?.proven?.add(directory)
-  }
+  // What is wrong with the path itself is said first; then that the directory takes no new file.
+  if (proof.unwritable !== undefined) return yield* refuseWith(proof.unwritable)
   if (options?.expectedBytes !== undefined) {
     const needed = Math.max(0, options.expectedBytes - (part?.isFile() === true ? part.size : 0))
     yield* freeSpace(directory, needed).pipe(Effect.mapError((problem) => refuse(path, problem, acceptedFile)))
   }
 })
+
+/**
+ * What a check found of an output's directory: whether it exists, the nearest existing ancestor when
+ * that is not a directory, and why it (or, while it does not exist yet, that ancestor) takes no new file.
+ *
+ * @internal
+ */
+export interface DirectoryProof {
+  readonly exists: boolean
+  readonly notADirectory?: string | undefined
+  readonly unwritable?: Unwritable | undefined
+}
+
+const proveDirectory = (directory: string, proven: ProvenDirectories | undefined): Effect.Effect<DirectoryProof> => {
+  if (proven?.has(directory) === true) return Effect.succeed({ exists: true })
+  const prove = Effect.gen(function* () {
+    const ancestor = yield* Effect.either(nearestExisting(directory))
+    if (ancestor._tag === "Left") return { exists: false, unwritable: ancestor.left }
+    if (!ancestor.right.stats.isDirectory()) return { exists: false, notADirectory: ancestor.right.path }
+    const exists = ancestor.right.path === directory
+    const probed = yield* Effect.either(probe(ancestor.right.path))
+    if (probed._tag === "Left") return { exists, unwritable: probed.left }
+    if (exists) proven?.add(directory)
+    return { exists }
+  })
+  return proven === undefined
+    ? prove
+    : Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+        Effect.promise(() => proven.share(directory, () => Runtime.runPromise(runtime)(prove)))
+      )
+}
 
 /**
  * Checks that videos can be written into `directory` before anything is sent: creates it when

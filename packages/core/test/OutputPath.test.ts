@@ -3,6 +3,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { vi } from "vitest"
 import * as OutputPath from "../src/OutputPath.js"
 import { InvalidRequest } from "../src/VideoError.js"
 
@@ -161,6 +162,27 @@ describe("OutputPath.check", () => {
         const error = yield* refusal(OutputPath.check("/proc/sys/video.mp4", { proven: stale }))
         assert.include(error.message, "cannot create a file in /proc/sys")
       })
+  )
+
+  it.scoped("checks that arrive together share one probe of their directory", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const proven = new OutputPath.ProvenDirectories()
+      const opened: Array<string> = []
+      const open = NodeFs.promises.open
+      const spy = vi.spyOn(NodeFs.promises, "open").mockImplementation((file, ...rest) => {
+        opened.push(String(file))
+        return open(file, ...rest)
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => spy.mockRestore()))
+      yield* Effect.forEach(
+        Array.from({ length: 50 }, (_, i) => NodePath.join(dir, `video-${i}.mp4`)),
+        (path) => OutputPath.check(path, { proven }),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(opened.filter((file) => file === dir || file.startsWith(`${dir}/.reelay-probe-`)).length, 1)
+      assert.deepStrictEqual(NodeFs.readdirSync(dir), [])
+    })
   )
 
   it.scoped("a check that probes a directory records it as proven", () =>
