@@ -711,6 +711,22 @@ output check's file-system probes, Schema-validated construction of handles and 
 runtime per step) is where reelay's time goes now, and at 1,000 tasks it is most of the wall time
 (8.3–8.6 s of creates before the last task exists, before and after alike).
 
+**The hot path, trimmed (2026-12-03, later).** Three pieces of waste came out of the create and
+download path: every response header of every request was scrubbed for the key on Effect's own
+tracer, whose spans leave no process (now scrubbed only for a tracer that exports them); the
+\`.part\` record store was proven (\`mkdir\`, \`lstat\`, \`os.tmpdir()\`, all synchronous) three times
+per download (now once per process); and every item's output check stat'ed and probed its directory
+(a batch admits its items together, so 10,000 checks raced past any cache; now one engine proves a
+directory once a second, and checks arriving meanwhile share that proof). Creating 10,000 in flight
+went from 20.5–26.8 s to 18.1–19.7 s, CPU per video at 1,000 tasks from 25.5 to 18.3–21.2 ms, wall
+from 2.1× to 1.64–1.79×. What remains is Effect's cost per step: counted with a supervisor, one video
+(create, ~3 polls, content, download) starts 46 fibers. Most are races: every timeout
+(\`Effect.timeout*\`, \`raceFirst\`) forks two fibers and a timer, and one status call runs three of
+them (the request limit, the polling deadline, the body's pace watchdog) besides the HTTP client's own
+fork; every JSON answer is read through a \`Stream\` pipeline. The next steps: one deadline per call
+instead of nested timeouts, an answer reader on the socket's own listeners (as the download already
+has), and no fiber per step of an item.
+
 **The plan on non-linear progress.** With zero latency, \`Polling.plan\` itself detects the
 non-linear workload's tasks far later than the linear ones (see each scenario's "zero latency" line,
 its p95 and max). A task that jumps after a slow start has had its rate measured on the slow part; a
