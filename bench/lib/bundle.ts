@@ -34,6 +34,8 @@ export const bundle = async (): Promise<void> => {
     format: "esm",
     platform: "node",
     target: "node20",
+    // The workspace's packages from their sources (see tsconfig.base.json's customConditions).
+    conditions: ["@reelay/source"],
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunk-[hash]",
     minifySyntax: true,

@@ -24,7 +24,7 @@ export const startSim = (options: { readonly timeScale: number }): Promise<Sim> 
   new Promise((resolve, reject) => {
     const child: ChildProcess = fork(NodePath.join(benchDir, "lib", "sim.ts"), [], {
       cwd: benchDir,
-      execArgv: ["--import", "tsx", "--expose-gc", "--max-old-space-size=8192"],
+      execArgv: ["--conditions=@reelay/source", "--import", "tsx", "--expose-gc", "--max-old-space-size=8192"],
       env: { ...process.env, BENCH_SIM_OPTIONS: JSON.stringify(options) },
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })

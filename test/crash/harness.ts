@@ -53,7 +53,7 @@ export interface Run {
 export const runOnce = (env: Record<string, string>, options: { readonly killAfterMillis?: number } = {}) =>
   Effect.async<Run>((resume) => {
     const began = Date.now()
-    const child = spawn(process.execPath, ["--import", "tsx", runner], {
+    const child = spawn(process.execPath, ["--conditions=@reelay/source", "--import", "tsx", runner], {
       cwd: here,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]

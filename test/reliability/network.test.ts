@@ -67,6 +67,7 @@ describe.skipIf(namespace.prefix === undefined)("links into the user's network (
         setup,
         "sh",
         process.execPath,
+        "--conditions=@reelay/source",
         "--import",
         "tsx",
         runner,

@@ -68,6 +68,8 @@ export const build = async () => {
     format: "esm",
     platform: "node",
     target: "node20",
+    // The workspace's packages from their sources (see tsconfig.base.json's customConditions).
+    conditions: ["@reelay/source"],
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunk-[hash]",
     // Native: loaded from node_modules at run time.

@@ -44,10 +44,14 @@ const writer = (layer: Layer.Layer<JobStore.JobStore | Journal.Journal, unknown>
 const holder = (location: string) =>
   Effect.acquireRelease(
     Effect.async<ChildProcess, Error>((resume) => {
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(here, "helpers/holdWriter.ts"), location], {
-        cwd: path.resolve(here, ".."),
-        stdio: ["ignore", "pipe", "inherit"]
-      })
+      const child = spawn(
+        process.execPath,
+        ["--conditions=@reelay/source", "--import", "tsx", path.join(here, "helpers/holdWriter.ts"), location],
+        {
+          cwd: path.resolve(here, ".."),
+          stdio: ["ignore", "pipe", "inherit"]
+        }
+      )
       let output = ""
       child.stdout!.on("data", (chunk: Buffer) => {
         output += chunk.toString()

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S tsx
+#!/usr/bin/env node
 import { randomBytes } from "node:crypto"
 /**
  * `reelay-simulator`: runs the simulator standalone and prints its base URLs.

@@ -1,0 +1,149 @@
+/**
+ * reelay as someone outside this repository gets it: every library package built (`dist/`), packed
+ * with `pnpm pack` (which turns `workspace:` and `catalog:` ranges into real ones), and the tarballs
+ * installed with npm into a temporary folder outside the repository. Then plain `node` — no
+ * TypeScript loader, no workspace condition — imports them and generates a video against the
+ * simulator, and `tsc` with `moduleResolution: "nodenext"` type-checks a program against their
+ * declarations. A package whose `exports` still lead to `.ts` sources, or whose built code imports
+ * something it does not depend on, fails here.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import * as Consumer from "./packages.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "reelay-consumer-"))
+const app = path.join(work, "app")
+
+/**
+ * Runs a command to completion and gives its standard output; a failure rejects with all its output.
+ * Asynchronous: a test worker that blocks for minutes loses its connection to vitest.
+ */
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  new Promise<string>((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.on("error", reject)
+    child.on("close", (code, signal) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`${command} ${args.join(" ")} (in ${cwd}) exited ${code ?? signal}:\n${stdout}\n${stderr}`))
+    )
+  })
+
+/** The environment of a process outside the workspace: no condition or loader of ours inherited. */
+const outside = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  delete env.NODE_OPTIONS
+  for (const name of Object.keys(env)) if (name.startsWith("npm_") || name.startsWith("PNPM_")) delete env[name]
+  return env
+}
+
+let tarballs: ReadonlyArray<string> = []
+
+beforeAll(async () => {
+  const packages = Consumer.published(root)
+  for (const pkg of packages) await run(process.execPath, [path.join(root, "scripts/build-package.mjs")], pkg.dir)
+  const packed = path.join(work, "tarballs")
+  fs.mkdirSync(packed)
+  const pnpm = Consumer.pnpm()
+  for (const pkg of packages) await run(pnpm.command, [...pnpm.args, "pack", "--pack-destination", packed], pkg.dir)
+  tarballs = fs.readdirSync(packed).map((file) => path.join(packed, file))
+
+  fs.mkdirSync(app)
+  fs.writeFileSync(
+    path.join(app, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)
+  )
+  await run(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      "--loglevel=error",
+      ...tarballs,
+      `@effect/platform-node@${Consumer.catalogRange(root, "@effect/platform-node")}`
+    ],
+    app,
+    outside()
+  )
+}, 600_000)
+
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true })
+})
+
+describe("reelay from outside the workspace (packed, installed with npm)", () => {
+  it("packs every library package with built JavaScript and declarations, and no workspace or catalog range", async () => {
+    assert.isAbove(tarballs.length, 0)
+    for (const pkg of Consumer.published(root)) {
+      const installed = path.join(app, "node_modules", ...pkg.name.split("/"))
+      const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"))
+      const text = JSON.stringify(manifest)
+      assert.notInclude(text, "workspace:", pkg.name)
+      assert.notInclude(text, "catalog:", pkg.name)
+      const main = manifest.exports["."]
+      assert.isTrue(fs.existsSync(path.join(installed, main.default)), `${pkg.name}: ${main.default}`)
+      assert.isTrue(fs.existsSync(path.join(installed, main.types)), `${pkg.name}: ${main.types}`)
+    }
+    const effects = (await run("npm", ["ls", "effect", "--all", "--parseable"], app, outside()))
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+    assert.lengthOf([...new Set(effects.map((line) => fs.realpathSync(line)))], 1, "exactly one copy of effect")
+  })
+
+  it("plain node imports the packages and generates a verified video against the simulator", async () => {
+    fs.writeFileSync(path.join(app, "generate.mjs"), Consumer.generateProgram)
+    const output = await run(process.execPath, ["generate.mjs"], app, outside())
+    const result = JSON.parse(output.trim().split("\n").at(-1)!)
+    assert.strictEqual(result.key, "fox")
+    assert.match(result.sha256, /^[0-9a-f]{64}$/)
+    assert.isAbove(result.bytes, 1000)
+    assert.isTrue(fs.existsSync(path.join(app, "fox.mp4")))
+    assert.strictEqual(result.charged, 1, "the simulator's ledger shows one charge")
+  })
+
+  it('type-checks a program against the declarations with moduleResolution "nodenext"', async () => {
+    fs.writeFileSync(path.join(app, "program.ts"), Consumer.typedProgram)
+    fs.writeFileSync(
+      path.join(app, "tsconfig.json"),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: "ES2022",
+            module: "nodenext",
+            moduleResolution: "nodenext",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ["node"]
+          },
+          files: ["program.ts"]
+        },
+        null,
+        2
+      )
+    )
+    // Node's own types, as a TypeScript project of the consumer's would have them.
+    const nodeTypes = path.join(app, "node_modules", "@types", "node")
+    if (!fs.existsSync(nodeTypes)) {
+      fs.mkdirSync(path.dirname(nodeTypes), { recursive: true })
+      fs.symlinkSync(path.join(root, "node_modules", "@types", "node"), nodeTypes, "dir")
+    }
+    const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc")
+    await run(process.execPath, [tsc, "-p", "tsconfig.json"], app, outside())
+  })
+})
