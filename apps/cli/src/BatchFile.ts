@@ -17,13 +17,13 @@
  */
 import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
+import { firstIssue } from "@reelay/config/ConfigFile"
+import * as Json from "@reelay/config/Json"
 import type { BatchItem } from "@reelay/core/Engine"
 import { AspectRatio, Resolution, Size } from "@reelay/core/GenerateRequest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { BatchFileError } from "./CliError.js"
-import { firstIssue } from "./ConfigFile.js"
-import * as Json from "./Json.js"
 import * as Requests from "./Requests.js"
 
 /** A key: what names the item in the journal, in events and in the default file name. */

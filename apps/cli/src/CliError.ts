@@ -4,18 +4,11 @@
  *
  * @since 0.1.0
  */
+
+import { ConfigFileError, UsageError } from "@reelay/config/ConfigError"
 import * as Schema from "effect/Schema"
 
-/** A flag or argument that cannot be used as given. */
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
-  message: Schema.String
-}) {}
-
-/** `reelay.config.json` cannot be read or does not match the documented format. */
-export class ConfigFileError extends Schema.TaggedError<ConfigFileError>()("ConfigFileError", {
-  path: Schema.String,
-  message: Schema.String
-}) {}
+export { ConfigFileError, UsageError }
 
 /** A line of a batch file is not a request; `line` is 1-based, as editors count. */
 export class BatchFileError extends Schema.TaggedError<BatchFileError>()("BatchFileError", {

@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
+import { firstIssue } from "@reelay/config/ConfigFile"
 import { GenerateRequest, ImageInput, PathSource, UrlSource } from "@reelay/core/GenerateRequest"
 import { InvalidRequest } from "@reelay/core/VideoError"
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { firstIssue } from "./ConfigFile.js"
 
 /** The fields of a request as the command line or a batch line gives them. */
 export interface Fields {

@@ -7,14 +7,14 @@
  *
  * @since 0.1.0
  */
-import { randomBytes } from "node:crypto"
+
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Undici from "@effect/platform-node/Undici"
+import * as Layers from "@reelay/config/Layers"
+import * as Providers from "@reelay/config/Providers"
+import type * as Settings from "@reelay/config/Settings"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
 import type { GenerateRequest } from "@reelay/core/GenerateRequest"
@@ -22,7 +22,6 @@ import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import type * as JobStore from "@reelay/core/JobStore"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
-import * as NetworkPolicy from "@reelay/core/NetworkPolicy"
 import * as OutputPath from "@reelay/core/OutputPath"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import { SavedVideo } from "@reelay/core/SavedVideo"
@@ -30,8 +29,6 @@ import * as Validation from "@reelay/core/Validation"
 import { BudgetExceeded, InvalidRequest, type VideoError } from "@reelay/core/VideoError"
 import { Journal } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
-import { Simulator } from "@reelay/simulator"
-import type { StateFileError } from "@reelay/simulator/StateFile"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -47,67 +44,9 @@ import { UsageError } from "./CliError.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
-import * as Providers from "./Providers.js"
 import * as Render from "./Render.js"
 import * as Report from "./Report.js"
-import * as Settings from "./Settings.js"
 import * as Signals from "./Signals.js"
-
-/** The simulator's MP4 files: next to the bundle when bundled, else the simulator package's own. */
-export const simulatorVideos = (): string | undefined => {
-  const bundled = fileURLToPath(new URL("./videos/", import.meta.url))
-  return NodeFs.existsSync(bundled) ? bundled : undefined
-}
-
-/**
- * Where the built-in simulator keeps its world between runs: beside a SQLite journal (so a batch
- * and the simulated vendor that holds its tasks travel together), else under `.reelay/`.
- */
-export const simulatorStateFile = (settings: Settings.Settings): string =>
-  isPostgres(settings.journal.value)
-    ? NodePath.resolve(".reelay", "simulator.json")
-    : NodePath.join(NodePath.dirname(NodePath.resolve(Redacted.value(settings.journal.value))), "simulator.json")
-
-/**
- * Starts the built-in simulator in this process when a provider in `used` is one of its ids (or
- * the default is). Stops with the scope. It keeps its tasks, charges and links in a state file
- * beside the journal, so a batch interrupted on the simulator resumes as it would on a vendor.
- */
-export const startSimulator = (
-  settings: Settings.Settings,
-  used: ReadonlyArray<string | undefined>
-): Effect.Effect<Providers.SimulatorUrls | undefined, StateFileError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const needed = used.some((id) => Settings.isSimulator(id ?? settings.provider.value))
-    if (!needed) return undefined
-    const directory = simulatorVideos()
-    const simulator = yield* Simulator.makeChecked({
-      timeScale: Settings.simulatorTimeScale,
-      // A fresh seed per run: task ids must not repeat across runs (or processes) sharing the state.
-      seed: randomBytes(4).toString("hex"),
-      stateFile: simulatorStateFile(settings),
-      ...(directory === undefined ? {} : { videosDirectory: directory })
-    })
-    return { laozhang: simulator.urls.laozhang, apiyi: simulator.urls.apiyi }
-  })
-
-/** Whether the journal setting is a PostgreSQL URL. */
-export const isPostgres = (journal: Redacted.Redacted<string>): boolean =>
-  /^postgres(ql)?:\/\//i.test(Redacted.value(journal))
-
-/** The journal for writing: SQLite (the default) or PostgreSQL. */
-export const journalLayer = (
-  settings: Settings.Settings
-): Layer.Layer<JobStore.JobStore | Journal.Journal, JournalError> =>
-  isPostgres(settings.journal.value)
-    ? Journal.layerPg({ url: settings.journal.value })
-    : Journal.layerSqlite({ path: Redacted.value(settings.journal.value) })
-
-/** The journal for reading (`status`, `cost`): never takes the writer's lock. */
-export const journalReader = (settings: Settings.Settings): Layer.Layer<Journal.Journal, JournalError> =>
-  isPostgres(settings.journal.value)
-    ? Layer.project(Journal.layerPg({ url: settings.journal.value }), Journal.Journal, Journal.Journal, (j) => j)
-    : Journal.layerSqliteReader({ path: Redacted.value(settings.journal.value) })
 
 /** One item of a run, with how to name it in errors. */
 export interface Item extends Engine.BatchItem {
@@ -231,11 +170,11 @@ export const startedItems = (
   batch: string
 ): Effect.Effect<ReadonlySet<string>, JournalError> =>
   Effect.gen(function* () {
-    if (!isPostgres(settings.journal.value) && !NodeFs.existsSync(Redacted.value(settings.journal.value))) {
+    if (!Layers.isPostgres(settings.journal.value) && !NodeFs.existsSync(Redacted.value(settings.journal.value))) {
       return new Set<string>()
     }
     const items = yield* Effect.scoped(
-      Effect.flatMap(Layer.build(journalReader(settings)), (context) =>
+      Effect.flatMap(Layer.build(Layers.journalReader(settings)), (context) =>
         Context.get(context, Journal.Journal).items(batch)
       )
     )
@@ -322,12 +261,6 @@ export const withinBudget = (settings: Settings.Settings, model: ModelSpec): Eff
   )
 }
 
-/** The polling options of the settings: the time scale, and the deadline when `--timeout` is set. */
-export const pollingOf = (settings: Settings.Settings) => ({
-  timeScale: settings.timeScale.value,
-  ...(settings.timeout === undefined ? {} : { deadline: settings.timeout.value })
-})
-
 export interface RunOptions {
   readonly batch: string
   readonly items: ReadonlyArray<Item>
@@ -340,23 +273,6 @@ export interface RunOptions {
   /** `--overwrite`: items that do not say may replace a file at their output. */
   readonly overwrite?: boolean | undefined
 }
-
-/**
- * The engine's HTTP client (its downloads): host names resolve through `NetworkPolicy.lookup`, so a
- * download connects only to an address its network check approved; a second DNS answer (rebinding)
- * cannot move it elsewhere.
- */
-const downloadClient = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-  Layer.provide(
-    Layer.scoped(
-      NodeHttpClient.Dispatcher,
-      Effect.acquireRelease(
-        Effect.sync(() => new Undici.Agent({ connect: { lookup: NetworkPolicy.lookup } })),
-        (agent) => Effect.promise(() => agent.destroy())
-      )
-    )
-  )
-)
 
 /** How long a graceful stop waits for creates in flight to return their task id. */
 const drainLimit = "10 seconds"
@@ -401,10 +317,10 @@ export const execute = (
         )
     }
     const engine = yield* Engine.make({
-      polling: pollingOf(settings),
+      polling: Layers.pollingOf(settings),
       download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
     }).pipe(
-      Effect.provide(yield* Layer.build(downloadClient)),
+      Effect.provide(yield* Layer.build(Layers.downloadClient)),
       Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
       Effect.provideService(Budget.Budget, budget),
       Effect.provide(journal)

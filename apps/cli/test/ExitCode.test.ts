@@ -1,5 +1,7 @@
 import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
 import * as VideoError from "@reelay/core/VideoError"
 import { Apiyi } from "@reelay/provider-apiyi"
 import { Laozhang } from "@reelay/provider-laozhang"
@@ -10,8 +12,6 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Config from "../src/commands/Config.js"
 import * as ExitCode from "../src/ExitCode.js"
-import * as Providers from "../src/Providers.js"
-import * as Settings from "../src/Settings.js"
 
 describe("ExitCode", () => {
   it("gives every error class its own code, in VideoError.tags order from 10", () => {

@@ -1,8 +1,8 @@
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigFile from "@reelay/config/ConfigFile"
 import * as Either from "effect/Either"
 import * as BatchFile from "../src/BatchFile.js"
-import * as ConfigFile from "../src/ConfigFile.js"
 import * as Requests from "../src/Requests.js"
 
 const parseBatch = (text: string, defaults: BatchFile.Defaults = { provider: "laozhang" }) =>
@@ -261,7 +261,7 @@ describe("ConfigFile.parse", () => {
   it("drops a UTF-8 byte-order mark; names a UTF-16 file", async () => {
     const loaded = Either.getOrThrow(ConfigFile.parse("/p/c.json", '\uFEFF{"profiles": {"a": {}}}'))
     expect(Object.keys(loaded.profiles)).toEqual(["a"])
-    const Json = await import("../src/Json.js")
+    const Json = await import("@reelay/config/Json")
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"profiles": {}}', "utf16le")])
     expect(errorOf(Json.decodeText(utf16)).message).toContain("the file is UTF-16")
     expect(Either.getOrThrow(Json.decodeText(Buffer.from('\uFEFF{"a": 1}', "utf8")))).toBe('{"a": 1}')

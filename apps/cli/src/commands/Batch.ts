@@ -4,9 +4,14 @@
  *
  * @since 0.1.0
  */
+
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Json from "@reelay/config/Json"
+import * as Layers from "@reelay/config/Layers"
+import * as Providers from "@reelay/config/Providers"
+import * as Setup from "@reelay/config/Setup"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
 import * as Effect from "effect/Effect"
@@ -15,12 +20,9 @@ import * as Layer from "effect/Layer"
 import * as BatchFile from "../BatchFile.js"
 import type { BatchArgs } from "../Cli.js"
 import { BatchFileError, UsageError } from "../CliError.js"
-import * as Json from "../Json.js"
 import * as Output from "../Output.js"
-import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Run from "../Run.js"
-import * as Setup from "../Setup.js"
 
 const { opt } = Setup
 
@@ -89,7 +91,7 @@ export const run = (args: BatchArgs) =>
     const items = parsed.items.map((item) => ({ ...item, label: `${args.file}:${item.line}` }))
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const simulator = yield* Run.startSimulator(
+        const simulator = yield* Layers.startSimulator(
           settings,
           items.map((item) => item.request.provider)
         )
@@ -119,7 +121,7 @@ export const run = (args: BatchArgs) =>
           },
           directoriesOnly: true
         })
-        const journal = yield* Layer.build(Run.journalLayer(settings))
+        const journal = yield* Layer.build(Layers.journalLayer(settings))
         if (settings.notice !== undefined && items.some((item) => item.request.provider === settings.provider.value)) {
           yield* Output.stderr(settings.notice)
         }

@@ -5,6 +5,9 @@
  *
  * @since 0.1.0
  */
+
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import * as Money from "@reelay/core/Money"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,8 +16,6 @@ import type { ConfigArgs } from "../Cli.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Report from "../Report.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 
 const { opt } = Setup
 

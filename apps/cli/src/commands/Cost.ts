@@ -6,6 +6,9 @@
  *
  * @since 0.1.0
  */
+import * as Layers from "@reelay/config/Layers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import * as Money from "@reelay/core/Money"
 import { Journal } from "@reelay/journal"
 import * as Effect from "effect/Effect"
@@ -15,9 +18,6 @@ import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Report from "../Report.js"
-import * as Run from "../Run.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 import { journalExists } from "./Status.js"
 
 const { opt } = Setup
@@ -168,7 +168,7 @@ export const run = (args: CostArgs) =>
       return
     }
     const rows = yield* Effect.flatMap(Journal.Journal, (journal) => journal.costSummary(filter)).pipe(
-      Effect.provide(Run.journalReader(settings))
+      Effect.provide(Layers.journalReader(settings))
     )
     if (args.json) {
       yield* Output.stdout(JSON.stringify(costJson(rows)))

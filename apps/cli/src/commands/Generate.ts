@@ -4,21 +4,23 @@
  *
  * @since 0.1.0
  */
+
 import { randomBytes } from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Layers from "@reelay/config/Layers"
+import * as Providers from "@reelay/config/Providers"
+import * as Setup from "@reelay/config/Setup"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { GenerateArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
-import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Requests from "../Requests.js"
 import * as Run from "../Run.js"
-import * as Setup from "../Setup.js"
 
 const { opt } = Setup
 
@@ -86,7 +88,7 @@ export const run = (args: GenerateArgs) =>
     const output = outputPath(opt(args.out), settings.outDir?.value ?? "out", `${key}-${id}.mp4`)
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const simulator = yield* Run.startSimulator(settings, [request.provider])
+        const simulator = yield* Layers.startSimulator(settings, [request.provider])
         const registry = yield* Providers.registry(settings, simulator)
         const items = [{ key, request, output, overwrite: args.overwrite }]
         const [model] = yield* Run.preflight(settings, registry, items)
@@ -98,7 +100,7 @@ export const run = (args: GenerateArgs) =>
           hint: { flag: "--overwrite" }
         })
         yield* Run.checkOutputs(items)
-        const journal = yield* Layer.build(Run.journalLayer(settings))
+        const journal = yield* Layer.build(Layers.journalLayer(settings))
         if (settings.notice !== undefined) yield* Output.stderr(settings.notice)
         return yield* Run.execute({ batch, items, settings, mode, single: true }, registry, journal)
       })

@@ -6,6 +6,9 @@
  * @since 0.1.0
  */
 
+import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
 import * as Effect from "effect/Effect"
@@ -13,11 +16,8 @@ import * as Schema from "effect/Schema"
 import type { ModelsArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
-import * as Providers from "../Providers.js"
 import * as Render from "../Render.js"
 import * as Report from "../Report.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 
 const { opt } = Setup
 

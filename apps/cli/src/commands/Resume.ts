@@ -6,8 +6,13 @@
  *
  * @since 0.1.0
  */
+
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Layers from "@reelay/config/Layers"
+import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import { Journal } from "@reelay/journal"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -17,11 +22,8 @@ import * as Redacted from "effect/Redacted"
 import type { ResumeArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
-import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Run from "../Run.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 import { concurrencyOf } from "./Batch.js"
 import { outputPath } from "./Generate.js"
 import { journalExists } from "./Status.js"
@@ -136,7 +138,7 @@ export const run = (args: ResumeArgs) =>
     }
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const journal = yield* Layer.build(Run.journalLayer(initial))
+        const journal = yield* Layer.build(Layers.journalLayer(initial))
         const reader = Context.get(journal, Journal.Journal)
         const batches = yield* reader.batches
         const batch = opt(args.batch) ?? latestUnfinished(batches)
@@ -194,7 +196,7 @@ export const run = (args: ResumeArgs) =>
               })
           )
         )
-        const simulator = yield* Run.startSimulator(
+        const simulator = yield* Layers.startSimulator(
           endpoints.settings,
           used.filter((id) => id !== undefined && Settings.isSimulator(id))
         )

@@ -4,7 +4,11 @@
  *
  * @since 0.1.0
  */
+
 import { randomBytes } from "node:crypto"
+import * as Layers from "@reelay/config/Layers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import { Simulator } from "@reelay/simulator"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -13,9 +17,6 @@ import * as Exit from "effect/Exit"
 import type { SimulateArgs } from "../Cli.js"
 import * as Output from "../Output.js"
 import * as Report from "../Report.js"
-import * as Run from "../Run.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 import * as Signals from "../Signals.js"
 
 const { opt } = Setup
@@ -33,7 +34,7 @@ export const run = (args: SimulateArgs) =>
               onRight: Effect.succeed
             })
       const seed = opt(args.seed) ?? randomBytes(4).toString("hex")
-      const directory = Run.simulatorVideos()
+      const directory = Layers.simulatorVideos()
       const stop = yield* Deferred.make<void>()
       yield* Signals.handle(() => Deferred.unsafeDone(stop, Exit.void))
       const simulator = yield* Simulator.make({

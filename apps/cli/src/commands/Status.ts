@@ -5,7 +5,11 @@
  *
  * @since 0.1.0
  */
+
 import * as NodeFs from "node:fs"
+import * as Layers from "@reelay/config/Layers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import * as Money from "@reelay/core/Money"
 import { SavedVideo } from "@reelay/core/SavedVideo"
@@ -20,9 +24,6 @@ import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Report from "../Report.js"
-import * as Run from "../Run.js"
-import * as Settings from "../Settings.js"
-import * as Setup from "../Setup.js"
 
 const { opt } = Setup
 
@@ -287,7 +288,7 @@ export const itemDetail = (
 
 /** Whether there is a journal to read (a SQLite file that does not exist has nothing to say). */
 export const journalExists = (settings: Settings.Settings): boolean =>
-  Run.isPostgres(settings.journal.value) || NodeFs.existsSync(Redacted.value(settings.journal.value))
+  Layers.isPostgres(settings.journal.value) || NodeFs.existsSync(Redacted.value(settings.journal.value))
 
 /** Runs the command. */
 export const run = (args: StatusArgs) =>
@@ -386,7 +387,7 @@ export const run = (args: StatusArgs) =>
         )
       else
         yield* Output.stdout(byTask.map((item) => itemDetail(item, itemSpend(item, charges)).join("\n")).join("\n\n"))
-    }).pipe(Effect.provide(Run.journalReader(settings)))
+    }).pipe(Effect.provide(Layers.journalReader(settings)))
   }).pipe(
     Effect.withSpan("reelay.status"),
     Effect.catchAll((error) => Report.failure(error, args.json))

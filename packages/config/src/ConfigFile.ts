@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { ConfigFileError } from "./CliError.js"
+import { ConfigFileError } from "./ConfigError.js"
 import * as Json from "./Json.js"
 
 /** The file looked for in the working directory when neither `--config` nor `REELAY_CONFIG` names one. */

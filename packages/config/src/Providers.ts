@@ -17,7 +17,7 @@ import { LaozhangOfficial } from "@reelay/provider-laozhang-official"
 import { LaozhangSora, SoraModels } from "@reelay/provider-laozhang-sora"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { UsageError } from "./CliError.js"
+import { UsageError } from "./ConfigError.js"
 import * as Settings from "./Settings.js"
 
 interface MakeOptions {

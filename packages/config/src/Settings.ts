@@ -14,7 +14,7 @@ import { InvalidRequest } from "@reelay/core/VideoError"
 import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import { UsageError } from "./CliError.js"
+import { UsageError } from "./ConfigError.js"
 import type * as ConfigFile from "./ConfigFile.js"
 import { hasOwn } from "./ConfigFile.js"
 
