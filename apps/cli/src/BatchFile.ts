@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
+import * as Requests from "@reelay/client/Requests"
 import { firstIssue } from "@reelay/config/ConfigFile"
 import * as Json from "@reelay/config/Json"
 import type { BatchItem } from "@reelay/core/Engine"
@@ -24,7 +25,6 @@ import { AspectRatio, Resolution, Size } from "@reelay/core/GenerateRequest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { BatchFileError } from "./CliError.js"
-import * as Requests from "./Requests.js"
 
 /** A key: what names the item in the journal, in events and in the default file name. */
 export const Key = Schema.String.pipe(

@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
+
+import * as ExitCode from "@reelay/client/ExitCode"
 import * as VideoError from "@reelay/core/VideoError"
 import * as Effect from "effect/Effect"
-import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 import * as Render from "./Render.js"
 

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as ExitCode from "@reelay/client/ExitCode"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -13,7 +14,6 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Argv from "./Argv.js"
 import * as Cli from "./Cli.js"
-import * as ExitCode from "./ExitCode.js"
 import * as Signals from "./Signals.js"
 
 // `reelay` alone shows the help.

@@ -1,5 +1,6 @@
 import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import * as ExitCode from "@reelay/client/ExitCode"
 import * as Providers from "@reelay/config/Providers"
 import * as Settings from "@reelay/config/Settings"
 import * as VideoError from "@reelay/core/VideoError"
@@ -11,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Config from "../src/commands/Config.js"
-import * as ExitCode from "../src/ExitCode.js"
 
 describe("ExitCode", () => {
   it("gives every error class its own code, in VideoError.tags order from 10", () => {

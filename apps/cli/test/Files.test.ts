@@ -1,9 +1,9 @@
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import * as Requests from "@reelay/client/Requests"
 import * as ConfigFile from "@reelay/config/ConfigFile"
 import * as Either from "effect/Either"
 import * as BatchFile from "../src/BatchFile.js"
-import * as Requests from "../src/Requests.js"
 
 const parseBatch = (text: string, defaults: BatchFile.Defaults = { provider: "laozhang" }) =>
   BatchFile.parse("/data/jobs.jsonl", text, defaults)
@@ -270,7 +270,7 @@ describe("ConfigFile.parse", () => {
 
 describe("generate's output path", () => {
   it("names the file after the prompt, and puts it in a directory given as --out", async () => {
-    const { slug, outputPath } = await import("../src/commands/Generate.js")
+    const { slug, outputPath } = await import("@reelay/client/Run")
     expect(slug("A red fox running through fresh snow at dawn")).toBe("a-red-fox-running-through")
     expect(slug("¡¿!?")).toBe("video")
     expect(slug("Café au lait, s'il vous plaît")).toBe("cafe-au-lait-s-il")

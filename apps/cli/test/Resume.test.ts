@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import { outputsOf, recordedEndpoints } from "@reelay/client/Run"
 import * as Providers from "@reelay/config/Providers"
 import * as Settings from "@reelay/config/Settings"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import type * as Journal from "@reelay/journal/Journal"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { outputsOf, recordedEndpoints } from "../src/commands/Resume.js"
 
 const settings = (env: Record<string, string> = { LAOZHANG_API_KEY: "sk-test-resume-key" }) => {
   const resolved = Settings.resolve({

@@ -8,6 +8,7 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Session from "@reelay/client/Run"
 import * as Json from "@reelay/config/Json"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
@@ -96,25 +97,25 @@ export const run = (args: BatchArgs) =>
           items.map((item) => item.request.provider)
         )
         const registry = yield* Providers.registry(settings, simulator)
-        const models = yield* Run.preflight(settings, registry, items)
+        const models = yield* Session.preflight(settings, registry, items)
         // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.
         const cheapest = models.reduce<ModelSpec | undefined>(
           (least, model) => (least === undefined || Money.greaterThan(least.price, model.price) ? model : least),
           undefined
         )
-        if (cheapest !== undefined) yield* Run.withinBudget(settings, cheapest)
-        yield* Run.refuseSharedOutputs(items, outputDir)
+        if (cheapest !== undefined) yield* Session.withinBudget(settings, cheapest)
+        yield* Session.refuseSharedOutputs(items, outputDir)
         // Files this batch saved itself (items the journal shows started: a rerun, a second process,
         // a crash just after saving) are its own; any other file at an output is refused.
-        yield* Run.refuseExisting(items, {
+        yield* Session.refuseExisting(items, {
           outputDir,
           overwrite: args.overwrite,
-          started: Run.startedItems(settings, batch),
+          started: Session.startedItems(settings, batch),
           hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
         })
         // A batch may be run by several processes at once: only directories are probed here, never
         // an item's own `.part`, which another process may be writing.
-        yield* Run.checkOutputs(items, {
+        yield* Session.checkOutputs(items, {
           outputDir: {
             path: outputDir,
             flag: opt(args.outDir) === undefined ? `the output directory ${outputDir}` : "--out-dir"

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Session from "@reelay/client/Run"
 import * as Layers from "@reelay/config/Layers"
 import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
@@ -18,7 +19,6 @@ import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Report from "../Report.js"
-import { journalExists } from "./Status.js"
 
 const { opt } = Setup
 
@@ -159,7 +159,7 @@ export const run = (args: CostArgs) =>
       since: yield* day(opt(args.since), "--since"),
       until: yield* day(opt(args.until), "--until")
     }
-    if (!journalExists(settings)) {
+    if (!Session.journalExists(settings)) {
       if (args.json) yield* Output.stdout(JSON.stringify(costJson([])))
       else
         yield* Output.stderr(

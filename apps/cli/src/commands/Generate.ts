@@ -6,9 +6,9 @@
  */
 
 import { randomBytes } from "node:crypto"
-import * as NodeFs from "node:fs"
-import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Requests from "@reelay/client/Requests"
+import * as Session from "@reelay/client/Run"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
 import * as Setup from "@reelay/config/Setup"
@@ -19,30 +19,9 @@ import type { GenerateArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
 import * as Output from "../Output.js"
 import * as Report from "../Report.js"
-import * as Requests from "../Requests.js"
 import * as Run from "../Run.js"
 
 const { opt } = Setup
-
-/** A file-name-friendly start of the prompt: `a-red-fox-running-through`. */
-export const slug = (prompt: string): string =>
-  prompt
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, " ")
-    .trim()
-    .split(" ")
-    .slice(0, 5)
-    .join("-")
-    .slice(0, 40)
-    .replace(/-+$/, "") || "video"
-
-/** `--out` as given; a directory (existing, or written with a trailing slash) gets the default name. */
-export const outputPath = (out: string | undefined, outDir: string, name: string): string => {
-  if (out === undefined) return NodePath.resolve(outDir, name)
-  const isDirectory = /[\\/]$/.test(out) || (NodeFs.existsSync(out) && NodeFs.statSync(out).isDirectory())
-  return NodePath.resolve(isDirectory ? NodePath.join(out, name) : out)
-}
 
 /** Runs the command. */
 export const run = (args: GenerateArgs) =>
@@ -84,22 +63,22 @@ export const run = (args: GenerateArgs) =>
     )
     const id = randomBytes(4).toString("hex")
     const batch = `gen-${id}`
-    const key = slug(args.prompt)
-    const output = outputPath(opt(args.out), settings.outDir?.value ?? "out", `${key}-${id}.mp4`)
+    const key = Session.slug(args.prompt)
+    const output = Session.outputPath(opt(args.out), settings.outDir?.value ?? "out", `${key}-${id}.mp4`)
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
         const simulator = yield* Layers.startSimulator(settings, [request.provider])
         const registry = yield* Providers.registry(settings, simulator)
         const items = [{ key, request, output, overwrite: args.overwrite }]
-        const [model] = yield* Run.preflight(settings, registry, items)
-        yield* Run.withinBudget(settings, model!)
+        const [model] = yield* Session.preflight(settings, registry, items)
+        yield* Session.withinBudget(settings, model!)
         // A new batch of one: nothing in it is started, so a file at the output is never reelay's own.
-        yield* Run.refuseExisting(items, {
+        yield* Session.refuseExisting(items, {
           overwrite: args.overwrite,
           started: Effect.succeed(new Set<string>()),
           hint: { flag: "--overwrite" }
         })
-        yield* Run.checkOutputs(items)
+        yield* Session.checkOutputs(items)
         const journal = yield* Layer.build(Layers.journalLayer(settings))
         if (settings.notice !== undefined) yield* Output.stderr(settings.notice)
         return yield* Run.execute({ batch, items, settings, mode, single: true }, registry, journal)

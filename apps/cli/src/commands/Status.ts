@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 
-import * as NodeFs from "node:fs"
+import * as Session from "@reelay/client/Run"
 import * as Layers from "@reelay/config/Layers"
 import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
@@ -286,10 +286,6 @@ export const itemDetail = (
     .map(([name, value]) => `${name.padEnd(12)}${value}`)
 }
 
-/** Whether there is a journal to read (a SQLite file that does not exist has nothing to say). */
-export const journalExists = (settings: Settings.Settings): boolean =>
-  Layers.isPostgres(settings.journal.value) || NodeFs.existsSync(Redacted.value(settings.journal.value))
-
 /** Runs the command. */
 export const run = (args: StatusArgs) =>
   Effect.gen(function* () {
@@ -301,7 +297,7 @@ export const run = (args: StatusArgs) =>
       journal: opt(args.journal)
     })
     const target = opt(args.target)
-    if (!journalExists(settings)) {
+    if (!Session.journalExists(settings)) {
       if (target !== undefined) {
         return yield* new UsageError({
           message: `no journal at ${Redacted.value(settings.journal.value)}: nothing was generated here yet`

@@ -1,6 +1,7 @@
 /**
  * Exit codes: one per error class, so a script can tell "the budget stopped it" from "the key is
- * wrong" without parsing text. The numbers are part of the CLI's contract (README, tests): never
+ * wrong" without parsing text. The `reelay` command exits with them, and `@reelay/client`'s errors
+ * carry them (`error.exitCode`). The numbers are part of the contract (README, tests): never
  * renumber one, only add. The error classes' codes and meanings live in `@reelay/core/ErrorTraits`;
  * the README's table is checked against `table` by a test.
  *

@@ -1,0 +1,5 @@
+/**
+ * @reelay/client — reelay for code that does not use Effect.
+ *
+ * @since 0.1.0
+ */
