@@ -8,6 +8,7 @@
  * something it does not depend on, fails here.
  */
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -42,11 +43,12 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: Nod
     )
   })
 
-/** The environment of a process outside the workspace: no condition or loader of ours inherited. */
+/** The environment of a process outside the workspace: no condition, loader or setting of ours inherited. */
 const outside = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
   delete env.NODE_OPTIONS
-  for (const name of Object.keys(env)) if (name.startsWith("npm_") || name.startsWith("PNPM_")) delete env[name]
+  // Nothing configured either: no setting or key of reelay's, so the client picks the simulator.
+  for (const name of Object.keys(env)) if (/^(npm_|PNPM_|REELAY_|LAOZHANG_|APIYI_)/.test(name)) delete env[name]
   return env
 }
 
@@ -105,15 +107,16 @@ describe("reelay from outside the workspace (packed, installed with npm)", () =>
     assert.lengthOf([...new Set(effects.map((line) => fs.realpathSync(line)))], 1, "exactly one copy of effect")
   })
 
-  it("plain node imports the packages and generates a verified video against the simulator", async () => {
-    fs.writeFileSync(path.join(app, "generate.mjs"), Consumer.generateProgram)
+  it("plain node runs @reelay/client's four-line example: a verified video from the built-in simulator", async () => {
+    fs.writeFileSync(path.join(app, "generate.mjs"), Consumer.clientProgram)
+    assert.isAtMost(Consumer.clientProgram.trim().split("\n").length, 4)
+    // The program ends by itself: nothing the client opened outlives the call.
     const output = await run(process.execPath, ["generate.mjs"], app, outside())
-    const result = JSON.parse(output.trim().split("\n").at(-1)!)
-    assert.strictEqual(result.key, "fox")
-    assert.match(result.sha256, /^[0-9a-f]{64}$/)
-    assert.isAbove(result.bytes, 1000)
-    assert.isTrue(fs.existsSync(path.join(app, "fox.mp4")))
-    assert.strictEqual(result.charged, 1, "the simulator's ledger shows one charge")
+    const [file, sha256, cost] = output.trim().split("\n").at(-1)!.split(" ")
+    assert.strictEqual(file, path.join(app, "fox.mp4"))
+    assert.strictEqual(sha256, createHash("sha256").update(fs.readFileSync(file!)).digest("hex"))
+    assert.strictEqual(cost, "0.25")
+    assert.isTrue(fs.existsSync(path.join(app, ".reelay", "journal.db")), "journaled, as the CLI does")
   })
 
   it('type-checks a program against the declarations with moduleResolution "nodenext"', async () => {

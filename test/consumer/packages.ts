@@ -60,37 +60,13 @@ export const catalogRange = (root: string, name: string): string => {
 }
 
 /**
- * An outside project's first program, in plain JavaScript: the simulator started from its package,
- * a provider pointed at it, and one video generated, downloaded, verified and saved as `fox.mp4`.
- * Prints what it saved and how many charges the simulator's ledger holds.
+ * An outside project's first program, in plain JavaScript, exactly as `@reelay/client`'s README opens:
+ * nothing configured, so the built-in simulator; one video generated, downloaded, verified and saved.
  */
-export const generateProgram = `
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Engine, GenerateRequest, ProviderRegistry } from "@reelay/core"
-import { Laozhang } from "@reelay/provider-laozhang"
-import { Simulator } from "@reelay/simulator"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-
-const timeScale = 1 / 600
-const sim = await Simulator.start({ timeScale })
-try {
-  const providers = ProviderRegistry.layer(
-    [Laozhang.make({ apiKey: Redacted.make("sk-consumer-test"), baseUrl: sim.urls.laozhang })],
-    { defaultProvider: "laozhang" }
-  )
-  const live = Engine.layer({ polling: { timeScale } }).pipe(
-    Layer.provide(providers),
-    Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer))
-  )
-  const request = GenerateRequest.GenerateRequest.make({ prompt: "A red fox running through fresh snow" })
-  const saved = await Effect.runPromise(Engine.generateTo(request, "fox.mp4").pipe(Effect.provide(live)))
-  console.log(JSON.stringify({ key: "fox", sha256: saved.sha256, bytes: saved.bytes, charged: sim.ledger().length }))
-} finally {
-  await sim.stop()
-}
+export const clientProgram = `import { createClient } from "@reelay/client"
+const reelay = createClient() // nothing configured: the built-in simulator, as the CLI does
+const video = await reelay.generate({ prompt: "A red fox in the snow", output: "fox.mp4" })
+console.log(video.path, video.sha256, video.cost)
 `
 
 /** A TypeScript program against the packages' declarations: the core's API and a provider's. */
