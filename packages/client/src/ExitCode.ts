@@ -53,7 +53,8 @@ export const table: ReadonlyArray<{ readonly code: number; readonly meaning: str
   { code: internal, meaning: "internal error (a bug; please report it)" },
   {
     code: usage,
-    meaning: "usage: a bad flag, configuration file, malformed batch file line or unwritable output (nothing was sent)"
+    meaning:
+      "usage: a bad flag, configuration file, batch file line that is not a request (not JSON, a missing or mistyped field) or unwritable output (nothing was sent); a line whose request its model refuses exits 10"
   },
   { code: batchFailed, meaning: "the batch finished and some items failed (each is listed)" },
   {
