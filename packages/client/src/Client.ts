@@ -205,11 +205,11 @@ export interface Client {
   readonly batch: (items: ReadonlyArray<BatchInput>, options?: BatchOptions) => BatchRun
   /**
    * Continues a run the journal holds: polls created tasks, fetches finished videos, never creates
-   * one twice. With an error's `resume` (or a generation's handle), resolves with that item's video
-   * (or rejects with its error); with a batch name, with the batch's report.
+   * one twice. With an error's `resume` (`{ batch, key }`), resolves with that item's video (or
+   * rejects with its error); with a batch name (`error.batch`), with the batch's report.
    */
   readonly resume: {
-    (handle: Errors.ResumeHandle & { readonly key: string }, options?: ResumeOptions): Promise<Video>
+    (handle: Errors.ResumeHandle | undefined, options?: ResumeOptions): Promise<Video>
     (batch: string, options?: ResumeOptions): Promise<RunReport>
   }
   /** The journal's batches, or one batch's items. */
@@ -248,14 +248,14 @@ const dollars = (amount: Money.Usd): string => Money.format(amount).replace(/^\$
 /** Runs `effect` on Node's HTTP client and file system; a failure rejects with the client's error. */
 const run = <A>(
   effect: Effect.Effect<A, unknown, Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem>,
-  resume?: Errors.ResumeHandle
+  place?: { readonly batch: string; readonly key?: string | undefined }
 ): Promise<A> =>
   Effect.runPromiseExit(
     Effect.scoped(effect).pipe(Effect.provide(Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer)))
   ).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.failureOption(exit.cause)
-    throw Errors.fromFailure(failure._tag === "Some" ? failure.value : Cause.squash(exit.cause), resume)
+    throw Errors.fromFailure(failure._tag === "Some" ? failure.value : Cause.squash(exit.cause), place)
   })
 
 /** Completes when `signal` aborts (never without one). */
@@ -313,8 +313,8 @@ const abortedError = (batch: string, key: string | undefined, lost: ReadonlyArra
     "Aborted",
     lost.length > 0
       ? `aborted; ${lost.length} stream(s) already paid for were given up: ${lost.join(", ")}`
-      : `aborted; nothing paid was abandoned: the journal holds the run (resume it with reelay.resume(error.resume))`,
-    { billing: "unknown", resume: { batch, key } }
+      : `aborted; nothing paid was abandoned: the journal holds the run (continue it with reelay.resume(${key === undefined ? `"${batch}"` : "error.resume"}))`,
+    { billing: "unknown", batch, resume: key === undefined ? undefined : { batch, key } }
   )
 
 /**
@@ -536,9 +536,12 @@ export const createClient = (options: ClientOptions = {}): Client => {
     }
   }
 
-  function resume(handle: Errors.ResumeHandle & { readonly key: string }, call?: ResumeOptions): Promise<Video>
+  function resume(handle: Errors.ResumeHandle | undefined, call?: ResumeOptions): Promise<Video>
   function resume(batch: string, call?: ResumeOptions): Promise<RunReport>
-  function resume(target: string | Errors.ResumeHandle, call: ResumeOptions = {}): Promise<Video | RunReport> {
+  function resume(
+    target: string | Errors.ResumeHandle | undefined,
+    call: ResumeOptions = {}
+  ): Promise<Video | RunReport> {
     const batch = typeof target === "string" ? target : target?.batch
     const key = typeof target === "string" ? undefined : target?.key
     const recorder = new Recorder(call.onEvent)
@@ -546,7 +549,10 @@ export const createClient = (options: ClientOptions = {}): Client => {
       Effect.gen(function* () {
         if (typeof batch !== "string" || batch === "") {
           return yield* new UsageError({
-            message: "resume needs a batch name or a handle ({ batch, key }, such as an error's resume)"
+            message:
+              target === undefined
+                ? "resume got no handle: the error did not come from a generation the journal holds (its resume is undefined)"
+                : "resume needs a batch name or a handle ({ batch, key }, such as an error's resume)"
           })
         }
         const initial = yield* settingsOf()

@@ -15,12 +15,12 @@ import * as ExitCode from "./ExitCode.js"
 /** Whether a failure cost money: `charged`, `not-charged`, or `unknown` (it may have). */
 export type Billing = "charged" | "not-charged" | "unknown"
 
-/** How to continue a generation or batch the journal holds: `reelay.resume(handle)`. */
+/** How to continue a generation (or one item of a batch) the journal holds: `reelay.resume(handle)`. */
 export interface ResumeHandle {
   /** The journal's batch (`gen-…` for a `generate`). */
   readonly batch: string
-  /** The item, when the failure concerns one. */
-  readonly key?: string | undefined
+  /** The item. */
+  readonly key: string
 }
 
 /** What every error carries besides its message. */
@@ -30,6 +30,7 @@ export interface ErrorFields {
   readonly taskId?: string | undefined
   readonly httpStatus?: number | undefined
   readonly resume?: ResumeHandle | undefined
+  readonly batch?: string | undefined
   readonly cause?: unknown
 }
 
@@ -44,8 +45,10 @@ export class VideoError extends Error {
   readonly httpStatus: number | undefined
   /** The `reelay` command's exit code for the same failure. */
   readonly exitCode: number
-  /** How to continue the run it ended, when the journal holds it. */
+  /** How to continue the item it ended, when the journal holds it: `reelay.resume(error.resume)`. */
   readonly resume: ResumeHandle | undefined
+  /** The journal's batch of the run it ended, when there is one: `reelay.resume(error.batch)`. */
+  readonly batch: string | undefined
 
   constructor(tag: string, message: string, fields: ErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause })
@@ -57,6 +60,7 @@ export class VideoError extends Error {
     this.httpStatus = fields.httpStatus
     this.exitCode = ExitCode.forError({ _tag: tag })
     this.resume = fields.resume
+    this.batch = fields.batch ?? fields.resume?.batch
   }
 }
 
@@ -168,7 +172,18 @@ const sameAs: Readonly<Record<string, keyof typeof classes>> = {
   JobStoreError: "JournalError"
 }
 
-const common = new Set(["_tag", "message", "name", "stack", "cause", "billing", "provider", "taskId", "httpStatus"])
+const common = new Set([
+  "_tag",
+  "message",
+  "name",
+  "stack",
+  "cause",
+  "billing",
+  "provider",
+  "taskId",
+  "httpStatus",
+  "batch"
+])
 
 /** Dollars as a plain string (`"25.00"`), the way `--json` writes them; anything else as it is. */
 export const plain = (value: unknown): unknown =>
@@ -179,7 +194,10 @@ export const plain = (value: unknown): unknown =>
  * engine's error as `cause`. An error of no known tag is a bug, reported as a `VideoError` with
  * `_tag` "InternalError" (exit code 1).
  */
-export const fromFailure = (failure: unknown, resume?: ResumeHandle): VideoError => {
+export const fromFailure = (
+  failure: unknown,
+  place?: { readonly batch: string; readonly key?: string | undefined }
+): VideoError => {
   if (failure instanceof VideoError) return failure
   const source = (typeof failure === "object" && failure !== null ? failure : {}) as Record<string, unknown>
   const rawTag = typeof source._tag === "string" ? source._tag : "InternalError"
@@ -195,7 +213,8 @@ export const fromFailure = (failure: unknown, resume?: ResumeHandle): VideoError
     provider: source.provider as string | undefined,
     taskId: source.taskId as string | undefined,
     httpStatus: source.httpStatus as number | undefined,
-    resume,
+    resume: place?.key === undefined ? undefined : { batch: place.batch, key: place.key },
+    batch: place?.batch,
     cause: failure
   }
   const Class = tag === undefined ? VideoError : classes[tag]
