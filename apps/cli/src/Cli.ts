@@ -122,6 +122,11 @@ export const resumeConfig = {
       "Create again the items whose earlier create may or may not have reached the provider (they may be billed twice)."
     )
   ),
+  retryFailed: Options.boolean("retry-failed").pipe(
+    Options.withDescription(
+      "Generate again the items that failed at no cost (a free generation failure, a refusal before anything was created), within the budget. Items whose failure was or may have been charged stay failed."
+    )
+  ),
   outDir: optionalText(
     "out-dir",
     "Save the videos not saved yet into this directory instead, each under its file name (say, when the first output could not be written)."

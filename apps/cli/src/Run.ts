@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly single: boolean
   readonly outputDir?: string | undefined
   readonly recreateUncertain?: boolean | undefined
+  /** Generate again the items that failed at no cost (`--retry-failed`). */
+  readonly retryFailed?: boolean | undefined
   /** `--overwrite`: items that do not say may replace a file at their output. */
   readonly overwrite?: boolean | undefined
 }
@@ -77,6 +79,7 @@ export const execute = (
         settings,
         outputDir: options.outputDir,
         recreateUncertain: options.recreateUncertain,
+        retryFailed: options.retryFailed,
         overwrite: options.overwrite
       },
       registry,
@@ -129,6 +132,16 @@ const finish = (options: RunOptions, board: Progress.Board, style: Render.Style)
     const views = board.order.map((key) => board.tasks.get(key)!)
     const resumable = views.filter((view) => view.error?._tag === "PollTimeout")
     const uncertain = views.filter((view) => view.error?._tag === "UncertainSubmission")
+    // Failures that cost nothing and that a new attempt may turn out otherwise (a poll timeout is
+    // collected by a plain resume, a download failure by fetching again).
+    const free = views.filter(
+      (view) =>
+        view.error !== undefined &&
+        view.phase !== "saved" &&
+        view.error.billing === "not-charged" &&
+        view.error._tag !== "PollTimeout" &&
+        view.error._tag !== "InvalidRequest"
+    )
     if (options.single) {
       const view = views[0]
       if (view?.phase === "saved" && view.video !== undefined) {
@@ -196,6 +209,11 @@ const finish = (options: RunOptions, board: Progress.Board, style: Render.Style)
     if (uncertain.length > 0) {
       yield* Output.stderr(
         `reelay: ${uncertain.length} item(s) may have been created (uncertain); to create them again anyway: ${resume} --recreate-uncertain`
+      )
+    }
+    if (free.length > 0) {
+      yield* Output.stderr(
+        `reelay: ${free.length} item(s) failed at no cost; to generate them again (within the budget): ${resume} --retry-failed`
       )
     }
     const savable = views.filter((view) => view.error !== undefined && savableLater(view.error))

@@ -150,6 +150,8 @@ export interface ResumeOptions extends CallOptions {
   readonly overwrite?: boolean | undefined
   /** Create again items whose create may have reached the provider (it may bill twice). */
   readonly recreateUncertain?: boolean | undefined
+  /** Generate again the items that failed at no cost (a free generation failure), within the budget. */
+  readonly retryFailed?: boolean | undefined
 }
 
 /** A model of a provider's catalog. */
@@ -578,6 +580,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
             items: plan.items,
             settings: plan.settings,
             recreateUncertain: call.recreateUncertain,
+            retryFailed: call.retryFailed,
             overwrite: call.overwrite
           },
           registry,

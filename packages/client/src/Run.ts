@@ -273,6 +273,8 @@ export interface ExecuteOptions {
   readonly settings: Settings.Settings
   readonly outputDir?: string | undefined
   readonly recreateUncertain?: boolean | undefined
+  /** Generate again the items that failed at no cost, within the budget. */
+  readonly retryFailed?: boolean | undefined
   /** Items that do not say may replace a file at their output. */
   readonly overwrite?: boolean | undefined
 }
@@ -383,6 +385,7 @@ export const execute = <R>(
         download: settings.concurrency.download?.value
       },
       recreateUncertain: options.recreateUncertain === true,
+      retryFailed: options.retryFailed === true,
       overwrite: options.overwrite === true
     })
     yield* Effect.annotateCurrentSpan({ "reelay.batch": batch, "reelay.items": options.items.length })

@@ -169,6 +169,33 @@ describe("createClient", () => {
     assert.isTrue(NodeFs.existsSync(at("batch/one.mp4")))
   })
 
+  it("resume retries, when asked, only items that failed at no cost", async () => {
+    const reelay = createClient({ journal })
+    const creates = (events: Array<string>) => (event: GenerationEvent) => {
+      if (event._tag === "Submitting") events.push(event.key)
+    }
+    const fresh: Array<string> = []
+    const first = reelay.batch([{ key: "doomed", prompt: "@sim:fail a fox that never renders" }], {
+      outDir: at("retry"),
+      onEvent: creates(fresh)
+    })
+    const report = await first.report
+    assert.strictEqual(report.failures[0]?._tag, "GenerationFailed")
+    assert.strictEqual(report.failures[0]?.billing, "not-charged")
+    assert.isAbove(fresh.length, 0)
+    const plain: Array<string> = []
+    const again = await reelay.resume(report.batch, { onEvent: creates(plain) })
+    assert.deepStrictEqual(plain, [], "a plain resume reports the failure and creates nothing")
+    assert.strictEqual(again.failures[0]?._tag, "GenerationFailed")
+
+    const retried: Array<string> = []
+    const retry = await reelay.resume(report.batch, { retryFailed: true, onEvent: creates(retried) })
+    // As a new run of the item would: its first create, and the free regenerations the policy allows.
+    assert.deepStrictEqual(retried, fresh, "created again, as a fresh run creates it")
+    assert.strictEqual(retry.failures[0]?._tag, "GenerationFailed", "the simulator fails this prompt every time")
+    assert.strictEqual(retry.charged, "0.00", "free failures, free retries")
+  })
+
   it("lists the models of every provider", async () => {
     const models = await createClient({ journal }).models()
     const laozhang = models.filter((model) => model.provider === "laozhang")

@@ -118,6 +118,12 @@ export interface BatchOptions {
   readonly concurrency?: BatchConcurrency | undefined
   /** Re-create items whose earlier create is uncertain, accepting a possible second charge (default false). */
   readonly recreateUncertain?: boolean | undefined
+  /**
+   * Generate again items that failed earlier at no cost (`billing: "not-charged"`: a free generation
+   * failure, a refusal before anything was created), as new submissions within the budget. Items
+   * whose failure was or may have been charged stay failed (default false).
+   */
+  readonly retryFailed?: boolean | undefined
   /** Replace files already at the items' outputs, for items that do not say (default `false`). */
   readonly overwrite?: boolean | undefined
   readonly polling?: Partial<Polling.PollingOptions> | undefined
@@ -276,6 +282,7 @@ export const make = (
           outputDir: batchOptions.outputDir ?? ".",
           concurrency: batchOptions.concurrency ?? {},
           recreateUncertain: batchOptions.recreateUncertain === true,
+          retryFailed: batchOptions.retryFailed === true,
           overwrite: batchOptions.overwrite === true,
           polling: pollingFor(batchOptions.polling)
         }).pipe(Effect.scoped)

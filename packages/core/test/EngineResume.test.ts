@@ -60,6 +60,52 @@ describe("Engine resuming a batch", () => {
     )
   })
 
+  it.effect("generates again, when asked, an item that failed at no cost", () => {
+    const { provider, recorder } = scripted({ models: [portrait()] })
+    const output = path.join(tempDir(), "heron.mp4")
+    const free = new VideoError.GenerationFailed({
+      provider: "scripted",
+      taskId: "task-old",
+      billing: "not-charged",
+      message: "the task failed (free under on-success)"
+    })
+    return Effect.gen(function* () {
+      const stands = yield* runOne(output)
+      assert.strictEqual(stands.failed.get("heron")?._tag, "GenerationFailed", "without retryFailed it stands")
+      assert.strictEqual(recorder.submits.length, 0)
+      const retried = yield* Engine.runMany([{ key: "heron", request, output }], { batch: "b", retryFailed: true })
+      assert.strictEqual(retried.saved.size, 1)
+      assert.strictEqual(recorder.submits.length, 1, "one new submission")
+      assert.notStrictEqual(recorder.submits[0]?.idempotencyKey, undefined)
+    }).pipe(
+      Effect.provide(engineLayer([provider])),
+      Effect.provide(storeWith({ _tag: "Ended", error: free })),
+      advancing
+    )
+  })
+
+  it.effect("never generates again an item whose failure was charged, even when asked", () => {
+    const { provider, recorder } = scripted({ models: [portrait()] })
+    const charged = new VideoError.GenerationFailed({
+      provider: "scripted",
+      taskId: "task-old",
+      billing: "charged",
+      message: "the task failed (billed per request)"
+    })
+    return Effect.gen(function* () {
+      const report = yield* Engine.runMany([{ key: "heron", request, output: path.join(tempDir(), "heron.mp4") }], {
+        batch: "b",
+        retryFailed: true
+      })
+      assert.strictEqual(report.failed.get("heron")?.billing, "charged")
+      assert.strictEqual(recorder.submits.length, 0, "nothing created for it")
+    }).pipe(
+      Effect.provide(engineLayer([provider])),
+      Effect.provide(storeWith({ _tag: "Ended", error: charged })),
+      advancing
+    )
+  })
+
   it.effect("re-sends an uncertain create on its own when the provider drops repeated creates", () => {
     const { provider, recorder } = scripted({ models: [portrait()], idempotentCreates: true })
     return Effect.gen(function* () {

@@ -84,6 +84,7 @@ export const run = (args: ResumeArgs) =>
             mode,
             single: plan.single,
             recreateUncertain: args.recreateUncertain,
+            retryFailed: args.retryFailed,
             overwrite: args.overwrite
           },
           registry,

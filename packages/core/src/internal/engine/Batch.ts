@@ -29,6 +29,7 @@ export interface Options {
   readonly outputDir: string
   readonly concurrency: BatchConcurrency
   readonly recreateUncertain: boolean
+  readonly retryFailed: boolean
   readonly overwrite: boolean
   readonly polling: Polling.PollingOptions
 }
@@ -58,7 +59,7 @@ export const run = Effect.fn("Engine.batch")(function* (
     download: yield* Gate.make(yield* limitOf(options.concurrency.download, "concurrency.download", 5))
   }
   const plans = yield* store.open(name, jobs)
-  const batch = { name, recreateUncertain: options.recreateUncertain }
+  const batch = { name, recreateUncertain: options.recreateUncertain, retryFailed: options.retryFailed }
   const claims = store.claims
   const broken = yield* Deferred.make<never, JobStore.JobStoreError>()
   /** Stops an item's step (whose steps cannot fail with it) and, through `broken`, the batch. */

@@ -30,6 +30,8 @@ import * as Submission from "./Submission.js"
 export interface BatchContext {
   readonly name: string
   readonly recreateUncertain: boolean
+  /** Generate again items that ended at no cost (see `BatchOptions.retryFailed`). */
+  readonly retryFailed: boolean
 }
 
 const providerAndModel = (
@@ -233,6 +235,11 @@ export const run = (
         })
       }
       case "Ended":
+        // A failure that cost nothing may be tried again when asked: a new submission, reserved
+        // and billed like any other. One that was or may have been charged stands.
+        if (batch?.retryFailed === true && resumption.error.billing === "not-charged" && request !== undefined) {
+          return yield* run(shared, follower, item, request, { _tag: "Fresh" }, batch)
+        }
         return yield* Effect.fail(resumption.error)
       case "Duplicate":
         yield* item.emit(
