@@ -396,7 +396,11 @@ export const createClient = (options: ClientOptions = {}): Client => {
       yield* Run.checkOutputs(items, {
         outputDir: call.outDir === undefined ? undefined : { path: call.outDir, flag: "outDir" }
       })
-      if (call.signal?.aborted === true) return { _tag: "Stopped", lost: [] } as const
+      if (call.signal?.aborted === true) {
+        return yield* Effect.fail(
+          new Errors.Aborted("Aborted", "aborted before anything was sent or journaled", { billing: "not-charged" })
+        )
+      }
       const journal = yield* Layer.build(Layers.journalLayer(settings))
       return yield* Run.execute(
         { batch, items, settings, outputDir: call.outDir, overwrite: call.overwrite },

@@ -147,6 +147,18 @@ describe("createClient", () => {
     )
   })
 
+  it("a signal aborted before the call sends nothing and journals nothing", async () => {
+    const reelay = createClient({ journal })
+    const before = (await reelay.status()).length
+    const error = await reelay
+      .generate({ prompt: "a fox", output: at("never.mp4") }, { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e)
+    assert.instanceOf(error, Aborted)
+    assert.strictEqual((error as Aborted).billing, "not-charged")
+    assert.isUndefined((error as Aborted).resume)
+    assert.strictEqual((await reelay.status()).length, before)
+  })
+
   it("runs a batch: events as they come, then the report", async () => {
     const reelay = createClient({ journal })
     const run = reelay.batch(
