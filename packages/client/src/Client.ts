@@ -61,25 +61,16 @@ export interface ClientOptions {
   readonly timeout?: string | undefined
 }
 
-/** One video to generate. */
-export interface GenerateInput {
-  readonly prompt: string
+/**
+ * One video to generate: the request's fields as the command line takes them (`prompt`, `provider`,
+ * `model`, `images` — a first frame, then a last frame: paths or `https://` URLs —, `seconds`,
+ * `resolution`, `aspectRatio`, `size`, `negativePrompt`, `seed`, `providerOptions`), and where it goes.
+ */
+export interface GenerateInput extends Requests.Fields {
   /** Where to save it (a file, or a directory); default `out/<prompt's first words>-<id>.mp4`. */
   readonly output?: string | undefined
   /** Replace a file already at `output` (default: refused, before anything is sent). */
   readonly overwrite?: boolean | undefined
-  readonly provider?: string | undefined
-  readonly model?: string | undefined
-  /** A first frame, then a last frame: paths or `https://` URLs. */
-  readonly images?: ReadonlyArray<string> | undefined
-  readonly seconds?: number | undefined
-  readonly resolution?: string | undefined
-  readonly aspectRatio?: string | undefined
-  readonly size?: string | undefined
-  readonly negativePrompt?: string | undefined
-  readonly seed?: number | undefined
-  /** Options only one provider understands, under its id. */
-  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined
 }
 
 /** How a call reports and stops. */
@@ -415,26 +406,16 @@ export const createClient = (options: ClientOptions = {}): Client => {
       )
     })
 
-  const requestOf = (input: GenerateInput, settings: Settings.Settings) =>
-    Either.match(
+  const requestOf = (input: GenerateInput, settings: Settings.Settings) => {
+    const { output: _output, overwrite: _overwrite, key: _key, ...fields } = input as BatchInput
+    return Either.match(
       Requests.toRequest(
-        {
-          prompt: input.prompt,
-          provider: input.provider ?? settings.provider.value,
-          model: input.model ?? settings.model?.value,
-          images: input.images,
-          seconds: input.seconds,
-          resolution: input.resolution,
-          aspectRatio: input.aspectRatio,
-          size: input.size,
-          negativePrompt: input.negativePrompt,
-          seed: input.seed,
-          providerOptions: input.providerOptions
-        },
+        { ...fields, provider: input.provider ?? settings.provider.value, model: input.model ?? settings.model?.value },
         cwd
       ),
       { onLeft: Effect.fail, onRight: Effect.succeed }
     )
+  }
 
   const generate = (input: GenerateInput, call: CallOptions = {}): Promise<Video> => {
     const id = randomBytes(4).toString("hex")
