@@ -15,6 +15,7 @@ import type * as Settings from "@reelay/config/Settings"
 import type * as JobStore from "@reelay/core/JobStore"
 import * as Money from "@reelay/core/Money"
 import type * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import * as RetryPolicy from "@reelay/core/RetryPolicy"
 import { SavedVideo } from "@reelay/core/SavedVideo"
 import { InvalidRequest, type VideoError } from "@reelay/core/VideoError"
 import { Journal } from "@reelay/journal"
@@ -97,6 +98,11 @@ export const execute = (
           `reelay: stopped at once: ${outcome.lost.length} stream(s) had been answered, so their charge is certain, and their video is lost: ${outcome.lost.join(", ")}`
         )
       }
+      if (outcome.unanswered.length > 0) {
+        yield* sink.note(
+          `reelay: ${outcome.unanswered.length} create(s) gave no answer before the stop: a task may exist (uncertain), and a resume reports it rather than creating it again: ${outcome.unanswered.join(", ")}`
+        )
+      }
       yield* sink.close
       const signal = yield* Deferred.await(signalled)
       const code = signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted
@@ -132,15 +138,9 @@ const finish = (options: RunOptions, board: Progress.Board, style: Render.Style)
     const views = board.order.map((key) => board.tasks.get(key)!)
     const resumable = views.filter((view) => view.error?._tag === "PollTimeout")
     const uncertain = views.filter((view) => view.error?._tag === "UncertainSubmission")
-    // Failures that cost nothing and that a new attempt may turn out otherwise (a poll timeout is
-    // collected by a plain resume, a download failure by fetching again).
+    // Generations that failed at no cost: a plain resume reports them again, --retry-failed retries them.
     const free = views.filter(
-      (view) =>
-        view.error !== undefined &&
-        view.phase !== "saved" &&
-        view.error.billing === "not-charged" &&
-        view.error._tag !== "PollTimeout" &&
-        view.error._tag !== "InvalidRequest"
+      (view) => view.error !== undefined && view.phase !== "saved" && RetryPolicy.retriableOnRequest(view.error)
     )
     if (options.single) {
       const view = views[0]

@@ -239,16 +239,24 @@ const videoOf = (saved: SavedVideo, batch: string, key: string, charged: Money.U
 const dollars = (amount: Money.Usd): string => Money.format(amount).replace(/^\$/, "")
 
 /** Runs `effect` on Node's HTTP client and file system; a failure rejects with the client's error. */
+/**
+ * Where a call's run stands in the journal, once it is there: only then does an error say how to
+ * continue it (a refusal before anything was journaled has nothing to resume).
+ */
+class Place {
+  current: { readonly batch: string; readonly key?: string | undefined } | undefined = undefined
+}
+
 const run = <A>(
   effect: Effect.Effect<A, unknown, Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem>,
-  place?: { readonly batch: string; readonly key?: string | undefined }
+  place?: Place
 ): Promise<A> =>
   Effect.runPromiseExit(
     Effect.scoped(effect).pipe(Effect.provide(Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer)))
   ).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.failureOption(exit.cause)
-    throw Errors.fromFailure(failure._tag === "Some" ? failure.value : Cause.squash(exit.cause), place)
+    throw Errors.fromFailure(failure._tag === "Some" ? failure.value : Cause.squash(exit.cause), place?.current)
   })
 
 /** Completes when `signal` aborts (never without one). */
@@ -300,15 +308,33 @@ class Recorder {
   }
 }
 
-/** A stop that came from the caller: rejects with `Aborted`, naming how to continue. */
-const abortedError = (batch: string, key: string | undefined, lost: ReadonlyArray<string>) =>
-  new Errors.Aborted(
+/** A stop that came from the caller: rejects with `Aborted`, saying what was left and how to continue. */
+const abortedError = (
+  batch: string,
+  key: string | undefined,
+  outcome: { readonly lost: ReadonlyArray<string>; readonly unanswered: ReadonlyArray<string> }
+) => {
+  const left = [
+    ...(outcome.lost.length === 0
+      ? []
+      : [
+          `${outcome.lost.length} stream(s) already paid for were given up, their videos lost: ${outcome.lost.join(", ")}`
+        ]),
+    ...(outcome.unanswered.length === 0
+      ? []
+      : [
+          `${outcome.unanswered.length} create(s) gave no answer before the stop, so a task may exist (a resume reports them uncertain; recreateUncertain creates them again): ${outcome.unanswered.join(", ")}`
+        ])
+  ]
+  const resume = key === undefined ? `"${batch}"` : "error.resume"
+  return new Errors.Aborted(
     "Aborted",
-    lost.length > 0
-      ? `aborted; ${lost.length} stream(s) already paid for were given up: ${lost.join(", ")}`
-      : `aborted; nothing paid was abandoned: the journal holds the run (continue it with reelay.resume(${key === undefined ? `"${batch}"` : "error.resume"}))`,
+    left.length === 0
+      ? `aborted; nothing paid was abandoned: the journal holds the run (continue it with reelay.resume(${resume}))`
+      : `aborted; ${left.join("; ")}; the journal holds the rest (continue it with reelay.resume(${resume}))`,
     { billing: "unknown", batch, resume: key === undefined ? undefined : { batch, key } }
   )
+}
 
 /**
  * A reelay client.
@@ -347,6 +373,12 @@ export const createClient = (options: ClientOptions = {}): Client => {
       const settings = yield* Setup.settings({ ...flags, ...overrides })
       const selected = settings.provider.value
       const apiKey = options.apiKey
+      if (apiKey !== undefined && Settings.isSimulator(selected)) {
+        // A key meant for a real provider must not end up unused while the simulator answers.
+        return yield* new UsageError({
+          message: `createClient({ apiKey }) is given, but the provider is the built-in simulator (${settings.provider.source}); name the provider the key is for: createClient({ provider: "laozhang", apiKey })`
+        })
+      }
       return {
         ...settings,
         providers:
@@ -370,13 +402,15 @@ export const createClient = (options: ClientOptions = {}): Client => {
     batch: string,
     items: ReadonlyArray<Run.Item>,
     recorder: Recorder,
-    call: CallOptions & { readonly outDir?: string | undefined; readonly overwrite?: boolean | undefined }
+    call: CallOptions & { readonly outDir?: string | undefined; readonly overwrite?: boolean | undefined },
+    /** Called once the run is in the journal. */
+    journaled: () => void
   ) =>
     Effect.gen(function* () {
       const simulator = yield* Layers.startSimulator(settings, Run.providersOf(items.map((item) => item.request)))
       const registry = yield* Providers.registry(settings, simulator)
       const models = yield* Run.preflight(settings, registry, items)
-      for (const model of models) yield* Run.withinBudget(settings, model)
+      yield* Run.withinBudgetForAny(settings, models)
       yield* Run.refuseSharedOutputs(items, call.outDir)
       yield* Run.refuseExisting(items, {
         outputDir: call.outDir,
@@ -393,6 +427,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
         )
       }
       const journal = yield* Layer.build(Layers.journalLayer(settings))
+      journaled()
       return yield* Run.execute(
         { batch, items, settings, outputDir: call.outDir, overwrite: call.overwrite },
         registry,
@@ -422,6 +457,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
     const batch = `gen-${id}`
     const key = Run.slug(typeof input?.prompt === "string" ? input.prompt : "")
     const recorder = new Recorder(call.onEvent)
+    const place = new Place()
     return run(
       Effect.gen(function* () {
         if (typeof input?.prompt !== "string") {
@@ -437,12 +473,15 @@ export const createClient = (options: ClientOptions = {}): Client => {
           batch,
           [{ key, request, output, overwrite: input.overwrite }],
           recorder,
-          call
+          call,
+          () => {
+            place.current = { batch, key }
+          }
         )
-        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(batch, key, outcome.lost))
+        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(batch, key, outcome))
         return yield* outcomeOf(recorder, batch, key)
       }),
-      { batch, key }
+      place
     )
   }
 
@@ -467,9 +506,10 @@ export const createClient = (options: ClientOptions = {}): Client => {
     let done = false
     const recorder = new Recorder((event) => {
       queue.push(event)
-      call.onEvent?.(event)
       wake?.()
+      call.onEvent?.(event)
     })
+    const place = new Place()
     const report = run(
       Effect.gen(function* () {
         const settings = yield* settingsOf()
@@ -493,11 +533,13 @@ export const createClient = (options: ClientOptions = {}): Client => {
           })
         }
         const outDir = call.outDir ?? settings.outDir?.value ?? "out"
-        const outcome = yield* execute(settings, batch, items, recorder, { ...call, outDir })
-        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(batch, undefined, outcome.lost))
+        const outcome = yield* execute(settings, batch, items, recorder, { ...call, outDir }, () => {
+          place.current = { batch }
+        })
+        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(batch, undefined, outcome))
         return recorder.report(batch)
       }),
-      { batch }
+      place
     ).finally(() => {
       done = true
       wake?.()
@@ -532,6 +574,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
     const batch = typeof target === "string" ? target : target?.batch
     const key = typeof target === "string" ? undefined : target?.key
     const recorder = new Recorder(call.onEvent)
+    const place = new Place()
     return run(
       Effect.gen(function* () {
         if (typeof batch !== "string" || batch === "") {
@@ -554,9 +597,18 @@ export const createClient = (options: ClientOptions = {}): Client => {
           out: call.out,
           outDir: call.outDir,
           overwrite: call.overwrite === true,
-          hints: { flag: "overwrite: true", elsewhere: "outDir (or out for one video)" }
+          key,
+          hints: {
+            flag: "overwrite: true",
+            elsewhere: "outDir (or out for one video)",
+            out: "out",
+            outDir: "outDir",
+            profile: "createClient({ profile }) to choose another"
+          },
+          settingsFor: (resolved) => settingsOf(resolved)
         })
         if (plan._tag === "Nothing") return yield* new UsageError({ message: plan.message })
+        place.current = { batch: plan.batch, key }
         const simulator = yield* Layers.startSimulator(plan.settings, plan.used.filter(Settings.isSimulator))
         const registry = yield* Providers.registry(plan.settings, simulator)
         const outcome = yield* Run.execute(
@@ -572,7 +624,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
           journal,
           { onEvent: recorder.record, stop: aborted(call.signal), stopNow: Effect.never, note: () => Effect.void }
         )
-        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(plan.batch, key, outcome.lost))
+        if (outcome._tag === "Stopped") return yield* Effect.fail(abortedError(plan.batch, key, outcome))
         if (key === undefined) return recorder.report(plan.batch)
         // Saved by an earlier run: the journal has it.
         const stored = plan.stored.find((item) => item.key === key)
@@ -581,7 +633,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
         }
         return yield* outcomeOf(recorder, plan.batch, key)
       }),
-      batch === undefined ? undefined : { batch, key }
+      place
     )
   }
 

@@ -136,8 +136,10 @@ export class ConfigFileError extends VideoError {
 /** The journal cannot be opened, read or written. */
 export class JournalError extends VideoError {}
 /**
- * The caller aborted (its `AbortSignal`). Nothing paid was abandoned: a create in flight was given
- * time to return its task id, and the journal holds the task. `reelay.resume(err.resume)` continues it.
+ * The caller aborted (its `AbortSignal`). A create in flight was given up to 10 s to return its task
+ * id, so the journal holds the task; one that gave no answer even then is uncertain (the message
+ * names it), and a resume reports it rather than creating it again. `reelay.resume(err.resume)`
+ * continues the generation.
  */
 export class Aborted extends VideoError {}
 

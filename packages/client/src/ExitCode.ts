@@ -42,6 +42,9 @@ export const forError = (error: { readonly _tag: string }): number => {
     case "JournalError":
     case "JobStoreError":
       return journal
+    case "Interrupted":
+    case "Aborted":
+      return interrupted
     default:
       return (byTag as Record<string, number | undefined>)[error._tag] ?? internal
   }

@@ -262,6 +262,22 @@ export const withinBudget = (settings: Settings.Settings, model: ModelSpec): Eff
   )
 }
 
+/**
+ * A run of which not even the cheapest video fits the whole budget is refused before it is
+ * journaled. A dearer item that alone exceeds it is left to the budget itself (it fails as
+ * `BudgetExceeded` when its turn comes, and the others go on).
+ */
+export const withinBudgetForAny = (
+  settings: Settings.Settings,
+  models: ReadonlyArray<ModelSpec>
+): Effect.Effect<void, BudgetExceeded> => {
+  const cheapest = models.reduce<ModelSpec | undefined>(
+    (least, model) => (least === undefined || Money.greaterThan(least.price, model.price) ? model : least),
+    undefined
+  )
+  return cheapest === undefined ? Effect.void : withinBudget(settings, cheapest)
+}
+
 /** The requests' providers (for starting the simulator only when one of them needs it). */
 export const providersOf = (requests: ReadonlyArray<GenerateRequest>): ReadonlyArray<string | undefined> =>
   requests.length === 0 ? [undefined] : requests.map((request) => request.provider)
@@ -298,6 +314,11 @@ export type Outcome =
       readonly _tag: "Stopped"
       /** Keys of paid streams given up by a stop that could not wait: their videos are lost. */
       readonly lost: ReadonlyArray<string>
+      /**
+       * Keys whose create was still unanswered when the stop stopped waiting: whether a task exists
+       * is unknown, so a resume reports them `UncertainSubmission` and never re-creates them unasked.
+       */
+      readonly unanswered: ReadonlyArray<string>
     }
 
 /** How long a graceful stop waits for creates in flight to return their task id. */
@@ -431,8 +452,9 @@ export const execute = <R>(
       ])
       if (forced && streaming.size > 0) lost = [...streaming]
     }
+    const unanswered = [...creating]
     yield* Fiber.interrupt(fiber)
-    return { _tag: "Stopped", lost } as const
+    return { _tag: "Stopped", lost, unanswered } as const
   }).pipe(Effect.withSpan("Run.execute"))
 
 /** A file-name-friendly start of the prompt: `a-red-fox-running-through`. */
@@ -471,16 +493,22 @@ export const latestUnfinished = (batches: ReadonlyArray<Journal.BatchSummary>): 
  */
 export const outputsOf = (
   stored: ReadonlyArray<Journal.Item>,
-  options: { readonly out: string | undefined; readonly outDir: string | undefined }
+  options: {
+    readonly out: string | undefined
+    readonly outDir: string | undefined
+    /** How the front end names the two (`--out`, `--out-dir`). */
+    readonly names?: { readonly out: string; readonly outDir: string } | undefined
+  }
 ): Effect.Effect<ReadonlyArray<Item>, UsageError> =>
   Effect.gen(function* () {
+    const names = options.names ?? { out: "--out", outDir: "--out-dir" }
     const unsaved = stored.filter((item) => !finished.has(item.state))
     if (options.out !== undefined && options.outDir !== undefined) {
-      return yield* new UsageError({ message: "--out and --out-dir cannot be used together; give one" })
+      return yield* new UsageError({ message: `${names.out} and ${names.outDir} cannot be used together; give one` })
     }
     if (options.out !== undefined && unsaved.length !== 1) {
       return yield* new UsageError({
-        message: `--out names one file, and this batch has ${unsaved.length} video(s) not yet saved; use --out-dir`
+        message: `${names.out} names one file, and this batch has ${unsaved.length} video(s) not yet saved; use ${names.outDir}`
       })
     }
     return stored.map((item) => {
@@ -547,6 +575,11 @@ export const journalExists = (settings: Settings.Settings): boolean =>
 export interface ResumeHints extends OverwriteHint {
   /** How to save a video elsewhere: `--out-dir DIR (or --out PATH for one video)`. */
   readonly elsewhere: string
+  /** The options that move outputs: `--out`, `--out-dir`. */
+  readonly out: string
+  readonly outDir: string
+  /** How to choose another profile than the one recorded: `--profile to choose another`. */
+  readonly profile: string
 }
 
 /** What a resume runs: the batch, its items with their outputs, and the settings it runs them with. */
@@ -580,10 +613,18 @@ export const planResume = (
   reader: Journal.Service,
   options: {
     readonly batch?: string | undefined
+    /** Only this item of the batch (the others are left as they are). */
+    readonly key?: string | undefined
     readonly out?: string | undefined
     readonly outDir?: string | undefined
     readonly overwrite: boolean
     readonly hints: ResumeHints
+    /** The settings under other flags (the batch's recorded profile), as the front end resolves them. */
+    readonly settingsFor?:
+      | ((flags: Setup.Flags) => Effect.Effect<Settings.Settings, UsageError | ConfigFileError | VideoError.VideoError>)
+      | undefined
+    /** Said as soon as it is known, before the checks: the profile and hosts the batch resumes with. */
+    readonly note?: ((text: string) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<
   ResumePlan | { readonly _tag: "Nothing"; readonly message: string },
@@ -594,27 +635,44 @@ export const planResume = (
     const batch = options.batch ?? latestUnfinished(batches)
     if (batch === undefined)
       return { _tag: "Nothing", message: "nothing to resume: every batch in the journal is complete" } as const
-    const stored = yield* reader.items(batch)
-    if (stored.length === 0) {
+    const all = yield* reader.items(batch)
+    if (all.length === 0) {
       return yield* new UsageError({ message: `no batch "${batch}" in the journal (${initial.journal.source})` })
+    }
+    const stored = options.key === undefined ? all : all.filter((item) => item.key === options.key)
+    if (stored.length === 0) {
+      return yield* new UsageError({ message: `batch "${batch}" has no item "${options.key}"` })
     }
     const open = new Set(stored.filter((item) => !finished.has(item.state)).map((item) => item.key))
     const notes: Array<string> = []
+    const note = (text: string) => {
+      notes.push(text)
+      return options.note?.(text) ?? Effect.void
+    }
+    const resolve = options.settingsFor ?? Setup.settings
     // Run the batch the way it was run: a profile may have given its provider another key and
     // base URL, and a task is visible only to the key that created it. A profile given overrides.
     const recorded = batches.find((summary) => summary.batch === batch)?.settings ?? {}
     const settings =
       flags.profile === undefined && recorded.profile !== undefined && recorded.profile !== initial.profile?.value
-        ? yield* Setup.settings({ ...flags, profile: recorded.profile, config: flags.config ?? recorded.config })
+        ? yield* resolve({ ...flags, profile: recorded.profile, config: flags.config ?? recorded.config })
         : initial
-    if (settings !== initial) notes.push(`reelay: resuming ${batch} with profile "${recorded.profile}", as it was run`)
-    const items = yield* outputsOf(stored, { out: options.out, outDir: options.outDir })
+    if (settings !== initial) {
+      yield* note(
+        `reelay: resuming ${batch} with profile "${recorded.profile}", as it was run (${options.hints.profile})`
+      )
+    }
+    const items = yield* outputsOf(stored, {
+      out: options.out,
+      outDir: options.outDir,
+      names: { out: options.hints.out, outDir: options.hints.outDir }
+    })
     // Each item goes on where its create went: a task is known only to the host that made it.
     const endpoints = yield* Either.match(recordedEndpoints(settings, batch, stored), {
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })
-    notes.push(...endpoints.notes)
+    for (const text of endpoints.notes) yield* note(text)
     const used = [...new Set(stored.flatMap((item) => item.provider ?? item.request.provider ?? []))]
     for (const id of used) yield* Providers.requireKey(endpoints.settings, id)
     yield* refuseSharedOutputs(items, undefined)

@@ -96,6 +96,7 @@ describe("createClient", () => {
     assert.instanceOf(badModel, InvalidRequest)
     assert.strictEqual((badModel as InvalidRequest).exitCode, 10)
     assert.strictEqual((badModel as InvalidRequest).billing, "not-charged")
+    assert.isUndefined((badModel as InvalidRequest).resume, "refused before anything was journaled: nothing to resume")
 
     const badScale = await createClient({ journal, timeScale: -1 })
       .generate({ prompt: "a fox" })
@@ -103,6 +104,14 @@ describe("createClient", () => {
     assert.instanceOf(badScale, UsageError)
     assert.strictEqual((badScale as UsageError).exitCode, 2)
     assert.include((badScale as UsageError).message, "positive number")
+
+    // A key meant for a real provider is never left unused while the simulator answers.
+    const keyForNobody = await createClient({ journal, apiKey: "sk-real-key-0123456789" })
+      .generate({ prompt: "a fox" })
+      .catch((e: unknown) => e)
+    assert.instanceOf(keyForNobody, UsageError)
+    assert.include((keyForNobody as UsageError).message, "provider")
+    assert.notInclude((keyForNobody as UsageError).message, "sk-real-key")
   })
 
   it("refuses an output that already holds a file, before anything is sent", async () => {
@@ -125,6 +134,7 @@ describe("createClient", () => {
       )
       .catch((e: unknown) => e)
     assert.instanceOf(aborted, Aborted)
+    assert.strictEqual((aborted as Aborted).exitCode, 130)
     const handle = (aborted as Aborted).resume!
     assert.match(handle.batch, /^gen-/)
     assert.isFalse(NodeFs.existsSync(at("slow.mp4")))
@@ -139,6 +149,8 @@ describe("createClient", () => {
     assert.strictEqual(video.path, at("slow.mp4"))
     assert.strictEqual(video.taskId, item?.taskId)
     assert.deepStrictEqual(creates, [], "the resume polled the task; it created nothing")
+    const missing = await reelay.resume({ batch: handle.batch, key: "no-such-item" }).catch((e: unknown) => e)
+    assert.instanceOf(missing, UsageError)
     const rows = await reelay.cost({ batch: handle.batch })
     assert.strictEqual(
       rows.reduce((sum, row) => sum + Number(row.charged), 0),

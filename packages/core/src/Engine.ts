@@ -119,9 +119,10 @@ export interface BatchOptions {
   /** Re-create items whose earlier create is uncertain, accepting a possible second charge (default false). */
   readonly recreateUncertain?: boolean | undefined
   /**
-   * Generate again items that failed earlier at no cost (`billing: "not-charged"`: a free generation
-   * failure, a refusal before anything was created), as new submissions within the budget. Items
-   * whose failure was or may have been charged stay failed (default false).
+   * Generate again items that ended with a generation failure that cost nothing (a failed or
+   * content-refused generation, or an unfinished task that expired, under an on-success price), as
+   * new submissions within the budget (`RetryPolicy.retriableOnRequest`). Refusals before sending
+   * and failures that were or may have been charged stand (default false).
    */
   readonly retryFailed?: boolean | undefined
   /** Replace files already at the items' outputs, for items that do not say (default `false`). */

@@ -86,6 +86,18 @@ export const shouldRegenerate = (
   (regenerationIsFree(policy) || options.allowPaid)
 
 /**
+ * Whether an item that ended with `error` may be generated again when the caller asks for it
+ * (`BatchOptions.retryFailed`, `reelay resume --retry-failed`): the provider's own verdict on a
+ * generation — it failed, refused the content, or let the task expire unfinished — that cost
+ * nothing. A refusal before sending never qualifies (it would be refused again, and the journal's
+ * own refusals, such as a key reused for another request, are of that class), nor does anything
+ * charged or possibly charged.
+ */
+export const retriableOnRequest = (error: VideoError): boolean =>
+  error.billing === "not-charged" &&
+  (error._tag === "GenerationFailed" || error._tag === "ContentRejected" || error._tag === "TaskExpired")
+
+/**
  * Whether `error` ends the task for good. Anything else (a timeout, an outage, a failed download)
  * leaves a task that can still be polled or fetched later, so a batch can resume it.
  *

@@ -13,8 +13,6 @@ import * as Json from "@reelay/config/Json"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
 import * as Setup from "@reelay/config/Setup"
-import type { ModelSpec } from "@reelay/core/ModelSpec"
-import * as Money from "@reelay/core/Money"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -99,11 +97,7 @@ export const run = (args: BatchArgs) =>
         const registry = yield* Providers.registry(settings, simulator)
         const models = yield* Session.preflight(settings, registry, items)
         // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.
-        const cheapest = models.reduce<ModelSpec | undefined>(
-          (least, model) => (least === undefined || Money.greaterThan(least.price, model.price) ? model : least),
-          undefined
-        )
-        if (cheapest !== undefined) yield* Session.withinBudget(settings, cheapest)
+        yield* Session.withinBudgetForAny(settings, models)
         yield* Session.refuseSharedOutputs(items, outputDir)
         // Files this batch saved itself (items the journal shows started: a rerun, a second process,
         // a crash just after saving) are its own; any other file at an output is refused.

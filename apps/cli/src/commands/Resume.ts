@@ -58,16 +58,18 @@ export const run = (args: ResumeArgs) =>
           out: opt(args.out),
           outDir: opt(args.outDir),
           overwrite: args.overwrite,
-          hints: { flag: "--overwrite", elsewhere: "--out-dir DIR (or --out PATH for one video)" }
+          hints: {
+            flag: "--overwrite",
+            elsewhere: "--out-dir DIR (or --out PATH for one video)",
+            out: "--out",
+            outDir: "--out-dir",
+            profile: "--profile to choose another"
+          },
+          note: mode === "json" ? undefined : Output.stderr
         })
         if (plan._tag === "Nothing") {
           yield* Output.stderr(`reelay: ${plan.message}`)
           return 0
-        }
-        if (mode !== "json") {
-          for (const note of plan.notes) {
-            yield* Output.stderr(note.includes("with profile") ? `${note} (--profile to choose another)` : note)
-          }
         }
         const simulator = yield* Layers.startSimulator(plan.settings, plan.used.filter(Settings.isSimulator))
         const registry = yield* Providers.registry(plan.settings, simulator)

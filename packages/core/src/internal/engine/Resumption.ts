@@ -235,9 +235,9 @@ export const run = (
         })
       }
       case "Ended":
-        // A failure that cost nothing may be tried again when asked: a new submission, reserved
-        // and billed like any other. One that was or may have been charged stands.
-        if (batch?.retryFailed === true && resumption.error.billing === "not-charged" && request !== undefined) {
+        // A generation that failed at no cost may be tried again when asked: a new submission,
+        // reserved and billed like any other. Anything else stands (see `retriableOnRequest`).
+        if (batch?.retryFailed === true && RetryPolicy.retriableOnRequest(resumption.error) && request !== undefined) {
           return yield* run(shared, follower, item, request, { _tag: "Fresh" }, batch)
         }
         return yield* Effect.fail(resumption.error)
