@@ -78,10 +78,11 @@ const pruned = new Set<string>()
  */
 const storeOf = (options: StoreOptions | undefined): string | undefined => {
   const directory = options?.directory ?? defaultStore()
-  // Proven once per process: every download reads, writes and removes a record, and these are
-  // synchronous calls on the event loop. A store removed later (a temp cleaner) is forgotten by the
-  // first write that fails, and checked again.
-  if (trusted.has(directory)) return directory
+  // Proven at most every few seconds: every download reads, writes and removes a record, and these
+  // are synchronous calls on the event loop. The proof is kept short so that a store removed (a temp
+  // cleaner) and made again by someone else is not trusted for long; a write that fails forgets it.
+  const provenAt = trusted.get(directory)
+  if (provenAt !== undefined && Date.now() - provenAt < trustMillis) return directory
   try {
     NodeFs.mkdirSync(directory, { mode: 0o700 })
   } catch (error) {
@@ -98,11 +99,12 @@ const storeOf = (options: StoreOptions | undefined): string | undefined => {
     pruned.add(directory)
     prune(directory)
   }
-  trusted.add(directory)
+  trusted.set(directory, Date.now())
   return directory
 }
 
-const trusted = new Set<string>()
+const trusted = new Map<string, number>()
+const trustMillis = 5000
 
 /** `defaultDirectory()`, asked of the environment again only when `TMPDIR` changes. */
 const defaultStore = (): string => {
