@@ -715,7 +715,7 @@ runtime per step) is where reelay's time goes now, and at 1,000 tasks it is most
 download path: every response header of every request was scrubbed for the key on Effect's own
 tracer, whose spans leave no process (now scrubbed only for a tracer that exports them); the
 \`.part\` record store was proven (\`mkdir\`, \`lstat\`, \`os.tmpdir()\`, all synchronous) three times
-per download (now once per process); and every item's output check stat'ed and probed its directory
+per download (now at most once every 5 s); and every item's output check stat'ed and probed its directory
 (a batch admits its items together, so 10,000 checks raced past any cache; now one engine proves a
 directory once a second, and checks arriving meanwhile share that proof). Creating 10,000 in flight
 went from 20.5–26.8 s to 18.1–19.7 s, CPU per video at 1,000 tasks from 25.5 to 18.3–21.2 ms, wall
