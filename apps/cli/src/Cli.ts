@@ -5,10 +5,12 @@
  *
  * @since 0.1.0
  */
+
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Settings from "@reelay/config/Settings"
 import * as Effect from "effect/Effect"
 
 /** The version printed by `--version`. */
@@ -35,7 +37,7 @@ const json = Options.boolean("json").pipe(
 
 const provider = optionalText(
   "provider",
-  "laozhang, laozhang-official, apiyi, laozhang-sora, simulator[:<provider>], or a reseller of the config file (else REELAY_PROVIDER)."
+  `${Settings.builtins.map((builtin) => builtin.id).join(", ")}, simulator[:<provider>], or a reseller of the config file (else REELAY_PROVIDER).`
 )
 const model = optionalText(
   "model",
@@ -43,7 +45,7 @@ const model = optionalText(
 )
 const baseUrl = optionalText(
   "base-url",
-  "The provider's API base URL, with /v1 (else LAOZHANG_BASE_URL / APIYI_BASE_URL)."
+  `The provider's API base URL, with /v1 (else its variable: ${[...new Set(Settings.builtins.flatMap((builtin) => builtin.env.baseUrl))].join(" / ")}).`
 )
 const maxCost = optionalText("max-cost", "The most this run may commit, in dollars, e.g. 2.50 (else REELAY_MAX_COST).")
 const timeout = optionalText(

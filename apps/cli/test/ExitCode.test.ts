@@ -53,22 +53,24 @@ describe("ExitCode", () => {
 })
 
 describe("Providers", () => {
-  it("knows the same environment variables as the provider packages", () => {
+  it("takes each built-in from its package's descriptor: its variables, base URL and contract", () => {
     const byId = Object.fromEntries(Settings.builtins.map((builtin) => [builtin.id, builtin]))
-    expect(byId.laozhang?.apiKeyEnv).toEqual([Laozhang.env.apiKey])
-    expect(byId.laozhang?.baseUrlEnv).toEqual([Laozhang.env.baseUrl])
+    expect(byId.laozhang?.env.apiKey).toEqual([Laozhang.env.apiKey])
+    expect(byId.laozhang?.env.baseUrl).toEqual([Laozhang.env.baseUrl])
     expect(byId.laozhang?.defaultBaseUrl).toBe(Laozhang.defaultBaseUrl)
-    expect(byId.apiyi?.apiKeyEnv).toEqual([Apiyi.env.apiKey])
-    expect(byId.apiyi?.baseUrlEnv).toEqual([Apiyi.env.baseUrl])
+    expect(byId.apiyi?.env.apiKey).toEqual([Apiyi.env.apiKey])
+    expect(byId.apiyi?.env.baseUrl).toEqual([Apiyi.env.baseUrl])
     expect(byId.apiyi?.defaultBaseUrl).toBe(Apiyi.defaultBaseUrl)
-    expect(byId["laozhang-official"]?.apiKeyEnv).toEqual([
+    expect(byId["laozhang-official"]?.env.apiKey).toEqual([
       LaozhangOfficial.env.apiKey,
       LaozhangOfficial.env.fallbackApiKey
     ])
-    expect(byId["laozhang-official"]?.baseUrlEnv).toEqual([LaozhangOfficial.env.baseUrl])
-    expect(byId["laozhang-sora"]?.apiKeyEnv).toEqual([LaozhangSora.apiKeyVariable])
-    expect(byId["laozhang-sora"]?.baseUrlEnv).toEqual([LaozhangSora.baseUrlVariable])
+    expect(byId["laozhang-official"]?.env.baseUrl).toEqual([LaozhangOfficial.env.baseUrl])
+    expect(byId["laozhang-sora"]?.env.apiKey).toEqual([LaozhangSora.apiKeyVariable])
+    expect(byId["laozhang-sora"]?.env.baseUrl).toEqual([LaozhangSora.baseUrlVariable])
     expect(byId["laozhang-sora"]?.defaultBaseUrl).toBe(LaozhangSora.defaultBaseUrl)
+    expect(byId["laozhang-sora"]?.mode).toBe("streaming")
+    for (const builtin of Settings.builtins) expect(builtin.contract).toBe(1)
   })
 
   it("lists each built-in's catalog", () => {

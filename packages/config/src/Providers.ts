@@ -11,32 +11,10 @@ import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import { AuthenticationFailed, InvalidRequest } from "@reelay/core/VideoError"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Reseller from "@reelay/openai-videos/Reseller"
-import { Apiyi } from "@reelay/provider-apiyi"
-import { Laozhang } from "@reelay/provider-laozhang"
-import { LaozhangOfficial } from "@reelay/provider-laozhang-official"
-import { LaozhangSora, SoraModels } from "@reelay/provider-laozhang-sora"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { UsageError } from "./ConfigError.js"
 import * as Settings from "./Settings.js"
-
-interface MakeOptions {
-  readonly id: string
-  readonly baseUrl: string
-  readonly apiKey: Redacted.Redacted<string> | undefined
-}
-
-type Maker = (options: MakeOptions) => Effect.Effect<VideoProvider.Service, never, HttpClient.HttpClient>
-
-/** How each built-in is made, and its catalog. */
-export const builtinProviders: Readonly<
-  Record<string, { readonly make: Maker; readonly models: ReadonlyArray<ModelSpec> }>
-> = {
-  laozhang: { make: (options) => Laozhang.make(options), models: Laozhang.models },
-  apiyi: { make: (options) => Apiyi.make(options), models: Apiyi.models },
-  "laozhang-official": { make: (options) => LaozhangOfficial.make(options), models: LaozhangOfficial.models },
-  "laozhang-sora": { make: (options) => LaozhangSora.make(options), models: SoraModels.models }
-}
 
 /** The key the simulator's providers send: any key is valid there. */
 export const simulatorKey = Redacted.make("sk-reelay-simulator")
@@ -49,9 +27,7 @@ export interface SimulatorUrls {
 
 /** Model ids per provider id (built-ins and resellers), for settings resolution. */
 export const catalogs = (resellers: ReadonlyArray<Reseller.Reseller>): Settings.Catalogs => ({
-  ...Object.fromEntries(
-    Object.entries(builtinProviders).map(([id, { models }]) => [id, models.map((model) => model.id)])
-  ),
+  ...Object.fromEntries(Settings.builtins.map((builtin) => [builtin.id, builtin.models.map((model) => model.id)])),
   ...Object.fromEntries(resellers.map((reseller) => [reseller.id, reseller.models.map((model) => model.id)]))
 })
 
@@ -66,9 +42,9 @@ export const listing = (
 }> => [
   ...Settings.builtins.map((builtin) => ({
     id: builtin.id,
-    mode: builtin.id === "laozhang-sora" ? ("streaming" as const) : ("async" as const),
+    mode: builtin.mode,
     baseUrl: settings.providers.find((p) => p.id === builtin.id)?.baseUrl.value ?? builtin.defaultBaseUrl,
-    models: builtinProviders[builtin.id]!.models
+    models: builtin.models
   })),
   ...settings.resellers.map((reseller) => ({
     id: reseller.id,
@@ -88,7 +64,7 @@ export const registry = (
     for (const provider of settings.providers) {
       const options = { id: provider.id, baseUrl: provider.baseUrl.value, apiKey: provider.apiKey?.value }
       if (provider.kind === "builtin") {
-        providers.push(yield* builtinProviders[provider.id]!.make(options))
+        providers.push(yield* Settings.builtins.find((builtin) => builtin.id === provider.id)!.build(options))
       } else {
         const reseller = settings.resellers.find((r) => r.id === provider.id)!
         providers.push(yield* Reseller.make(reseller, { apiKey: options.apiKey, baseUrl: options.baseUrl }))
@@ -98,7 +74,7 @@ export const registry = (
       for (const id of Settings.simulatorIds) {
         const builtin = Settings.simulatedBuiltin(id)!
         const baseUrl = builtin.simulatorHost === "apiyi" ? simulator.apiyi : simulator.laozhang
-        providers.push(yield* builtinProviders[builtin.id]!.make({ id, baseUrl, apiKey: simulatorKey }))
+        providers.push(yield* builtin.build({ id, baseUrl, apiKey: simulatorKey }))
       }
     }
     return yield* ProviderRegistry.make(providers, { defaultProvider: settings.provider.value })

@@ -10,7 +10,12 @@
  * @since 0.1.0
  */
 import * as Money from "@reelay/core/Money"
+import type * as ProviderDescriptor from "@reelay/core/ProviderDescriptor"
 import { InvalidRequest } from "@reelay/core/VideoError"
+import { descriptor as apiyi } from "@reelay/provider-apiyi"
+import { descriptor as laozhang } from "@reelay/provider-laozhang"
+import { descriptor as laozhangOfficial } from "@reelay/provider-laozhang-official"
+import { descriptor as laozhangSora } from "@reelay/provider-laozhang-sora"
 import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -18,64 +23,29 @@ import { UsageError } from "./ConfigError.js"
 import type * as ConfigFile from "./ConfigFile.js"
 import { hasOwn } from "./ConfigFile.js"
 
-/** What the CLI knows about a built-in provider without loading it. */
-export interface Builtin {
-  readonly id: string
-  /** Variables holding the key, first set wins. */
-  readonly apiKeyEnv: ReadonlyArray<string>
-  /** Variables holding the base URL, first set wins. */
-  readonly baseUrlEnv: ReadonlyArray<string>
-  readonly defaultBaseUrl: string
-  /** Which simulator host serves its protocol. */
-  readonly simulatorHost: "laozhang" | "apiyi"
-}
+/** A provider that ships with reelay, as its package describes itself. */
+export type Builtin = ProviderDescriptor.ProviderDescriptor
 
 /**
- * The built-in providers, in the order a key found in the environment selects one (the variables
- * match each provider package's `env`; a test checks they agree).
+ * The providers that ship with reelay, from their packages' descriptors, in the order a key found in
+ * the environment selects one.
  */
-export const builtins: ReadonlyArray<Builtin> = [
-  {
-    id: "laozhang",
-    apiKeyEnv: ["LAOZHANG_API_KEY"],
-    baseUrlEnv: ["LAOZHANG_BASE_URL"],
-    defaultBaseUrl: "https://api.laozhang.ai/v1",
-    simulatorHost: "laozhang"
-  },
-  {
-    id: "apiyi",
-    apiKeyEnv: ["APIYI_API_KEY"],
-    baseUrlEnv: ["APIYI_BASE_URL"],
-    defaultBaseUrl: "https://api.apiyi.com/v1",
-    simulatorHost: "apiyi"
-  },
-  {
-    id: "laozhang-official",
-    apiKeyEnv: ["LAOZHANG_OFFICIAL_API_KEY", "LAOZHANG_API_KEY"],
-    baseUrlEnv: ["LAOZHANG_BASE_URL"],
-    defaultBaseUrl: "https://api.laozhang.ai/v1",
-    simulatorHost: "laozhang"
-  },
-  {
-    id: "laozhang-sora",
-    apiKeyEnv: ["LAOZHANG_API_KEY"],
-    baseUrlEnv: ["LAOZHANG_BASE_URL"],
-    defaultBaseUrl: "https://api.laozhang.ai/v1",
-    simulatorHost: "laozhang"
-  }
-]
+export const builtins: ReadonlyArray<Builtin> = [laozhang, apiyi, laozhangOfficial, laozhangSora]
 
 /** The built-in simulator's id; `simulator:<builtin>` runs that provider against it. */
 export const simulatorId = "simulator"
 
 /** The simulator ids: `simulator` (laozhang's async protocol) and `simulator:<builtin>` for each built-in. */
-export const simulatorIds: ReadonlyArray<string> = [simulatorId, ...builtins.map((b) => `${simulatorId}:${b.id}`)]
+export const simulatorIds: ReadonlyArray<string> = [
+  simulatorId,
+  ...builtins.filter((b) => b.simulatorHost !== undefined).map((b) => `${simulatorId}:${b.id}`)
+]
 
 /** The built-in a simulator id runs (`simulator` → laozhang). */
 export const simulatedBuiltin = (id: string): Builtin | undefined => {
   if (id === simulatorId) return builtins[0]
   if (!id.startsWith(`${simulatorId}:`)) return undefined
-  return builtins.find((b) => b.id === id.slice(simulatorId.length + 1))
+  return builtins.find((b) => b.simulatorHost !== undefined && b.id === id.slice(simulatorId.length + 1))
 }
 
 /** Whether `id` names the built-in simulator. */
@@ -190,8 +160,8 @@ export const fromRecord = (record: Readonly<Record<string, string | undefined>>)
 
 /** Every variable name resolution may read, for a `Config`-backed snapshot. */
 export const variableNames = (file: ConfigFile.Loaded | undefined): { plain: Array<string>; secret: Array<string> } => {
-  const plain = new Set<string>([...Object.values(env), ...builtins.flatMap((b) => b.baseUrlEnv)])
-  const secret = new Set<string>(builtins.flatMap((b) => b.apiKeyEnv))
+  const plain = new Set<string>([...Object.values(env), ...builtins.flatMap((b) => b.env.baseUrl)])
+  const secret = new Set<string>(builtins.flatMap((b) => b.env.apiKey))
   for (const profile of Object.values(file?.profiles ?? {})) {
     if (profile.apiKeyEnv !== undefined) secret.add(profile.apiKeyEnv)
   }
@@ -310,7 +280,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
       )
     }
     const keyOf = (builtin: Builtin) =>
-      builtin.apiKeyEnv.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
+      builtin.env.apiKey.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
     const keyed = builtins.find((builtin) => keyOf(builtin) !== undefined)
     let provider: Setting<string>
     let notice: string | undefined
@@ -348,11 +318,11 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     const providers: Array<ProviderSettings> = []
     for (const builtin of builtins) {
       const keyEnv =
-        appliesProfile(builtin.id) && profile?.apiKeyEnv !== undefined ? [profile.apiKeyEnv] : builtin.apiKeyEnv
+        appliesProfile(builtin.id) && profile?.apiKeyEnv !== undefined ? [profile.apiKeyEnv] : builtin.env.apiKey
       const apiKey = keyEnv.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
       const baseUrl = first(
         baseUrlFlag(builtin.id),
-        ...builtin.baseUrlEnv.map((name) => setting(environment.get(name), name)),
+        ...builtin.env.baseUrl.map((name) => setting(environment.get(name), name)),
         appliesProfile(builtin.id) ? setting(profile?.baseUrl, fromProfile) : undefined,
         { value: builtin.defaultBaseUrl, source: "default" }
       )!

@@ -42,6 +42,8 @@ export * as Polling from "./Polling.js"
 export * as Probe from "./Probe.js"
 /** The constructors every provider package exports: layers, and the key and base URL from the environment. */
 export * as ProviderConfig from "./ProviderConfig.js"
+/** What a provider package tells the tools that load it: id, variables, catalog, how to build it. */
+export * as ProviderDescriptor from "./ProviderDescriptor.js"
 /** Providers by id. */
 export * as ProviderRegistry from "./ProviderRegistry.js"
 /** Reading an API answer's body: a cap on decoded bytes, Content-Encoding, a minimum pace. */

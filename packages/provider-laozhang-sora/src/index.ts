@@ -6,6 +6,8 @@
 
 /** Reading the streamed answer: queue, progress, the video link, or the vendor's failure text. */
 export * as SoraAnswer from "./Answer.js"
+/** What the tools that load this package build it from. */
+export { descriptor, descriptor as default } from "./Descriptor.js"
 /** The provider: `make`, `layer`, `layerConfig`. */
 export * as LaozhangSora from "./LaozhangSora.js"
 /** The catalog: `sora_video2`, `sora_video2-landscape`. */

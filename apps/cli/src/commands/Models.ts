@@ -94,7 +94,7 @@ export const run = (args: ModelsArgs) =>
         ...blocks,
         Render.dim(
           style,
-          "simulator:<provider> (simulator = simulator:laozhang) serves the same models on the built-in simulator, free."
+          `simulator:<provider> (simulator = simulator:${Settings.builtins[0]?.id}) serves the same models on the built-in simulator, free.`
         )
       ].join("\n\n")
     )

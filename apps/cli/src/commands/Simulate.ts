@@ -47,21 +47,28 @@ export const run = (args: SimulateArgs) =>
       })
       const { urls } = simulator
       const scale = scaleText ?? "1/30"
+      // One line per simulated host, and how to point each provider it serves at it, from the descriptors.
+      const hosts = [...new Set(Settings.builtins.flatMap((builtin) => builtin.simulatorHost ?? []))]
+      const width = Math.max(...hosts.map((host) => host.length), "control".length) + 2
+      const exports = Settings.builtins.flatMap((builtin) =>
+        builtin.simulatorHost === undefined ||
+        Settings.builtins.find((other) => other.simulatorHost === builtin.simulatorHost) !== builtin
+          ? []
+          : [`  export ${builtin.env.baseUrl[0]}=${urls[builtin.simulatorHost]} ${builtin.env.apiKey[0]}=sk-test`]
+      )
       if (args.json) {
         yield* Output.stdout(JSON.stringify({ ...urls, timeScale, seed }))
       } else {
         yield* Output.stdout(
           [
             "reelay simulator listening",
-            `  laozhang  ${urls.laozhang}`,
-            `  apiyi     ${urls.apiyi}`,
-            `  cdn       ${urls.cdn}`,
-            `  control   ${urls.control}`,
+            ...hosts.map((host) => `  ${host.padEnd(width)}${urls[host]}`),
+            `  ${"cdn".padEnd(width)}${urls.cdn}`,
+            `  ${"control".padEnd(width)}${urls.control}`,
             `  time scale ${scale}, seed "${seed}"; Ctrl-C to stop`,
             "",
             "Point reelay at it (any key works; keys starting with sk-invalid are refused, sk-nofunds have no balance):",
-            `  export LAOZHANG_BASE_URL=${urls.laozhang} LAOZHANG_API_KEY=sk-test`,
-            `  export APIYI_BASE_URL=${urls.apiyi} APIYI_API_KEY=sk-test`,
+            ...exports,
             `  export REELAY_TIME_SCALE=${scale}`,
             ""
           ].join("\n")
