@@ -238,7 +238,6 @@ const videoOf = (saved: SavedVideo, batch: string, key: string, charged: Money.U
 
 const dollars = (amount: Money.Usd): string => Money.format(amount).replace(/^\$/, "")
 
-/** Runs `effect` on Node's HTTP client and file system; a failure rejects with the client's error. */
 /**
  * Where a call's run stands in the journal, once it is there: only then does an error say how to
  * continue it (a refusal before anything was journaled has nothing to resume).
@@ -247,6 +246,7 @@ class Place {
   current: { readonly batch: string; readonly key?: string | undefined } | undefined = undefined
 }
 
+/** Runs `effect` on Node's HTTP client and file system; a failure rejects with the client's error. */
 const run = <A>(
   effect: Effect.Effect<A, unknown, Scope.Scope | HttpClient.HttpClient | FileSystem.FileSystem>,
   place?: Place
@@ -376,7 +376,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
       if (apiKey !== undefined && Settings.isSimulator(selected)) {
         // A key meant for a real provider must not end up unused while the simulator answers.
         return yield* new UsageError({
-          message: `createClient({ apiKey }) is given, but the provider is the built-in simulator (${settings.provider.source}); name the provider the key is for: createClient({ provider: "laozhang", apiKey })`
+          message: `createClient({ apiKey }) is given, but the provider is the built-in simulator (${settings.provider.source}); name the provider the key is for: createClient({ provider: "${Settings.builtins[0]?.id}", apiKey })`
         })
       }
       return {
