@@ -9,6 +9,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
 import * as ProviderConfig from "@reelay/core/ProviderConfig"
+import * as ProviderDescriptor from "@reelay/core/ProviderDescriptor"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
@@ -41,13 +42,15 @@ export interface Definition {
   readonly imageRequired: ReadonlyArray<string>
   /** The span name prefix (`"Laozhang"` gives `Laozhang.submit`). */
   readonly spanPrefix: string
+  /** The built-in simulator's host that speaks this protocol, if one does (`ProviderDescriptor`). */
+  readonly simulatorHost?: "laozhang" | "apiyi" | undefined
 }
 
 /**
  * `config` (the `OpenAiVideos` configuration for some options), `make` (the provider, configured in
- * code; needs only an `HttpClient`), and `layer` / `makeConfig` / `layerConfig` (the key and base URL
+ * code; needs only an `HttpClient`), `layer` / `makeConfig` / `layerConfig` (the key and base URL
  * from the definition's variables unless the options give them; a missing key does not fail
- * construction).
+ * construction), and `descriptor`, what the tools that load the package build it from.
  */
 export const define = (definition: Definition) => {
   const config = (options: Options = {}): OpenAiVideos.Config => ({
@@ -64,9 +67,19 @@ export const define = (definition: Definition) => {
   })
   const make = (options: Options = {}): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> =>
     OpenAiVideos.make(config(options))
+  const descriptor: ProviderDescriptor.ProviderDescriptor = ProviderDescriptor.make({
+    id: definition.providerId,
+    mode: "async",
+    env: { apiKey: [definition.env.apiKey], baseUrl: [definition.env.baseUrl] },
+    defaultBaseUrl: definition.defaultBaseUrl,
+    models: definition.models,
+    build: make,
+    simulatorHost: definition.simulatorHost
+  })
   return {
     config,
     make,
+    descriptor,
     ...ProviderConfig.constructors(make, { apiKey: [definition.env.apiKey], baseUrl: definition.env.baseUrl })
   }
 }

@@ -44,9 +44,10 @@ export type Options = Packaged.Options
  * `config` (the `OpenAiVideos` configuration for some options), `make` (the provider, configured in
  * code; needs only an `HttpClient`), and `layer` / `makeConfig` / `layerConfig`: the key from
  * `APIYI_API_KEY` and the base URL from `APIYI_BASE_URL` unless the options give them. A
- * missing key does not fail construction.
+ * missing key does not fail construction. `descriptor`: what the tools that load this package build
+ * it from (`@reelay/core/ProviderDescriptor`).
  */
-export const { config, make, layer, makeConfig, layerConfig } = Packaged.define({
+export const { config, make, layer, makeConfig, layerConfig, descriptor } = Packaged.define({
   providerId,
   defaultBaseUrl,
   env,
@@ -56,5 +57,6 @@ export const { config, make, layer, makeConfig, layerConfig } = Packaged.define(
   models,
   defaultModel: ApiyiCatalog.defaultModel,
   imageRequired: ApiyiCatalog.frameModels,
-  spanPrefix: "Apiyi"
+  spanPrefix: "Apiyi",
+  simulatorHost: "apiyi"
 })

@@ -6,7 +6,7 @@
 
 /** The provider: `make`, `layer`, `makeConfig`, `layerConfig`. */
 export * as Apiyi from "./Apiyi.js"
+/** What the tools that load this package build it from. */
+export { descriptor, descriptor as default } from "./Apiyi.js"
 /** The eight veo-3.1 models with prices, capabilities and generation times. */
 export * as ApiyiCatalog from "./ApiyiCatalog.js"
-/** What the tools that load this package build it from. */
-export { descriptor, descriptor as default } from "./Descriptor.js"

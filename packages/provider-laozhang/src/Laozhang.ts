@@ -48,9 +48,10 @@ export type Options = Packaged.Options
  * `config` (the `OpenAiVideos` configuration for some options), `make` (the provider, configured in
  * code; needs only an `HttpClient`), and `layer` / `makeConfig` / `layerConfig`: the key from
  * `LAOZHANG_API_KEY` and the base URL from `LAOZHANG_BASE_URL` unless the options give them. A
- * missing key does not fail construction.
+ * missing key does not fail construction. `descriptor`: what the tools that load this package build
+ * it from (`@reelay/core/ProviderDescriptor`).
  */
-export const { config, make, layer, makeConfig, layerConfig } = Packaged.define({
+export const { config, make, layer, makeConfig, layerConfig, descriptor } = Packaged.define({
   providerId,
   defaultBaseUrl,
   env,
@@ -59,5 +60,6 @@ export const { config, make, layer, makeConfig, layerConfig } = Packaged.define(
   models,
   defaultModel: LaozhangCatalog.defaultModel,
   imageRequired: LaozhangCatalog.frameModels,
-  spanPrefix: "Laozhang"
+  spanPrefix: "Laozhang",
+  simulatorHost: "laozhang"
 })

@@ -4,9 +4,9 @@
  * @since 0.1.0
  */
 
-/** What the tools that load this package build it from. */
-export { descriptor, descriptor as default } from "./Descriptor.js"
 /** The provider: `make`, `layer`, `makeConfig`, `layerConfig`. */
 export * as Laozhang from "./Laozhang.js"
+/** What the tools that load this package build it from. */
+export { descriptor, descriptor as default } from "./Laozhang.js"
 /** The eight veo-3.1 models with prices, capabilities and generation times. */
 export * as LaozhangCatalog from "./LaozhangCatalog.js"
