@@ -49,14 +49,40 @@ export const fromEnvironment = (variables: Variables): Effect.Effect<Connection,
   })
 
 /** A provider package's constructors besides `make`. */
+/**
+ * A provider's options where any field may be an Effect `Config` instead of a value, read when the
+ * provider is made (as Effect's own provider packages take them):
+ * `Laozhang.layerConfig({ apiKey: Config.redacted("TEAM_LAOZHANG_KEY") })`.
+ */
+export type Configurable<Options> = {
+  readonly [K in keyof Options]?: Options[K] | Config.Config<Exclude<Options[K], undefined>>
+}
+
+/** `options` with every `Config` field read. */
+export const resolve = <Options>(
+  options: Configurable<Options> | undefined
+): Effect.Effect<Partial<Options>, ConfigError.ConfigError> =>
+  Effect.gen(function* () {
+    const resolved: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(options ?? {})) {
+      resolved[name] = Config.isConfig(value) ? yield* value : value
+    }
+    return resolved as Partial<Options>
+  })
+
 export interface Constructors<Options extends Connection, P extends VideoProvider.Service> {
   /** `make` as the `VideoProvider` service. */
   readonly layer: (options?: Options) => Layer.Layer<VideoProvider.VideoProvider, never, HttpClient.HttpClient>
-  /** `make`, with the key and base URL from the environment unless `options` give them. */
-  readonly makeConfig: (options?: Options) => Effect.Effect<P, ConfigError.ConfigError, HttpClient.HttpClient>
+  /**
+   * `make`, with the key and base URL from the environment unless `options` give them. Any option may
+   * be an Effect `Config` (`Configurable`), read when the provider is made.
+   */
+  readonly makeConfig: (
+    options?: Configurable<Options>
+  ) => Effect.Effect<P, ConfigError.ConfigError, HttpClient.HttpClient>
   /** `makeConfig` as the `VideoProvider` service. */
   readonly layerConfig: (
-    options?: Options
+    options?: Configurable<Options>
   ) => Layer.Layer<VideoProvider.VideoProvider, ConfigError.ConfigError, HttpClient.HttpClient>
 }
 
@@ -65,14 +91,16 @@ export const constructors = <Options extends Connection, P extends VideoProvider
   make: (options?: Options) => Effect.Effect<P, never, HttpClient.HttpClient>,
   variables: Variables
 ): Constructors<Options, P> => {
-  const makeConfig = (options?: Options) =>
-    Effect.flatMap(fromEnvironment(variables), (environment) =>
-      make({
+  const makeConfig = (configurable?: Configurable<Options>) =>
+    Effect.gen(function* () {
+      const options = yield* resolve(configurable)
+      const environment = yield* fromEnvironment(variables)
+      return yield* make({
         ...options,
-        apiKey: options?.apiKey ?? environment.apiKey,
-        baseUrl: options?.baseUrl ?? environment.baseUrl
+        apiKey: options.apiKey ?? environment.apiKey,
+        baseUrl: options.baseUrl ?? environment.baseUrl
       } as Options)
-    )
+    })
   return {
     layer: (options) => Layer.effect(VideoProvider.VideoProvider, make(options)),
     makeConfig,

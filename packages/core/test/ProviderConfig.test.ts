@@ -1,5 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -51,6 +52,31 @@ describe("ProviderConfig", () => {
       )
       assert.strictEqual(seen[0]?.baseUrl, "https://code/v1")
       assert.strictEqual(Redacted.value(seen[0]!.apiKey!), "sk-shared")
+    })
+  )
+
+  it.effect("takes any option as an Effect Config, read when the provider is made", () =>
+    Effect.gen(function* () {
+      const seen: Array<ProviderConfig.Connection | undefined> = []
+      const { makeConfig } = ProviderConfig.constructors(
+        (options?: ProviderConfig.Connection) =>
+          Effect.sync(() => {
+            seen.push(options)
+            return undefined as never
+          }),
+        variables
+      )
+      yield* makeConfig({ apiKey: Config.redacted("TEAM_KEY"), baseUrl: Config.string("TEAM_URL") }).pipe(
+        withEnv({ TEAM_KEY: "sk-team", TEAM_URL: "https://team/v1", SHARED_KEY: "sk-shared" }),
+        Effect.provide(FetchHttpClient.layer)
+      )
+      assert.strictEqual(Redacted.value(seen[0]!.apiKey!), "sk-team")
+      assert.strictEqual(seen[0]?.baseUrl, "https://team/v1")
+      // A Config that cannot be read fails making the provider, naming the variable.
+      const missing = yield* Effect.flip(
+        makeConfig({ apiKey: Config.redacted("ABSENT_KEY") }).pipe(withEnv({}), Effect.provide(FetchHttpClient.layer))
+      )
+      assert.include(String(missing), "ABSENT_KEY")
     })
   )
 })
