@@ -594,8 +594,6 @@ export interface ResumePlan {
   readonly settings: Settings.Settings
   /** The providers the batch's items use. */
   readonly used: ReadonlyArray<string>
-  /** Lines for the user: the profile and hosts the batch resumes with. */
-  readonly notes: ReadonlyArray<string>
   /** A `generate`'s batch of one. */
   readonly single: boolean
 }
@@ -644,11 +642,7 @@ export const planResume = (
       return yield* new UsageError({ message: `batch "${batch}" has no item "${options.key}"` })
     }
     const open = new Set(stored.filter((item) => !finished.has(item.state)).map((item) => item.key))
-    const notes: Array<string> = []
-    const note = (text: string) => {
-      notes.push(text)
-      return options.note?.(text) ?? Effect.void
-    }
+    const note = (text: string) => options.note?.(text) ?? Effect.void
     const resolve = options.settingsFor ?? Setup.settings
     // Run the batch the way it was run: a profile may have given its provider another key and
     // base URL, and a task is visible only to the key that created it. A profile given overrides.
@@ -702,7 +696,6 @@ export const planResume = (
       stored,
       settings: endpoints.settings,
       used,
-      notes,
       single: stored.length === 1 && batch.startsWith("gen-")
     } as const
   }).pipe(Effect.withSpan("Run.planResume"))

@@ -11,6 +11,20 @@ const withEnv = (env: Record<string, string>) =>
 
 const variables = { apiKey: ["DEDICATED_KEY", "SHARED_KEY"], baseUrl: "VENDOR_BASE_URL" }
 
+/** Constructors over a `make` that records the options it was given. */
+const recording = () => {
+  const seen: Array<ProviderConfig.Connection | undefined> = []
+  const { makeConfig } = ProviderConfig.constructors(
+    (options?: ProviderConfig.Connection) =>
+      Effect.sync(() => {
+        seen.push(options)
+        return undefined as never
+      }),
+    variables
+  )
+  return { seen, makeConfig }
+}
+
 describe("ProviderConfig", () => {
   it.effect("reads the first key variable that is set, and the base URL", () =>
     Effect.gen(function* () {
@@ -37,15 +51,7 @@ describe("ProviderConfig", () => {
 
   it.effect("lets options given in code win over the environment", () =>
     Effect.gen(function* () {
-      const seen: Array<ProviderConfig.Connection | undefined> = []
-      const { makeConfig } = ProviderConfig.constructors(
-        (options?: ProviderConfig.Connection) =>
-          Effect.sync(() => {
-            seen.push(options)
-            return undefined as never
-          }),
-        variables
-      )
+      const { seen, makeConfig } = recording()
       yield* makeConfig({ baseUrl: "https://code/v1" }).pipe(
         withEnv({ SHARED_KEY: "sk-shared", VENDOR_BASE_URL: "https://env/v1" }),
         Effect.provide(FetchHttpClient.layer)
@@ -57,15 +63,7 @@ describe("ProviderConfig", () => {
 
   it.effect("takes any option as an Effect Config, read when the provider is made", () =>
     Effect.gen(function* () {
-      const seen: Array<ProviderConfig.Connection | undefined> = []
-      const { makeConfig } = ProviderConfig.constructors(
-        (options?: ProviderConfig.Connection) =>
-          Effect.sync(() => {
-            seen.push(options)
-            return undefined as never
-          }),
-        variables
-      )
+      const { seen, makeConfig } = recording()
       yield* makeConfig({ apiKey: Config.redacted("TEAM_KEY"), baseUrl: Config.string("TEAM_URL") }).pipe(
         withEnv({ TEAM_KEY: "sk-team", TEAM_URL: "https://team/v1", SHARED_KEY: "sk-shared" }),
         Effect.provide(FetchHttpClient.layer)
