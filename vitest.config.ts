@@ -10,11 +10,19 @@ export default defineConfig({
   resolve: { conditions: sourceConditions },
   ssr: { resolve: { conditions: sourceConditions } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "packages/*/test/**/*.test.ts",
+      "apps/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+      "examples/*/test/**/*.test.ts"
+    ],
     exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Node's own resolution in the test processes (\`require.resolve\`, which loads the plugins of a
+    // configuration file) follows the same condition, to the sources.
+    poolOptions: { forks: { execArgv: ["--conditions=@reelay/source"] } },
     sequence: { concurrent: false }
   }
 })

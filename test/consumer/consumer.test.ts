@@ -5,7 +5,8 @@
  * TypeScript loader, no workspace condition — imports them and generates a video against the
  * simulator, and `tsc` with `moduleResolution: "nodenext"` type-checks a program against their
  * declarations. A package whose `exports` still lead to `.ts` sources, or whose built code imports
- * something it does not depend on, fails here.
+ * something it does not depend on, fails here. The example plugin is installed the same way, and
+ * loaded by name and by path, from the library and from the `reelay` command.
  */
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -14,6 +15,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import * as FakeQueue from "../../examples/fal-queue/fake/FakeServer.js"
+import * as Harness from "../cli/harness.js"
 import * as Consumer from "./packages.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
@@ -148,5 +151,109 @@ describe("reelay from outside the workspace (packed, installed with npm)", () =>
     }
     const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc")
     await run(process.execPath, [tsc, "-p", "tsconfig.json"], app, outside())
+  })
+})
+
+describe("plugins from outside the workspace", () => {
+  let fake: FakeQueue.FakeServer
+  const pluginEnv = () => ({
+    ...outside(),
+    FAL_QUEUE_API_KEY: "fal-consumer:secret",
+    FAL_QUEUE_BASE_URL: fake.baseUrl,
+    // The fake finishes in a fraction of a second: poll at that pace.
+    REELAY_TIME_SCALE: "1/600"
+  })
+  const ledger = async () =>
+    (await (await fetch(`${fake.baseUrl}/__fake/ledger`)).json()) as {
+      creates: Array<{ prompt: string }>
+      charges: Array<{ usd: string }>
+    }
+
+  beforeAll(async () => {
+    fake = await FakeQueue.start({ queueMillis: 50, runMillis: 100 })
+    await Harness.ensureBundle()
+    fs.mkdirSync(path.join(app, "plugins"), { recursive: true })
+    fs.writeFileSync(path.join(app, "plugins", "renamed.mjs"), Consumer.renamedPlugin)
+    fs.writeFileSync(
+      path.join(app, "reelay.config.json"),
+      JSON.stringify({ plugins: ["@reelay/example-fal-queue", "./plugins/renamed.mjs"] })
+    )
+  }, 180_000)
+  afterAll(async () => {
+    fs.rmSync(path.join(app, "reelay.config.json"), { force: true })
+    await fake?.close()
+  })
+
+  it("the library generates through a plugin named by its package", async () => {
+    fs.writeFileSync(path.join(app, "plugin.mjs"), Consumer.pluginProgram)
+    const output = await run(process.execPath, ["plugin.mjs"], app, pluginEnv())
+    const [file, sha256, cost] = output.trim().split("\n").at(-1)!.split(" ")
+    assert.strictEqual(file, path.join(app, "heron.mp4"))
+    assert.strictEqual(sha256, createHash("sha256").update(fs.readFileSync(file!)).digest("hex"))
+    assert.strictEqual(cost, "1.20")
+    const { creates, charges } = await ledger()
+    assert.deepStrictEqual(
+      creates.map((create) => create.prompt),
+      ["A heron at dawn"]
+    )
+    assert.deepStrictEqual(
+      charges.map((charge) => charge.usd),
+      ["$1.20"]
+    )
+  })
+
+  it("the reelay command lists both plugins and generates through each, by name and by path", async () => {
+    const models = await run(process.execPath, [Harness.bundle, "models", "--json"], app, pluginEnv())
+    assert.include(models, '"fal-queue"')
+    assert.include(models, '"fal-renamed"')
+    assert.include(models, '"fal-veo-fast"')
+    for (const [provider, file] of [
+      ["fal-queue", "by-name.mp4"],
+      ["fal-renamed", "by-path.mp4"]
+    ] as const) {
+      await run(
+        process.execPath,
+        [
+          Harness.bundle,
+          "generate",
+          `A crane (${provider})`,
+          "--provider",
+          provider,
+          "--model",
+          "fal-veo-fast",
+          "--out",
+          file
+        ],
+        app,
+        pluginEnv()
+      )
+      assert.isTrue(Harness.isMp4(path.join(app, file)), file)
+    }
+    const cost = await run(process.execPath, [Harness.bundle, "cost", "--json"], app, pluginEnv())
+    assert.include(cost, "fal-renamed")
+    const { creates } = await ledger()
+    assert.includeMembers(
+      creates.map((create) => create.prompt),
+      ["A crane (fal-queue)", "A crane (fal-renamed)"]
+    )
+  })
+
+  it("a plugin that cannot be found stops the command with exit 2, naming it, before anything is sent", async () => {
+    const dir = path.join(work, "missing-plugin")
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, "reelay.config.json"), JSON.stringify({ plugins: ["@acme/reelay-absent"] }))
+    const before = (await ledger()).creates.length
+    const failed = await run(
+      process.execPath,
+      [Harness.bundle, "generate", "A fox", "--model", "fal-veo-fast"],
+      dir,
+      pluginEnv()
+    ).then(
+      () => undefined,
+      (error: Error) => error.message
+    )
+    assert.match(failed ?? "", /exited 2/)
+    assert.include(failed ?? "", '"@acme/reelay-absent" cannot be found')
+    assert.strictEqual((await ledger()).creates.length, before)
   })
 })

@@ -11,13 +11,15 @@ export interface Package {
 }
 
 /**
- * Every package under `packages/` that is published (not private, with a `build` script), each after
- * the reelay packages it depends on.
+ * Every package under `packages/` and `examples/` that is published (not private, with a `build`
+ * script), each after the reelay packages it depends on.
  */
 export const published = (root: string): ReadonlyArray<Package> => {
   const found = new Map<string, { readonly dir: string; readonly needs: ReadonlyArray<string> }>()
-  for (const entry of fs.readdirSync(path.join(root, "packages"))) {
-    const dir = path.join(root, "packages", entry)
+  const dirs = ["packages", "examples"].flatMap((folder) =>
+    fs.readdirSync(path.join(root, folder)).map((entry) => path.join(root, folder, entry))
+  )
+  for (const dir of dirs) {
     const file = path.join(dir, "package.json")
     if (!fs.existsSync(file)) continue
     const manifest = JSON.parse(fs.readFileSync(file, "utf8"))
@@ -94,4 +96,20 @@ const program: Effect.Effect<SavedVideo.SavedVideo, VideoError.VideoError> = Eng
 )
 const price: string = Money.format(Laozhang.models[0]!.price)
 export { price, program }
+`
+
+/**
+ * A plugin by package name, from an outside project's library code: `reelay.config.json` names
+ * `@reelay/example-fal-queue`, and the client generates through it (key and base URL from the
+ * environment, as its descriptor says).
+ */
+export const pluginProgram = `import { createClient } from "@reelay/client"
+const reelay = createClient({ model: "fal-veo-fast" })
+const video = await reelay.generate({ prompt: "A heron at dawn", output: "heron.mp4" })
+console.log(video.path, video.sha256, video.cost)
+`
+
+/** A plugin by path: the example's descriptor under another id, as a team might wrap a package. */
+export const renamedPlugin = `import fal from "@reelay/example-fal-queue"
+export default { ...fal, id: "fal-renamed" }
 `

@@ -107,7 +107,12 @@ export const File = Schema.Struct({
   journal: Schema.optional(Schema.NonEmptyString),
   profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({}) }),
   /** Resellers that speak the `/v1/videos` protocol (see `@reelay/openai-videos` `Reseller`). */
-  providers: Schema.optionalWith(Schema.Array(Schema.Unknown), { default: () => [] })
+  providers: Schema.optionalWith(Schema.Array(Schema.Unknown), { default: () => [] }),
+  /**
+   * Provider packages to load: package names or paths (`./providers/acme.js`), resolved from this
+   * file's folder; each module's default export is a provider descriptor (see `Plugins`).
+   */
+  plugins: Schema.optionalWith(Schema.Array(Schema.NonEmptyString), { default: () => [] })
 })
 
 /** A loaded, checked configuration file. */
@@ -119,6 +124,8 @@ export interface Loaded {
   readonly journal: string | undefined
   readonly profiles: Readonly<Record<string, Profile>>
   readonly resellers: ReadonlyArray<Reseller.Reseller>
+  /** Plugin package names and paths, as written (resolved from the file's folder when loaded). */
+  readonly plugins: ReadonlyArray<string>
 }
 
 // Unknown fields are refused at every depth (a typo in a reseller's model must not pass silently).
@@ -260,7 +267,8 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
     defaultProfile: file.defaultProfile,
     journal,
     profiles: file.profiles,
-    resellers
+    resellers,
+    plugins: file.plugins
   })
 }
 

@@ -1,12 +1,13 @@
 /**
- * The providers a command can use, built from the settings: the four built-ins (each with its key
- * and base URL), the resellers of `reelay.config.json`, and, when the built-in simulator runs,
+ * The providers a command can use, built from the settings: the four built-ins and the plugins of
+ * `reelay.config.json` (each with its key and base URL), the resellers it defines, and, when the built-in simulator runs,
  * every built-in again under `simulator:<id>` pointed at it (`simulator` is `simulator:laozhang`).
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
+import type * as ProviderDescriptor from "@reelay/core/ProviderDescriptor"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import { AuthenticationFailed, InvalidRequest } from "@reelay/core/VideoError"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
@@ -25,13 +26,18 @@ export interface SimulatorUrls {
   readonly apiyi: string
 }
 
-/** Model ids per provider id (built-ins and resellers), for settings resolution. */
-export const catalogs = (resellers: ReadonlyArray<Reseller.Reseller>): Settings.Catalogs => ({
-  ...Object.fromEntries(Settings.builtins.map((builtin) => [builtin.id, builtin.models.map((model) => model.id)])),
+/** Model ids per provider id (built-ins, plugins and resellers), for settings resolution. */
+export const catalogs = (
+  resellers: ReadonlyArray<Reseller.Reseller>,
+  plugins: ReadonlyArray<ProviderDescriptor.ProviderDescriptor> = []
+): Settings.Catalogs => ({
+  ...Object.fromEntries(
+    [...Settings.builtins, ...plugins].map((descriptor) => [descriptor.id, descriptor.models.map((model) => model.id)])
+  ),
   ...Object.fromEntries(resellers.map((reseller) => [reseller.id, reseller.models.map((model) => model.id)]))
 })
 
-/** Every provider's catalog, for `reelay models`: built-ins first, then resellers. */
+/** Every provider's catalog, for `reelay models`: built-ins first, then plugins, then resellers. */
 export const listing = (
   settings: Settings.Settings
 ): ReadonlyArray<{
@@ -40,11 +46,11 @@ export const listing = (
   readonly baseUrl: string
   readonly models: ReadonlyArray<ModelSpec>
 }> => [
-  ...Settings.builtins.map((builtin) => ({
-    id: builtin.id,
-    mode: builtin.mode,
-    baseUrl: settings.providers.find((p) => p.id === builtin.id)?.baseUrl.value ?? builtin.defaultBaseUrl,
-    models: builtin.models
+  ...descriptorsOf(settings).map((descriptor) => ({
+    id: descriptor.id,
+    mode: descriptor.mode,
+    baseUrl: settings.providers.find((p) => p.id === descriptor.id)?.baseUrl.value ?? descriptor.defaultBaseUrl,
+    models: descriptor.models
   })),
   ...settings.resellers.map((reseller) => ({
     id: reseller.id,
@@ -52,6 +58,12 @@ export const listing = (
     baseUrl: settings.providers.find((p) => p.id === reseller.id)?.baseUrl.value ?? reseller.baseUrl,
     models: Reseller.models(reseller)
   }))
+]
+
+/** The descriptors `settings` can build from: the built-ins, then the configuration file's plugins. */
+export const descriptorsOf = (settings: Settings.Settings): ReadonlyArray<ProviderDescriptor.ProviderDescriptor> => [
+  ...Settings.builtins,
+  ...settings.plugins
 ]
 
 /** The registry for `settings`; `simulator` holds the in-process simulator's URLs when it runs. */
@@ -63,8 +75,9 @@ export const registry = (
     const providers: Array<VideoProvider.Service> = []
     for (const provider of settings.providers) {
       const options = { id: provider.id, baseUrl: provider.baseUrl.value, apiKey: provider.apiKey?.value }
-      if (provider.kind === "builtin") {
-        providers.push(yield* Settings.builtins.find((builtin) => builtin.id === provider.id)!.build(options))
+      const descriptor = descriptorsOf(settings).find((d) => d.id === provider.id)
+      if (descriptor !== undefined) {
+        providers.push(yield* descriptor.build(options))
       } else {
         const reseller = settings.resellers.find((r) => r.id === provider.id)!
         providers.push(yield* Reseller.make(reseller, { apiKey: options.apiKey, baseUrl: options.baseUrl }))

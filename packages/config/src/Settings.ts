@@ -75,7 +75,8 @@ export interface Setting<A> {
 /** How one provider is reached. */
 export interface ProviderSettings {
   readonly id: string
-  readonly kind: "builtin" | "reseller" | "simulator"
+  /** A built-in provider, a plugin of the configuration file (both from descriptors), or a reseller it defines. */
+  readonly kind: "builtin" | "plugin" | "reseller"
   readonly baseUrl: Setting<string>
   /** Absent when no variable holds a key: the provider is listed, but using it fails before anything is sent. */
   readonly apiKey: Setting<Redacted.Redacted<string>> | undefined
@@ -114,6 +115,8 @@ export interface Settings {
   readonly notice: string | undefined
   /** Registered reseller definitions from the file. */
   readonly resellers: ReadonlyArray<ConfigFile.Loaded["resellers"][number]>
+  /** The descriptors of the file's plugins, as loaded (`Plugins.load`). */
+  readonly plugins: ReadonlyArray<ProviderDescriptor.ProviderDescriptor>
 }
 
 /** Flags that take part in resolution (all optional). */
@@ -159,9 +162,13 @@ export const fromRecord = (record: Readonly<Record<string, string | undefined>>)
 }
 
 /** Every variable name resolution may read, for a `Config`-backed snapshot. */
-export const variableNames = (file: ConfigFile.Loaded | undefined): { plain: Array<string>; secret: Array<string> } => {
-  const plain = new Set<string>([...Object.values(env), ...builtins.flatMap((b) => b.env.baseUrl)])
-  const secret = new Set<string>(builtins.flatMap((b) => b.env.apiKey))
+export const variableNames = (
+  file: ConfigFile.Loaded | undefined,
+  plugins: ReadonlyArray<ProviderDescriptor.ProviderDescriptor> = []
+): { plain: Array<string>; secret: Array<string> } => {
+  const descriptors = [...builtins, ...plugins]
+  const plain = new Set<string>([...Object.values(env), ...descriptors.flatMap((d) => d.env.baseUrl)])
+  const secret = new Set<string>(descriptors.flatMap((d) => d.env.apiKey))
   for (const profile of Object.values(file?.profiles ?? {})) {
     if (profile.apiKeyEnv !== undefined) secret.add(profile.apiKeyEnv)
   }
@@ -206,8 +213,10 @@ export interface Inputs {
   readonly flags: Flags
   readonly environment: Environment
   readonly file: ConfigFile.Loaded | undefined
-  /** Model ids of every provider that can be selected, built-ins and resellers. */
+  /** Model ids of every provider that can be selected: built-ins, plugins and resellers. */
   readonly catalogs: Catalogs
+  /** The descriptors of the file's plugins, loaded (`Plugins.load`); none when absent. */
+  readonly plugins?: ReadonlyArray<ProviderDescriptor.ProviderDescriptor> | undefined
 }
 
 const first = <A>(...candidates: ReadonlyArray<Setting<A> | undefined>): Setting<A> | undefined =>
@@ -221,12 +230,22 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
   Either.gen(function* () {
     const { flags, environment, file, catalogs } = inputs
     const resellers = file?.resellers ?? []
-    const known = [...builtins.map((b) => b.id), ...simulatorIds, ...resellers.map((r) => r.id)]
+    const plugins = inputs.plugins ?? []
+    // Built-ins first, then plugins: the order a key found in the environment selects one.
+    const descriptors = [...builtins, ...plugins]
+    const known = [...descriptors.map((d) => d.id), ...simulatorIds, ...resellers.map((r) => r.id)]
     for (const reseller of resellers) {
-      if (builtins.some((b) => b.id === reseller.id) || reseller.id.startsWith(simulatorId)) {
+      const owner = builtins.some((b) => b.id === reseller.id)
+        ? "a built-in provider"
+        : plugins.some((p) => p.id === reseller.id)
+          ? "a plugin"
+          : reseller.id.startsWith(simulatorId)
+            ? "the built-in simulator"
+            : undefined
+      if (owner !== undefined) {
         return yield* Either.left(
           new UsageError({
-            message: `${file?.path}: reseller id "${reseller.id}" is taken by a built-in provider; give it another id`
+            message: `${file?.path}: reseller id "${reseller.id}" is taken by ${owner}; give it another id`
           })
         )
       }
@@ -279,9 +298,9 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
         })
       )
     }
-    const keyOf = (builtin: Builtin) =>
-      builtin.env.apiKey.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
-    const keyed = builtins.find((builtin) => keyOf(builtin) !== undefined)
+    const keyOf = (descriptor: ProviderDescriptor.ProviderDescriptor) =>
+      descriptor.env.apiKey.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
+    const keyed = descriptors.find((descriptor) => keyOf(descriptor) !== undefined)
     let provider: Setting<string>
     let notice: string | undefined
     if (explicit !== undefined) {
@@ -303,7 +322,8 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
         if (owner !== undefined) {
           const isBuiltin = builtins.some((b) => b.id === owner)
           provider = {
-            value: inSimulator && isBuiltin ? (owner === "laozhang" ? simulatorId : `${simulatorId}:${owner}`) : owner,
+            value:
+              inSimulator && isBuiltin ? (owner === builtins[0]!.id ? simulatorId : `${simulatorId}:${owner}`) : owner,
             source: `${model.source} names a model of ${owner}`
           }
         }
@@ -316,17 +336,18 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     const selected = provider.value
     const baseUrlFlag = (id: string) => (id === selected ? setting(flags.baseUrl, "--base-url") : undefined)
     const providers: Array<ProviderSettings> = []
-    for (const builtin of builtins) {
+    for (const descriptor of descriptors) {
       const keyEnv =
-        appliesProfile(builtin.id) && profile?.apiKeyEnv !== undefined ? [profile.apiKeyEnv] : builtin.env.apiKey
+        appliesProfile(descriptor.id) && profile?.apiKeyEnv !== undefined ? [profile.apiKeyEnv] : descriptor.env.apiKey
       const apiKey = keyEnv.map((name) => setting(environment.secret(name), name)).find((found) => found !== undefined)
       const baseUrl = first(
-        baseUrlFlag(builtin.id),
-        ...builtin.env.baseUrl.map((name) => setting(environment.get(name), name)),
-        appliesProfile(builtin.id) ? setting(profile?.baseUrl, fromProfile) : undefined,
-        { value: builtin.defaultBaseUrl, source: "default" }
+        baseUrlFlag(descriptor.id),
+        ...descriptor.env.baseUrl.map((name) => setting(environment.get(name), name)),
+        appliesProfile(descriptor.id) ? setting(profile?.baseUrl, fromProfile) : undefined,
+        { value: descriptor.defaultBaseUrl, source: "default" }
       )!
-      providers.push({ id: builtin.id, kind: "builtin", baseUrl, apiKey, apiKeyEnv: keyEnv[0] })
+      const kind = plugins.includes(descriptor) ? "plugin" : "builtin"
+      providers.push({ id: descriptor.id, kind, baseUrl, apiKey, apiKeyEnv: keyEnv[0] })
     }
     for (const reseller of resellers) {
       const keyEnv =
@@ -419,6 +440,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
       allowPrivateNetworks: setting(profile?.allowPrivateNetworks, fromProfile),
       simulator,
       notice,
-      resellers
+      resellers,
+      plugins
     } satisfies Settings
   })

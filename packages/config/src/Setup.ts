@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as ProviderDescriptor from "@reelay/core/ProviderDescriptor"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { ConfigFileError, UsageError } from "./ConfigError.js"
 import * as ConfigFile from "./ConfigFile.js"
+import * as Plugins from "./Plugins.js"
 import * as Providers from "./Providers.js"
 import * as Settings from "./Settings.js"
 
@@ -22,9 +24,12 @@ export interface Flags extends Settings.Flags {
 }
 
 /** The environment as Effect's `Config` sees it, for the names resolution may read. */
-export const environment = (file: ConfigFile.Loaded | undefined): Effect.Effect<Settings.Environment> =>
+export const environment = (
+  file: ConfigFile.Loaded | undefined,
+  plugins: ReadonlyArray<ProviderDescriptor.ProviderDescriptor> = []
+): Effect.Effect<Settings.Environment> =>
   Effect.gen(function* () {
-    const names = Settings.variableNames(file)
+    const names = Settings.variableNames(file, plugins)
     const plain = new Map<string, string>()
     const secrets = new Map<string, Redacted.Redacted<string>>()
     for (const name of names.plain) {
@@ -58,19 +63,32 @@ export const file = (flags: Flags): Effect.Effect<ConfigFile.Loaded | undefined,
     return yield* ConfigFile.load(explicit, process.cwd())
   })
 
-/** The settings for `flags`. */
+/** The plugins `file` names (Node caches each module: settings resolved twice import a plugin once). */
+const loadPlugins = (
+  loaded: ConfigFile.Loaded
+): Effect.Effect<ReadonlyArray<ProviderDescriptor.ProviderDescriptor>, ConfigFileError> =>
+  loaded.plugins.length === 0
+    ? Effect.succeed([])
+    : Plugins.load(loaded, [
+        ...Settings.builtins.map((builtin) => ({ id: builtin.id, what: "a built-in provider" })),
+        ...loaded.resellers.map((reseller) => ({ id: reseller.id, what: "a reseller of the file" }))
+      ])
+
+/** The settings for `flags`, with the configuration file's plugins loaded. */
 export const settings = (
   flags: Flags
 ): Effect.Effect<Settings.Settings, UsageError | ConfigFileError | InvalidRequest> =>
   Effect.gen(function* () {
     const loaded = yield* file(flags)
-    const env = yield* environment(loaded)
+    const plugins = loaded === undefined ? [] : yield* loadPlugins(loaded)
+    const env = yield* environment(loaded, plugins)
     return yield* Either.match(
       Settings.resolve({
         flags,
         environment: env,
         file: loaded,
-        catalogs: Providers.catalogs(loaded?.resellers ?? [])
+        plugins,
+        catalogs: Providers.catalogs(loaded?.resellers ?? [], plugins)
       }),
       { onLeft: Effect.fail, onRight: Effect.succeed }
     )

@@ -12,6 +12,8 @@ export * as ConfigFile from "./ConfigFile.js"
 export * as Json from "./Json.js"
 /** The services settings select: the simulator, the journal, polling and the download client. */
 export * as Layers from "./Layers.js"
+/** Provider packages named in the configuration file's `"plugins"`, loaded as descriptors. */
+export * as Plugins from "./Plugins.js"
 /** The providers settings name, built into a registry. */
 export * as Providers from "./Providers.js"
 /** Flags, environment, profile and file resolved into one set of settings, each with its source. */

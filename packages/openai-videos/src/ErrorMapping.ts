@@ -66,6 +66,15 @@ export interface Context {
   readonly keyHint?: string | undefined
   /** The current time (epoch millis), for `Retry-After` dates. */
   readonly now?: number | undefined
+  /** How the protocol's error bodies read (default `parseErrorBody`, the `/v1/videos` shape). */
+  readonly errorDetail?: ((body: string) => Detail) | undefined
+}
+
+/** The vendor's own words about an error: its code, message and type, where its body has them. */
+export interface Detail {
+  readonly code: string | undefined
+  readonly message: string | undefined
+  readonly type: string | undefined
 }
 
 /** A failed exchange, as the HTTP layer saw it. */
@@ -150,9 +159,7 @@ const describe = (
 const decodeErrorBody = Schema.decodeUnknownEither(Schema.parseJson(ErrorBody))
 
 /** The vendor's code, message and type from an error body, if it has the documented shape. */
-export const parseErrorBody = (
-  body: string
-): { readonly code: string | undefined; readonly message: string | undefined; readonly type: string | undefined } => {
+export const parseErrorBody = (body: string): Detail => {
   const decoded = decodeErrorBody(body)
   return Either.isRight(decoded)
     ? detailOf(decoded.right.error)
@@ -164,7 +171,7 @@ const isRead = (operation: Operation) => operation !== "create"
 /** Maps an answer's status and error body to a core error. */
 const fromAnswer = (context: Context, failure: Extract<WireFailure, { readonly _tag: "Answer" }>): VideoError => {
   const { status } = failure
-  const detail = parseErrorBody(failure.body)
+  const detail = (context.errorDetail ?? parseErrorBody)(failure.body)
   const code = detail.code?.toLowerCase()
   const what = describe(status, detail, context)
   const base = { ...common(context), httpStatus: status }

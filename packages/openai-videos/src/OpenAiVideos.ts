@@ -26,26 +26,22 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { UrlAsset } from "@reelay/core/AssetSource"
 import * as Http from "@reelay/core/Http"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
-import * as ResponseBody from "@reelay/core/ResponseBody"
 import { TaskHandle } from "@reelay/core/TaskHandle"
 import * as TaskStatus from "@reelay/core/TaskStatus"
 import * as Validation from "@reelay/core/Validation"
-import { AuthenticationFailed, InvalidRequest, MalformedResponse, type VideoError } from "@reelay/core/VideoError"
+import { InvalidRequest, MalformedResponse, type VideoError } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
+import type * as Redacted from "effect/Redacted"
 import * as CreateRequest from "./CreateRequest.js"
 import * as ErrorMapping from "./ErrorMapping.js"
+import * as Exchange from "./Exchange.js"
 import * as ImageFetch from "./ImageFetch.js"
 import {
   type AuthStyle,
@@ -104,20 +100,6 @@ export interface Config {
   readonly maxBodyBytes?: number | undefined
 }
 
-/**
- * One JSON decoder per wire schema, built once: `Schema.parseJson(schema)` makes a new schema each
- * time, whose parser is then compiled again, on every status poll of every task.
- */
-const jsonDecoders = new WeakMap<object, (body: string) => Either.Either<unknown, ParseResult.ParseError>>()
-const jsonDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  let decoder = jsonDecoders.get(schema)
-  if (decoder === undefined) {
-    decoder = Schema.decodeUnknownEither(Schema.parseJson(schema))
-    jsonDecoders.set(schema, decoder)
-  }
-  return decoder as (body: string) => Either.Either<A, ParseResult.ParseError>
-}
-
 /** Default `Config.maxBodyBytes`. */
 export const defaultMaxBodyBytes = 1024 * 1024
 
@@ -126,175 +108,32 @@ const normalizeAuth = (auth: AuthOption) =>
     ? { style: auth, header: "authorization" }
     : { style: auth.style, header: (auth.header ?? "authorization").toLowerCase() }
 
-/** The key, unless it is absent or blank (an unset variable is often exported as ""). */
-const presentKey = (key: Redacted.Redacted<string> | undefined): Redacted.Redacted<string> | undefined =>
-  key === undefined || Redacted.value(key).trim() === "" ? undefined : key
-
-const originOf = (url: string): string | undefined => {
-  if (!URL.canParse(url)) return undefined
-  const parsed = new URL(url)
-  return /^https?:$/.test(parsed.protocol) ? parsed.origin : undefined
-}
-
 /** Builds the provider. Needs only an `HttpClient`; never fails (a bad key or URL fails the calls instead). */
 export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProvider, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const id = config.id
     const wire = config.wire ?? asyncDialect
     const baseUrl = config.baseUrl.trim().replace(/\/+$/, "")
-    const origin = originOf(baseUrl)
     const auth = normalizeAuth(config.auth)
-    const apiKey = presentKey(config.apiKey)
-    const authValue =
-      apiKey === undefined
-        ? undefined
-        : auth.style === "bearer"
-          ? Redacted.make(`Bearer ${Redacted.value(apiKey)}`)
-          : apiKey
-    // Everything quoted from a server is scrubbed of every spelling of these (`Sanitize`).
-    const secrets = apiKey === undefined || authValue === undefined ? [] : [apiKey, authValue]
     const retentionMillis = Duration.toMillis(config.retention ?? "24 hours")
     const imageRequired = new Set(config.imageRequired ?? [])
     const span = config.spanPrefix ?? "OpenAiVideos"
-    const keyHint = config.apiKeyHint
     // Never below the largest answer a prompt within the catalog's limits can make (the status
     // echoes it): a task paid for must stay readable.
     const maxBodyBytes =
       config.maxBodyBytes ?? Math.max(defaultMaxBodyBytes, ...config.models.map(Validation.largestAnswerBytes))
 
     const bareClient = yield* HttpClient.HttpClient
-    const client = bareClient.pipe(
-      HttpClient.mapRequest((request) => {
-        const prepared = request.pipe(HttpClientRequest.prependUrl(baseUrl), HttpClientRequest.acceptJson)
-        return authValue === undefined
-          ? prepared
-          : HttpClientRequest.setHeader(prepared, auth.header, Redacted.value(authValue))
-      }),
-      // The key's header (a custom one too) and the headers where a server answers about it are
-      // redacted wherever the client logs or traces headers, like `authorization` is; a key echoed
-      // in any other response header is removed from the spans.
-      Sanitize.guardClient({ secrets, headers: [auth.header] })
-    )
-
-    const contextOf = (operation: ErrorMapping.Operation, taskId?: string) =>
-      Effect.map(
-        Clock.currentTimeMillis,
-        (now): ErrorMapping.Context => ({ provider: id, operation, taskId, secrets, keyHint, now })
-      )
-
-    /** Fails when there is nothing to send with: no key, or a base URL that is not one. */
-    const ready = (context: ErrorMapping.Context): Effect.Effect<void, VideoError> => {
-      if (apiKey === undefined) {
-        return Effect.fail(
-          new AuthenticationFailed({
-            provider: id,
-            ...(context.taskId === undefined ? {} : { taskId: context.taskId }),
-            message: `${id} has no API key${keyHint === undefined ? "" : `: ${keyHint}`}; nothing was sent`
-          })
-        )
-      }
-      if (origin === undefined) {
-        return Effect.fail(
-          new InvalidRequest({
-            provider: id,
-            field: "baseUrl",
-            billing: "not-charged",
-            message: `${id}: the base URL ${JSON.stringify(Sanitize.scrub(baseUrl))} is not an absolute http(s) URL; nothing was sent`
-          })
-        )
-      }
-      return Effect.void
-    }
-
-    const send = (context: ErrorMapping.Context, request: HttpClientRequest.HttpClientRequest) =>
-      client
-        .execute(request)
-        .pipe(
-          Effect.mapError((error) =>
-            error._tag === "RequestError"
-              ? ErrorMapping.toVideoError(context, { _tag: "Transport", error })
-              : ErrorMapping.toVideoError(context, { _tag: "Unreadable", status: error.response.status, cause: error })
-          )
-        )
-
-    /**
-     * The body as text, at most `maxBodyBytes` of it once decoded, at the engine's minimum pace
-     * (`ResponseBody`). Reading stops at the cap (which closes the connection): an answer far larger
-     * than any the protocol defines, or one that never ends, must not fill the memory. A body in an
-     * encoding that cannot be decoded is `undecodable`, never handed on raw.
-     */
-    const readBody = (
-      context: ErrorMapping.Context,
-      response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<
-      { readonly body: string; readonly truncated: boolean; readonly undecodable?: string | undefined },
-      VideoError
-    > =>
-      ResponseBody.readText(response, { maxBytes: maxBodyBytes }).pipe(
-        Effect.map(({ text, truncated }) => ({ body: text, truncated })),
-        Effect.catchAll((error) =>
-          error.reason === "Encoding"
-            ? Effect.succeed({ body: "", truncated: false, undecodable: error.detail })
-            : Effect.fail(
-                ErrorMapping.toVideoError(context, {
-                  _tag: "Unreadable",
-                  status: response.status,
-                  cause: error.cause,
-                  ...(error.reason === "TooSlow" ? { problem: error.detail } : {})
-                })
-              )
-        )
-      )
-
-    /** Reads an answer: error statuses and error bodies are mapped, a 2xx body is decoded with `schema`. */
-    const readJson = <A, I>(
-      context: ErrorMapping.Context,
-      response: HttpClientResponse.HttpClientResponse,
-      schema: Schema.Schema<A, I>
-    ): Effect.Effect<{ readonly value: A; readonly body: string }, VideoError> =>
-      Effect.gen(function* () {
-        const { body, truncated, undecodable } = yield* readBody(context, response)
-        const answer = { _tag: "Answer", status: response.status, headers: response.headers, body } as const
-        if (response.status < 200 || response.status >= 300) {
-          return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
-        }
-        if (undecodable !== undefined) {
-          return yield* Effect.fail(
-            ErrorMapping.toVideoError(context, {
-              _tag: "Undecodable",
-              status: response.status,
-              body,
-              problem: undecodable
-            })
-          )
-        }
-        if (truncated) {
-          return yield* Effect.fail(
-            ErrorMapping.toVideoError(context, {
-              _tag: "Undecodable",
-              status: response.status,
-              body,
-              problem: `the answer is larger than ${maxBodyBytes} bytes; it was not read further`
-            })
-          )
-        }
-        const decoded = jsonDecoder(schema)(body)
-        if (Either.isRight(decoded)) return { value: decoded.right, body }
-        // Some gateways answer 200 with the documented error body: read it as the error it is.
-        const vendor = ErrorMapping.parseErrorBody(body)
-        if (vendor.code !== undefined || vendor.message !== undefined) {
-          return yield* Effect.fail(ErrorMapping.toVideoError(context, answer))
-        }
-        const problem = Sanitize.scrub(ParseResult.TreeFormatter.formatErrorSync(decoded.left), secrets)
-        return yield* Effect.fail(
-          ErrorMapping.toVideoError(context, {
-            _tag: "Undecodable",
-            status: response.status,
-            body,
-            problem: problem.replace(/\s+/g, " ").slice(0, 200)
-          })
-        )
-      })
+    const exchange = yield* Exchange.make({
+      id,
+      baseUrl,
+      apiKey: config.apiKey,
+      keyHint: config.apiKeyHint,
+      auth: auth.style,
+      authHeader: auth.header,
+      maxBodyBytes
+    })
+    const { secrets, context: contextOf, ready, send, readJson } = exchange
 
     /**
      * Image URLs of a dialect that uploads them, downloaded once: at `check`, when the engine
@@ -459,9 +298,6 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
         return config.check === undefined ? [] : yield* config.check(input)
       })
 
-    const credentials: VideoProvider.Credentials | undefined =
-      authValue === undefined || origin === undefined ? undefined : { origin, headers: [[auth.header, authValue]] }
-
     return {
       specificationVersion: VideoProvider.specificationVersion,
       id,
@@ -469,7 +305,7 @@ export const make = (config: Config): Effect.Effect<VideoProvider.AsyncVideoProv
       models: config.models,
       defaultModel: config.defaultModel ?? config.models[0]?.id ?? "",
       baseUrl: VideoProvider.publicUrl(baseUrl),
-      credentials,
+      credentials: exchange.credentials,
       check,
       submit,
       status,

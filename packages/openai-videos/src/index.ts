@@ -8,6 +8,8 @@
 export * as CreateRequest from "./CreateRequest.js"
 /** The one mapping from wire failures to core errors. */
 export * as ErrorMapping from "./ErrorMapping.js"
+/** One JSON exchange with a vendor, for any protocol: the key, the body cap, failures mapped. */
+export * as Exchange from "./Exchange.js"
 /** Image URLs downloaded by reelay, for dialects that upload them (`urlImages: "upload"`). */
 export * as ImageFetch from "./ImageFetch.js"
 /** The configurable `/v1/videos` provider: `make`, `layer`. */
