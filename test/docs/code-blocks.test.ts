@@ -23,7 +23,7 @@ const documents = (): ReadonlyArray<string> => [
     .readdirSync(path.join(root, "docs"))
     .filter((name) => name.endsWith(".md"))
     .map((name) => `docs/${name}`),
-  ...["packages", "apps"].flatMap((group) =>
+  ...["packages", "apps", "examples"].flatMap((group) =>
     fs
       .readdirSync(path.join(root, group))
       .map((name) => `${group}/${name}/README.md`)

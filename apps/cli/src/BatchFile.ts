@@ -68,6 +68,8 @@ const decodeLine = Schema.decodeUnknownEither(Line, { onExcessProperty: "error",
 export interface Defaults {
   readonly provider?: string | undefined
   readonly model?: string | undefined
+  /** A profile's routes, for lines that name neither a provider nor a model. */
+  readonly routes?: ReadonlyArray<{ readonly provider: string; readonly model: string }> | undefined
 }
 
 /** A parsed batch file. */
@@ -122,8 +124,12 @@ export const parse = (path: string, text: string, defaults: Defaults = {}): Eith
     const request = Requests.toRequest(
       {
         prompt: fields.prompt,
-        provider: fields.provider ?? defaults.provider,
-        model: fields.model ?? (fields.provider === undefined ? defaults.model : undefined),
+        ...(fields.provider === undefined && fields.model === undefined && defaults.routes !== undefined
+          ? { routes: defaults.routes }
+          : {
+              provider: fields.provider ?? defaults.provider,
+              model: fields.model ?? (fields.provider === undefined ? defaults.model : undefined)
+            }),
         images: fields.images ?? (fields.image === undefined ? [] : [fields.image]),
         seconds: fields.seconds,
         resolution: fields.resolution,

@@ -445,7 +445,13 @@ export const createClient = (options: ClientOptions = {}): Client => {
     const { output: _output, overwrite: _overwrite, key: _key, ...fields } = input as BatchInput
     return Either.match(
       Requests.toRequest(
-        { ...fields, provider: input.provider ?? settings.provider.value, model: input.model ?? settings.model?.value },
+        input.provider === undefined && input.model === undefined
+          ? { ...fields, ...Settings.requestDefaults(settings) }
+          : {
+              ...fields,
+              provider: input.provider ?? settings.provider.value,
+              model: input.model ?? settings.model?.value
+            },
         cwd
       ),
       { onLeft: Effect.fail, onRight: Effect.succeed }

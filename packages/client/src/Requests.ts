@@ -18,6 +18,8 @@ export interface Fields {
   readonly prompt: string
   readonly provider?: string | undefined
   readonly model?: string | undefined
+  /** Instead of `provider` and `model`: a profile's routes (`Settings.requestDefaults`). */
+  readonly routes?: ReadonlyArray<{ readonly provider: string; readonly model: string }> | undefined
   /** First frame, then last frame. */
   readonly images?: ReadonlyArray<string> | undefined
   readonly seconds?: number | undefined

@@ -20,7 +20,7 @@ import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
-import type { GenerateRequest } from "@reelay/core/GenerateRequest"
+import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import type * as JobStore from "@reelay/core/JobStore"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
@@ -74,12 +74,22 @@ export const preflight = (
 ): Effect.Effect<ReadonlyArray<ModelSpec>, VideoError.VideoError | UsageError, FileSystem.FileSystem> =>
   Effect.withSpan(
     Effect.forEach(items, (item) => {
-      const check = Effect.gen(function* () {
-        const id = item.request.provider ?? settings.provider.value
-        yield* Providers.requireKey(settings, id)
-        const provider = yield* registry.get(id)
-        return (yield* Validation.validate(item.request, provider)).model
-      })
+      const checkOn = (request: GenerateRequest) =>
+        Effect.gen(function* () {
+          const id = request.provider ?? settings.provider.value
+          yield* Providers.requireKey(settings, id)
+          const provider = yield* registry.get(id)
+          return (yield* Validation.validate(request, provider)).model
+        })
+      // With routes, the item can be served when one of them can (the engine skips the others, with
+      // a warning); when none can, the first route's refusal says why.
+      const routes = item.request.routes
+      const check =
+        routes === undefined
+          ? checkOn(item.request)
+          : Effect.validateFirst(routes, (route) =>
+              checkOn(new GenerateRequest({ ...item.request, ...route, routes: undefined }))
+            ).pipe(Effect.mapError((errors) => errors[0]!))
       const label = item.label
       return label === undefined ? check : Effect.mapError(check, (error) => relabel(error, label))
     }),
@@ -280,7 +290,9 @@ export const withinBudgetForAny = (
 
 /** The requests' providers (for starting the simulator only when one of them needs it). */
 export const providersOf = (requests: ReadonlyArray<GenerateRequest>): ReadonlyArray<string | undefined> =>
-  requests.length === 0 ? [undefined] : requests.map((request) => request.provider)
+  requests.length === 0
+    ? [undefined]
+    : requests.flatMap((request) => request.routes?.map((route) => route.provider) ?? [request.provider])
 
 /** How one run is made. */
 export interface ExecuteOptions {
@@ -667,8 +679,13 @@ export const planResume = (
       onRight: Effect.succeed
     })
     for (const text of endpoints.notes) yield* note(text)
-    const used = [...new Set(stored.flatMap((item) => item.provider ?? item.request.provider ?? []))]
-    for (const id of used) yield* Providers.requireKey(endpoints.settings, id)
+    // The provider that served each item; an item never started may still use any of its routes
+    // (their keys are not required now: a route without one is passed over at no cost).
+    const serving = [...new Set(stored.flatMap((item) => item.provider ?? item.request.provider ?? []))]
+    for (const id of serving) yield* Providers.requireKey(endpoints.settings, id)
+    const used = [
+      ...new Set([...serving, ...stored.flatMap((item) => item.request.routes?.map((route) => route.provider) ?? [])])
+    ]
     yield* refuseSharedOutputs(items, undefined)
     // Only items not started yet can meet a file that is not this batch's own.
     yield* refuseExisting(

@@ -54,12 +54,20 @@ export const Concurrency = Schema.Struct({
 })
 export type Concurrency = typeof Concurrency.Type
 
+/** One route of a profile: a provider and one of its models. */
+export const Route = Schema.Struct({ provider: Schema.NonEmptyString, model: Schema.NonEmptyString })
+
 /** One named profile. Every field is optional; flags and environment variables override each. */
 export const Profile = Schema.Struct({
   /** A provider id: `laozhang`, `laozhang-official`, `apiyi`, `laozhang-sora`, `simulator`, or a reseller's id. */
   provider: Schema.optional(Schema.NonEmptyString),
   /** The model used when the command line names none. */
   model: Schema.optional(Schema.NonEmptyString),
+  /**
+   * Instead of `provider` and `model`: providers to try in order. The next route is tried only when a
+   * create failed proving nothing was charged (see `RetryPolicy.movesToNextRoute` in `@reelay/core`).
+   */
+  routes: Schema.optional(Schema.NonEmptyArray(Route)),
   /** The provider's API base, including `/v1`. */
   baseUrl: Schema.optional(
     Schema.String.pipe(
@@ -251,6 +259,13 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
       return fail(`${at}: ${message}`)
     }
     resellers.push(reseller.right)
+  }
+  for (const [name, profile] of Object.entries(file.profiles)) {
+    if (profile.routes !== undefined && (profile.provider !== undefined || profile.model !== undefined)) {
+      return fail(
+        `profiles.${name}: a profile names either "routes" or a "provider" and "model", not both (each route names its provider and model)`
+      )
+    }
   }
   if (file.defaultProfile !== undefined && !hasOwn(file.profiles, file.defaultProfile)) {
     const known = Object.keys(file.profiles)

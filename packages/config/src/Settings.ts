@@ -92,6 +92,12 @@ export interface Settings {
   readonly provider: Setting<string>
   /** The model requests use when they name none (else the provider's default). */
   readonly model: Setting<string> | undefined
+  /**
+   * The profile's routes, when it has them and neither a flag nor a variable names a provider or a
+   * model: requests that name neither are sent with them (`provider` and `model` are then the first
+   * route's).
+   */
+  readonly routes: Setting<ReadonlyArray<{ readonly provider: string; readonly model: string }>> | undefined
   /** Every provider the registry holds, the selected one first. */
   readonly providers: ReadonlyArray<ProviderSettings>
   readonly budget: Setting<Money.Usd> | undefined
@@ -142,6 +148,21 @@ export interface Environment {
   readonly get: (name: string) => string | undefined
   readonly secret: (name: string) => Redacted.Redacted<string> | undefined
 }
+
+/**
+ * The provider, model or routes a request gets when it names none: the routes when the settings have
+ * them, else the selected provider and model.
+ */
+export const requestDefaults = (
+  settings: Settings
+): {
+  readonly provider?: string | undefined
+  readonly model?: string | undefined
+  readonly routes?: ReadonlyArray<{ readonly provider: string; readonly model: string }> | undefined
+} =>
+  settings.routes !== undefined
+    ? { routes: settings.routes.value }
+    : { provider: settings.provider.value, model: settings.model?.value }
 
 /** Whether a key is empty or only spaces (an unset variable is often exported as ""). */
 export const isBlank = (key: Redacted.Redacted<string>): boolean => Redacted.value(key).trim() === ""
@@ -275,10 +296,28 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     }
     const fromProfile = `profile "${profileName?.value}"`
 
+    // Routes apply unless the command line or the environment chose a provider or a model itself.
+    const chosenOutside = [flags.provider, flags.model, environment.get(env.provider), environment.get(env.model)]
+    const routes =
+      profile?.routes !== undefined && chosenOutside.every((value) => value === undefined)
+        ? { value: profile.routes, source: `${fromProfile} routes` }
+        : undefined
+    for (const route of routes?.value ?? []) {
+      if (!known.includes(route.provider)) {
+        return yield* Either.left(
+          new InvalidRequest({
+            field: "provider",
+            supported: known,
+            billing: "not-charged",
+            message: `unknown provider "${route.provider}" (in ${routes!.source}); available: ${known.join(", ")}`
+          })
+        )
+      }
+    }
     const model = first(
       setting(flags.model, "--model"),
       setting(environment.get(env.model), env.model),
-      setting(profile?.model, fromProfile)
+      setting(profile?.model ?? profile?.routes?.[0]?.model, fromProfile)
     )
 
     // The provider: chosen explicitly, else by the model named, else by a key in the environment,
@@ -286,7 +325,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     const explicit = first(
       setting(flags.provider, "--provider"),
       setting(environment.get(env.provider), env.provider),
-      setting(profile?.provider, fromProfile)
+      setting(profile?.provider ?? profile?.routes?.[0]?.provider, fromProfile)
     )
     if (explicit !== undefined && !known.includes(explicit.value)) {
       return yield* Either.left(
@@ -430,6 +469,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
       profile: profileName,
       provider,
       model: effectiveModel,
+      routes,
       providers,
       budget,
       concurrency: { submit: concurrency("submit"), status: concurrency("status"), download: concurrency("download") },

@@ -252,3 +252,53 @@ describe("Settings.resolve", () => {
     expect(String(settings.providers[0]?.apiKey?.value)).not.toContain("sk-very-secret")
   })
 })
+
+describe("a profile's routes", () => {
+  const routed = file({
+    defaultProfile: "resilient",
+    profiles: {
+      resilient: {
+        routes: [
+          { provider: "laozhang-sora", model: "sora_video2" },
+          { provider: "laozhang", model: "veo-3.1-fast" }
+        ]
+      }
+    }
+  })
+
+  it("are what requests naming no provider or model get; the first route is the provider shown", () => {
+    const settings = ok(resolve({ file: routed }))
+    expect(settings.routes?.value.map((route) => route.provider)).toEqual(["laozhang-sora", "laozhang"])
+    expect(settings.provider.value).toBe("laozhang-sora")
+    expect(Settings.requestDefaults(settings)).toEqual({ routes: settings.routes?.value })
+  })
+
+  it("give way to a provider or a model chosen on the command line or in the environment", () => {
+    for (const inputs of [
+      { flags: { provider: "apiyi" } },
+      { flags: { model: "veo-3.1-fast" } },
+      { env: { REELAY_PROVIDER: "apiyi" } },
+      { env: { REELAY_MODEL: "veo-3.1-fast" } }
+    ]) {
+      const settings = ok(resolve({ ...inputs, file: routed }))
+      expect(settings.routes).toBeUndefined()
+      expect(Settings.requestDefaults(settings).routes).toBeUndefined()
+    }
+  })
+
+  it("naming an unknown provider are refused, naming the profile", () => {
+    const bad = file({ profiles: { r: { routes: [{ provider: "nowhere", model: "m" }] } } })
+    const result = resolve({ file: bad, flags: { profile: "r" } })
+    expect(Either.isLeft(result) && result.left.message).toContain('unknown provider "nowhere" (in profile "r" routes)')
+  })
+
+  it("cannot stand beside a provider or a model in one profile", () => {
+    const parsed = ConfigFile.parse(
+      "/work/reelay.config.json",
+      JSON.stringify({ profiles: { r: { provider: "laozhang", routes: [{ provider: "apiyi", model: "veo-3.1" }] } } })
+    )
+    expect(Either.isLeft(parsed) && parsed.left.message).toContain(
+      'profiles.r: a profile names either "routes" or a "provider" and "model", not both'
+    )
+  })
+})

@@ -57,6 +57,12 @@ export class ImageInput extends Schema.Class<ImageInput>("ImageInput")({
   source: ImageSource
 }) {}
 
+/** One way to serve a request: a provider and one of its models (a profile's `routes`). */
+export class Route extends Schema.Class<Route>("Route")({
+  provider: Schema.NonEmptyString,
+  model: Schema.NonEmptyString
+}) {}
+
 /**
  * A request for one video.
  *
@@ -77,6 +83,12 @@ export class GenerateRequest extends Schema.Class<GenerateRequest>("GenerateRequ
   provider: Schema.optional(Schema.String),
   /** A model id of that provider; the provider's default model when absent. */
   model: Schema.optional(Schema.String),
+  /**
+   * Instead of `provider` and `model`: the routes to try in order. The next one is tried only when a
+   * create failed in a way that proves nothing was charged (see `RetryPolicy.movesToNextRoute`); a
+   * route whose model cannot serve the request is skipped with a warning.
+   */
+  routes: Schema.optional(Schema.NonEmptyArray(Route)),
   images: Schema.optionalWith(Schema.Array(ImageInput), { default: () => [] }),
   aspectRatio: Schema.optional(AspectRatio),
   resolution: Schema.optional(Resolution),

@@ -21,6 +21,8 @@ export class Validated extends Schema.TaggedClass<Validated>()("Validated", {
   key,
   provider: Schema.String,
   model: Schema.String,
+  /** Which of the request's routes serves it (1 for the first), when it has routes. */
+  route: Schema.optional(Schema.Int.pipe(Schema.positive())),
   estimatedCost: Usd,
   chargePolicy: ChargePolicy,
   warnings: Schema.Array(Schema.String)

@@ -39,7 +39,12 @@ export type Resumption =
    * Nothing billable happened: validate, reserve, submit. `idempotencyKey`, when set, is sent on the
    * first create instead of a new one (an uncertain item re-created: the same logical submission).
    */
-  | { readonly _tag: "Fresh"; readonly idempotencyKey?: string | undefined }
+  | {
+      readonly _tag: "Fresh"
+      readonly idempotencyKey?: string | undefined
+      /** The route an uncertain create went to: sent again with the same key, it goes there and only there. */
+      readonly route?: { readonly provider: string; readonly model: string } | undefined
+    }
   /**
    * A task exists: poll it, never create another. `billed` is how its charge was counted so far
    * (`charged` for a per-request create, `unknown` for a task that may still be billed); when
@@ -59,7 +64,12 @@ export type Resumption =
       readonly asset?: AssetSource | undefined
     }
   /** A create was sent and its answer never recorded: a task may exist. Reported, not re-created. */
-  | { readonly _tag: "Uncertain"; readonly idempotencyKey: string }
+  | {
+      readonly _tag: "Uncertain"
+      readonly idempotencyKey: string
+      /** Where the create went, when the store knows: a request with routes is re-created there only. */
+      readonly route?: { readonly provider: string; readonly model: string } | undefined
+    }
   /** The item already ended without a video. Reported again, not retried. */
   | { readonly _tag: "Ended"; readonly error: VideoError }
   /** Another item of the batch has the same key or request; this one is not generated again. */

@@ -98,6 +98,24 @@ export const retriableOnRequest = (error: VideoError): boolean =>
   (error._tag === "GenerationFailed" || error._tag === "ContentRejected" || error._tag === "TaskExpired")
 
 /**
+ * Whether a failed create lets a request with routes move on to its next route: the failure proves
+ * nothing was created or charged, and says this route cannot serve the request now — the provider
+ * could not be reached, or refused before accepting (an outage it answered, rate limiting that
+ * outlasted the retries), the key was refused or is missing, the account cannot pay, or the model is
+ * unknown or retired there (`field: "model"`, or a 404 on the create). Never after an uncertain
+ * create or anything charged, and never for a refusal of the request itself (its content, a
+ * parameter), which the next route has no reason to judge differently.
+ */
+export const movesToNextRoute = (error: VideoError): boolean =>
+  error.billing === "not-charged" &&
+  provesNothingCreated(error) &&
+  (error._tag === "ProviderUnavailable" ||
+    error._tag === "RateLimited" ||
+    error._tag === "AuthenticationFailed" ||
+    error._tag === "InsufficientBalance" ||
+    (error._tag === "InvalidRequest" && (error.field === "model" || error.httpStatus === 404)))
+
+/**
  * Whether `error` ends the task for good. Anything else (a timeout, an outage, a failed download)
  * leaves a task that can still be polled or fetched later, so a batch can resume it.
  *

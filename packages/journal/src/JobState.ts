@@ -334,7 +334,13 @@ export const resumption = (row: Row, now: number, taskBilled?: BillingOutcome | 
   const uncertain = (): Resumption =>
     row.idempotencyKey === undefined
       ? { _tag: "Ended", error: row.error ?? missing("an uncertain item without its idempotency key") }
-      : { _tag: "Uncertain", idempotencyKey: row.idempotencyKey }
+      : {
+          _tag: "Uncertain",
+          idempotencyKey: row.idempotencyKey,
+          ...(row.provider === undefined || row.model === undefined
+            ? {}
+            : { route: { provider: row.provider, model: row.model } })
+        }
   switch (row.state) {
     case "planned":
       return { _tag: "Fresh" }

@@ -119,7 +119,11 @@ for (const dialect of dialects) {
         const taken = yield* me.store.claims!.claim("held", "a")
         assert.deepStrictEqual(taken, {
           _tag: "Claimed",
-          resumption: { _tag: "Uncertain", idempotencyKey: "idem-held" }
+          resumption: {
+            _tag: "Uncertain",
+            idempotencyKey: "idem-held",
+            route: { provider: "scripted", model: "held-model" }
+          }
         })
         const after = Option.getOrThrow(yield* me.journal.item("held", "a"))
         assert.strictEqual(after.state, "uncertain")

@@ -114,6 +114,8 @@ describe("JobState", () => {
 
   describe("resumption", () => {
     const resume = (row: JobState.Row, at = now) => JobState.resumption(row, at)
+    // Where the create went: a request with routes is re-created there only.
+    const route = { provider: "scripted", model: "acme-portrait" }
 
     it("planned and validated items are fresh", () => {
       assert.strictEqual(resume(planned)._tag, "Fresh")
@@ -122,7 +124,7 @@ describe("JobState", () => {
 
     it("a create whose answer was never recorded is uncertain, with its idempotency key", () => {
       const row = play(events.validated, events.submitting)
-      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1", route })
     })
 
     it("a failed create that proves nothing was created is fresh again", () => {
@@ -153,7 +155,7 @@ describe("JobState", () => {
       const row = play(events.validated, events.submitting, events.failed(error))
       assert.strictEqual(row.state, "uncertain")
       assert.strictEqual(row.billing, "unknown")
-      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1", route })
     })
 
     it("a released uncertain item that fails before its new create stays uncertain, never fresh", () => {
@@ -173,7 +175,7 @@ describe("JobState", () => {
       )
       assert.strictEqual(row.state, "uncertain")
       assert.strictEqual(row.billing, "unknown")
-      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1", route })
       // Once the new create was sent, its own outcome counts again.
       const resent = [events.validated, events.submitting, events.failed(refused)].reduce(
         (current, event) => JobState.apply(current, JobState.transition(current, event, now + 2).patch),
@@ -185,7 +187,7 @@ describe("JobState", () => {
     it("a failed create that may have created something is uncertain, not fresh", () => {
       const error = new VideoError.MalformedResponse({ message: "garbled", billing: "unknown" })
       const row = play(events.validated, events.submitting, events.failed(error))
-      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1" })
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-1", route })
     })
 
     it("a created task is polled, also after a non-final failure while polling", () => {
@@ -307,7 +309,7 @@ describe("JobState", () => {
       )
       assert.strictEqual(row.attempts, 2)
       assert.isUndefined(row.taskId)
-      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-2" })
+      assert.deepStrictEqual(resume(row), { _tag: "Uncertain", idempotencyKey: "idem-2", route })
     })
 
     it("an ended item reported again keeps the state it failed from", () => {

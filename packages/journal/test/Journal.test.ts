@@ -256,11 +256,19 @@ for (const dialect of dialects) {
           yield* Effect.gen(function* () {
             const store = yield* JobStore.JobStore
             const plans = yield* store.open("b", [item("a")])
-            assert.deepStrictEqual(plans[0]!.resumption, { _tag: "Uncertain", idempotencyKey: "idem-42" })
+            assert.deepStrictEqual(plans[0]!.resumption, {
+              _tag: "Uncertain",
+              idempotencyKey: "idem-42",
+              route: { provider: "scripted", model: model.id }
+            })
             const claimed = yield* store.claims!.claim("b", "a")
             assert.deepStrictEqual(claimed, {
               _tag: "Claimed",
-              resumption: { _tag: "Uncertain", idempotencyKey: "idem-42" }
+              resumption: {
+                _tag: "Uncertain",
+                idempotencyKey: "idem-42",
+                route: { provider: "scripted", model: model.id }
+              }
             })
             const stored = Option.getOrThrow(yield* (yield* Journal.Journal).item("b", "a"))
             assert.strictEqual(stored.state, "uncertain")

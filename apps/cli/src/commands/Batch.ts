@@ -12,6 +12,7 @@ import * as Session from "@reelay/client/Run"
 import * as Json from "@reelay/config/Json"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -79,7 +80,11 @@ export const run = (args: BatchArgs) =>
     })
     const text = yield* readFile(args.file)
     const parsed = yield* Either.match(
-      BatchFile.parse(args.file, text, { provider: settings.provider.value, model: settings.model?.value }),
+      BatchFile.parse(args.file, text, {
+        ...Settings.requestDefaults(settings),
+        provider: settings.provider.value,
+        model: settings.model?.value
+      }),
       { onLeft: Effect.fail, onRight: Effect.succeed }
     )
     const batch = opt(args.batch) ?? parsed.batchId
@@ -90,10 +95,7 @@ export const run = (args: BatchArgs) =>
     const items = parsed.items.map((item) => ({ ...item, label: `${args.file}:${item.line}` }))
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const simulator = yield* Layers.startSimulator(
-          settings,
-          items.map((item) => item.request.provider)
-        )
+        const simulator = yield* Layers.startSimulator(settings, Session.providersOf(items.map((item) => item.request)))
         const registry = yield* Providers.registry(settings, simulator)
         const models = yield* Session.preflight(settings, registry, items)
         // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.

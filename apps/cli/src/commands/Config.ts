@@ -43,6 +43,7 @@ export const toJson = (settings: Settings.Settings) => {
     profile: setting(settings.profile),
     provider: setting(settings.provider),
     model: setting(settings.model),
+    routes: setting(settings.routes),
     simulator: settings.simulator,
     budget: setting(settings.budget, (usd) => Money.format(usd).slice(1)),
     concurrency: {
@@ -80,6 +81,15 @@ export const toLines = (settings: Settings.Settings, style: Render.Style): Reado
     row("profile", settings.profile?.value ?? "none", settings.profile?.source),
     row("provider", settings.provider.value, settings.provider.source),
     row("model", settings.model?.value ?? "the provider's default", settings.model?.source),
+    ...(settings.routes === undefined
+      ? []
+      : [
+          row(
+            "routes",
+            settings.routes.value.map((route, index) => `${index + 1}. ${route.provider} ${route.model}`).join(", "),
+            settings.routes.source
+          )
+        ]),
     row(
       "budget",
       settings.budget === undefined ? "no limit" : Money.format(settings.budget.value),

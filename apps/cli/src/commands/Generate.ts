@@ -11,6 +11,7 @@ import * as Requests from "@reelay/client/Requests"
 import * as Session from "@reelay/client/Run"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -47,8 +48,7 @@ export const run = (args: GenerateArgs) =>
       Requests.toRequest(
         {
           prompt: args.prompt,
-          provider: settings.provider.value,
-          model: settings.model?.value,
+          ...Settings.requestDefaults(settings),
           images: args.image,
           seconds: opt(args.seconds),
           resolution: opt(args.resolution),
@@ -67,7 +67,7 @@ export const run = (args: GenerateArgs) =>
     const output = Session.outputPath(opt(args.out), settings.outDir?.value ?? "out", `${key}-${id}.mp4`)
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
-        const simulator = yield* Layers.startSimulator(settings, [request.provider])
+        const simulator = yield* Layers.startSimulator(settings, Session.providersOf([request]))
         const registry = yield* Providers.registry(settings, simulator)
         const items = [{ key, request, output, overwrite: args.overwrite }]
         const [model] = yield* Session.preflight(settings, registry, items)

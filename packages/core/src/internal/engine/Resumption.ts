@@ -11,7 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Billing from "../../Billing.js"
-import type { GenerateRequest } from "../../GenerateRequest.js"
+import { GenerateRequest } from "../../GenerateRequest.js"
 import { Retrying, Saved, Validated, Warning } from "../../GenerationEvent.js"
 import type * as JobStore from "../../JobStore.js"
 import * as OutputPath from "../../OutputPath.js"
@@ -55,7 +55,9 @@ const providerAndModel = (
 /**
  * Attempts until a video exists, regenerating after a failed generation where that is allowed, then
  * delivers it. Each attempt is a new logical submission with a new idempotency key, except that the
- * first reuses `firstKey` when given (an uncertain create sent again).
+ * first reuses `firstKey` when given (an uncertain create sent again). `nextRoute`, when the request
+ * has one more route, takes over after a create that proves nothing was charged
+ * (`RetryPolicy.movesToNextRoute`).
  */
 const produce = (
   shared: Shared,
@@ -63,7 +65,8 @@ const produce = (
   item: Item,
   validated: Validation.Validated,
   firstKey: string | undefined,
-  attempt: number
+  attempt: number,
+  nextRoute?: ((error: VideoError) => Step) | undefined
 ): Step => {
   const { provider, model, request, expected } = validated
   const idempotencyKey = (attempt === 0 ? firstKey : undefined) ?? randomUUID()
@@ -76,15 +79,17 @@ const produce = (
           produce(shared, follower, item, validated, undefined, attempt + 1)
         )
       : Effect.fail(error)
+  const createFailed = (error: VideoError): Step =>
+    nextRoute !== undefined && RetryPolicy.movesToNextRoute(error) ? nextRoute(error) : regenerateOrFail(error)
   if (provider.mode === "streaming") {
     return Effect.matchEffect(Submission.stream(shared, item, provider, model, request, idempotencyKey), {
-      onFailure: regenerateOrFail,
+      onFailure: createFailed,
       onSuccess: (produced) =>
         Delivery.deliver(shared, item, provider, model, produced.handle, produced.asset, expected)
     })
   }
   return Effect.matchEffect(Submission.createAsync(shared, item, provider, model, request, idempotencyKey), {
-    onFailure: regenerateOrFail,
+    onFailure: createFailed,
     onSuccess: ({ handle, settlement }) =>
       follower.follow({
         item,
@@ -99,6 +104,134 @@ const produce = (
   })
 }
 
+/** One way to serve a request: the request as sent on that route, and its place in the list (1 for the first). */
+interface Candidate {
+  readonly request: GenerateRequest
+  readonly route: number | undefined
+}
+
+/**
+ * The ways to serve `request`: itself when it has no routes; else each route in order, or only
+ * `pinned`, the route an uncertain create went to (sent again with the same key, a create may go
+ * nowhere else: the first one may exist there).
+ */
+const candidatesOf = (
+  request: GenerateRequest,
+  pinned: { readonly provider: string; readonly model: string } | undefined
+): Effect.Effect<ReadonlyArray<Candidate>, InvalidRequest> => {
+  const routes = request.routes
+  if (routes === undefined) return Effect.succeed([{ request, route: undefined }])
+  if (request.provider !== undefined || request.model !== undefined) {
+    return Effect.fail(
+      new InvalidRequest({
+        field: "routes",
+        billing: "not-charged",
+        message: "a request names either routes or a provider and a model, not both"
+      })
+    )
+  }
+  const all = routes.map((route, index) => ({
+    request: new GenerateRequest({ ...request, provider: route.provider, model: route.model, routes: undefined }),
+    route: index + 1
+  }))
+  if (pinned === undefined) return Effect.succeed(all)
+  const found = all.filter((c) => c.request.provider === pinned.provider && c.request.model === pinned.model)
+  return Effect.succeed(found.slice(0, 1))
+}
+
+const routeName = (candidate: Candidate) =>
+  `route ${candidate.route} (${candidate.request.provider} ${candidate.request.model})`
+
+/**
+ * A fresh item: validated, reserved, submitted and delivered on its first route that can serve it.
+ * A route whose provider is unknown or whose model cannot serve the request is skipped with a
+ * warning; a create on it that proves nothing was charged moves the item to the next route, with a
+ * warning saying why. The output is checked once, before anything is sent.
+ */
+const fresh = (
+  shared: Shared,
+  follower: Follower,
+  item: Item,
+  request: GenerateRequest,
+  firstKey: string | undefined,
+  pinned: { readonly provider: string; readonly model: string } | undefined
+): Step =>
+  Effect.gen(function* () {
+    const candidates = yield* candidatesOf(request, pinned)
+    if (candidates.length === 0) {
+      return yield* new InvalidRequest({
+        provider: pinned?.provider,
+        field: "routes",
+        billing: "not-charged",
+        message: `item ${item.key} was being created on ${pinned?.provider} ${pinned?.model}, which is no longer among its routes; it is not sent anywhere else`
+      })
+    }
+    let outputChecked = false
+    const attempt = (index: number, key: string | undefined): Step =>
+      Effect.gen(function* () {
+        const candidate = candidates[index]!
+        const next = index + 1 < candidates.length ? candidates[index + 1] : undefined
+        const prepared = Effect.gen(function* () {
+          const provider = yield* shared.registry.get(candidate.request.provider)
+          return yield* Validation.validate(candidate.request, provider).pipe(Effect.provide(shared.platform))
+        })
+        const validated = yield* Effect.catchIf(
+          prepared,
+          (error) => next !== undefined && error._tag === "InvalidRequest",
+          (error) =>
+            Effect.zipRight(
+              item.emit(
+                new Warning({
+                  key: item.key,
+                  code: "route-skipped",
+                  message: `${routeName(candidate)} cannot serve this request (${error.message}); trying ${routeName(next!)}`
+                })
+              ),
+              Effect.succeed(undefined)
+            )
+        )
+        if (validated === undefined) return yield* attempt(index + 1, undefined)
+        // Before anything is reserved or sent: an output that cannot be written is refused while
+        // refusing costs nothing.
+        if (item.output !== undefined && !outputChecked) {
+          yield* OutputPath.check(item.output, { overwrite: item.overwrite, proven: shared.provenDirectories }).pipe(
+            Effect.mapError((error) => annotate(error, { provider: validated.provider.id }))
+          )
+          outputChecked = true
+        }
+        yield* item.emit(
+          new Validated({
+            key: item.key,
+            provider: validated.provider.id,
+            model: validated.model.id,
+            ...(candidate.route === undefined ? {} : { route: candidate.route }),
+            estimatedCost: validated.model.price,
+            chargePolicy: validated.model.chargePolicy,
+            warnings: validated.warnings
+          })
+        )
+        for (const warning of validated.warnings) {
+          yield* item.emit(new Warning({ key: item.key, code: "provider", message: warning }))
+        }
+        const moveOn =
+          next === undefined
+            ? undefined
+            : (error: VideoError): Step =>
+                Effect.zipRight(
+                  item.emit(
+                    new Warning({
+                      key: item.key,
+                      code: "route-failed",
+                      message: `${routeName(candidate)} failed at no cost (${error._tag}: ${error.message}); trying ${routeName(next)}`
+                    })
+                  ),
+                  attempt(index + 1, undefined)
+                )
+        return yield* produce(shared, follower, item, validated, key, 0, moveOn)
+      })
+    return yield* attempt(0, firstKey)
+  })
+
 /** Carries an item on from `resumption`; the step parks it in the follower's table while its task runs. */
 export const run = (
   shared: Shared,
@@ -112,29 +245,7 @@ export const run = (
     switch (resumption._tag) {
       case "Fresh": {
         if (request === undefined) return yield* Effect.dieMessage("a fresh item needs its request")
-        const provider = yield* shared.registry.get(request.provider)
-        const validated = yield* Validation.validate(request, provider).pipe(Effect.provide(shared.platform))
-        // Before anything is reserved or sent: an output that cannot be written is refused while
-        // refusing costs nothing.
-        if (item.output !== undefined) {
-          yield* OutputPath.check(item.output, { overwrite: item.overwrite, proven: shared.provenDirectories }).pipe(
-            Effect.mapError((error) => annotate(error, { provider: provider.id }))
-          )
-        }
-        yield* item.emit(
-          new Validated({
-            key: item.key,
-            provider: provider.id,
-            model: validated.model.id,
-            estimatedCost: validated.model.price,
-            chargePolicy: validated.model.chargePolicy,
-            warnings: validated.warnings
-          })
-        )
-        for (const warning of validated.warnings) {
-          yield* item.emit(new Warning({ key: item.key, code: "provider", message: warning }))
-        }
-        return yield* produce(shared, follower, item, validated, resumption.idempotencyKey, 0)
+        return yield* fresh(shared, follower, item, request, resumption.idempotencyKey, resumption.route)
       }
       case "Poll": {
         const { handle } = resumption
@@ -210,9 +321,10 @@ export const run = (
       case "Uncertain": {
         // Sent again with the same key: a provider that drops repeated creates answers with the task
         // that may exist, so it is safe without asking; otherwise only with the caller's consent.
+        const route = resumption.route
         const idempotent =
           request !== undefined &&
-          (yield* Effect.either(shared.registry.get(request.provider))).pipe(
+          (yield* Effect.either(shared.registry.get(route?.provider ?? request.provider))).pipe(
             Either.match({ onLeft: () => false, onRight: (provider) => provider.idempotentCreates === true })
           )
         if (batch?.recreateUncertain === true || idempotent) {
@@ -224,7 +336,7 @@ export const run = (
             follower,
             item,
             request,
-            { _tag: "Fresh", idempotencyKey: resumption.idempotencyKey },
+            { _tag: "Fresh", idempotencyKey: resumption.idempotencyKey, route },
             batch
           )
         }
