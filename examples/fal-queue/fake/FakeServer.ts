@@ -152,3 +152,15 @@ export const start = async (options: Options = {}): Promise<FakeServer> => {
       })
   }
 }
+
+/** What a request to the fake does, for the conformance kit's fault proxy (`Target.fake`). */
+export const classify = ({ method, path }: { readonly method: string; readonly path: string }) =>
+  method === "POST"
+    ? ("create" as const)
+    : path.startsWith("/files/")
+      ? ("download" as const)
+      : path.endsWith("/status")
+        ? ("status" as const)
+        : path.includes("/requests/")
+          ? ("content" as const)
+          : ("other" as const)
