@@ -120,13 +120,49 @@ describe("bad input: one clear line, a non-zero exit, nothing sent, nothing char
       name: "an unknown flag",
       args: () => ["generate", "A fox", "--colour", "red"],
       code: 2,
-      line: /^Received unknown argument: '--colour'/
+      line: /^reelay: UsageError: unknown flag --colour for reelay generate \(see reelay generate --help\); nothing was sent$/
     },
     {
       name: "an unknown flag where the prompt goes",
       args: () => ["generate", "--colour"],
       code: 2,
-      line: /^reelay: UsageError: unknown flag --colour \(see reelay generate --help\)/
+      line: /^reelay: UsageError: unknown flag --colour for reelay generate/
+    },
+    {
+      name: "a misspelt flag, with the nearest one",
+      args: () => ["generate", "A fox", "--modle", "veo-3.1-fast"],
+      code: 2,
+      line: /^reelay: UsageError: unknown flag --modle for reelay generate; did you mean --model\?/
+    },
+    {
+      name: "an unknown command, with the nearest one",
+      args: () => ["genrate", "A fox"],
+      code: 2,
+      line: /^reelay: UsageError: unknown command "genrate"; did you mean "generate"\? \(commands: generate, batch/
+    },
+    {
+      name: "an unknown command asked for its help",
+      args: () => ["worker", "--help"],
+      code: 2,
+      line: /^reelay: UsageError: unknown command "worker" \(commands: /
+    },
+    {
+      name: "a flag without its value",
+      args: () => ["generate", "A fox", "--model"],
+      code: 2,
+      line: /^reelay: UsageError: --model needs a value/
+    },
+    {
+      name: "a whole number that is not one",
+      args: () => ["generate", "A fox", "--seconds", "eight"],
+      code: 2,
+      line: /^reelay: UsageError: --seconds must be a whole number, got "eight"/
+    },
+    {
+      name: "an argument too many",
+      args: () => ["generate", "A", "fox"],
+      code: 2,
+      line: /^reelay: UsageError: reelay generate takes <prompt> only; quote a value that has spaces/
     },
     {
       name: "a budget below the price",
@@ -162,11 +198,26 @@ describe("bad input: one clear line, a non-zero exit, nothing sent, nothing char
       lines.some((text) => line.test(text)),
       result.stderr
     ).toBe(true)
-    // One line for the user (an unknown flag also gets the help text after its line).
-    if (!result.stderr.startsWith("Received unknown argument")) expect(lines).toHaveLength(1)
+    // One line for the user.
+    expect(lines).toHaveLength(1)
     expect(result.stdout).toBe("")
     expect(harness.requestsOf(key)).toEqual([])
     expect(harness.chargesOf(key)).toEqual([])
+  })
+
+  it("reports a usage error as JSON with --json", async () => {
+    const cwd = Harness.workdir("usage-json")
+    const result = await Harness.run(["generate", "A fox", "--modle", "x", "--json"], { cwd })
+    expect(result.code).toBe(2)
+    expect(Harness.ndjson(result)).toEqual([
+      {
+        error: {
+          _tag: "UsageError",
+          message: expect.stringContaining("did you mean --model?"),
+          exitCode: 2
+        }
+      }
+    ])
   })
 
   it("reports bad input as the last NDJSON line with --json", async () => {
@@ -214,6 +265,10 @@ describe("reelay commands", () => {
     ]) {
       expect(generate.stdout).toContain(flag)
     }
+    // Each flag with its default and the variable that sets it; none of the parser's filler.
+    expect(generate.stdout).toMatch(/--model TEXT +A model of the provider\. \(env REELAY_MODEL; default: /)
+    expect(generate.stdout).toMatch(/--timeout TEXT .*\(env REELAY_TIMEOUT; default: 10m\)/)
+    expect(generate.stdout).not.toContain("A user-defined piece of text")
     const none = await Harness.run([], { cwd })
     expect(none.code).toBe(0)
     expect(none.stdout).toContain("COMMANDS")

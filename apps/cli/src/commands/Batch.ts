@@ -18,29 +18,13 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as BatchFile from "../BatchFile.js"
-import type { BatchArgs } from "../Cli.js"
 import { BatchFileError, UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
-import * as Report from "../Report.js"
 import * as Run from "../Run.js"
+import type { Args as BatchArgs } from "../specs/Batch.js"
 
 const { opt } = Setup
-
-/** Checks `--concurrency-*` values. */
-export const positive = (value: number | undefined, flag: string): Effect.Effect<number | undefined, UsageError> =>
-  value === undefined || value >= 1
-    ? Effect.succeed(value)
-    : Effect.fail(new UsageError({ message: `${flag} must be at least 1, got ${value}` }))
-
-/** The `--concurrency-submit`, `-status` and `-download` flags of `batch` and `resume`, checked. */
-export const concurrencyOf = (
-  args: Pick<BatchArgs, "concurrencySubmit" | "concurrencyStatus" | "concurrencyDownload">
-) =>
-  Effect.all({
-    submit: positive(opt(args.concurrencySubmit), "--concurrency-submit"),
-    status: positive(opt(args.concurrencyStatus), "--concurrency-status"),
-    download: positive(opt(args.concurrencyDownload), "--concurrency-download")
-  })
 
 /** Reads a batch file as UTF-8 (dropping a byte-order mark; a UTF-16 file is named), or fails naming it. */
 export const readFile = (path: string): Effect.Effect<string, BatchFileError> =>
@@ -64,20 +48,7 @@ export const readFile = (path: string): Effect.Effect<string, BatchFileError> =>
 export const run = (args: BatchArgs) =>
   Effect.gen(function* () {
     const mode = Output.detectMode(args.json)
-    if (/^--?[A-Za-z]/.test(args.file)) {
-      return yield* new UsageError({ message: `unknown flag ${args.file} (see reelay batch --help)` })
-    }
-    const settings = yield* Setup.settings({
-      provider: opt(args.provider),
-      model: opt(args.model),
-      baseUrl: opt(args.baseUrl),
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal),
-      maxCost: opt(args.maxCost),
-      timeout: opt(args.timeout),
-      concurrency: yield* concurrencyOf(args)
-    })
+    const { settings } = yield* CommandSettings.CommandSettings
     const text = yield* readFile(args.file)
     const parsed = yield* Either.match(
       BatchFile.parse(args.file, text, {
@@ -134,9 +105,5 @@ export const run = (args: BatchArgs) =>
         )
       })
     )
-    yield* Report.exit(code)
-  }).pipe(
-    Effect.withSpan("reelay.batch"),
-    Effect.catchAll((error) => Report.failure(error, args.json)),
-    Effect.provide(NodeHttpClient.layerUndici)
-  )
+    return code
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))

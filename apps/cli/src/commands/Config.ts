@@ -7,17 +7,14 @@
  */
 
 import * as Settings from "@reelay/config/Settings"
-import * as Setup from "@reelay/config/Setup"
 import * as Money from "@reelay/core/Money"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import type { ConfigArgs } from "../Cli.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
-import * as Report from "../Report.js"
-
-const { opt } = Setup
+import type { Args as ConfigArgs } from "../specs/Config.js"
 
 /** `<redacted>`, or `<redacted …wxyz>` for a key of 16 characters or more. */
 export const redactKey = (key: Redacted.Redacted<string>): string => {
@@ -128,19 +125,7 @@ export const toLines = (settings: Settings.Settings, style: Render.Style): Reado
 /** Runs the command. */
 export const run = (args: ConfigArgs) =>
   Effect.gen(function* () {
-    const settings = yield* Setup.settings({
-      provider: opt(args.provider),
-      model: opt(args.model),
-      baseUrl: opt(args.baseUrl),
-      maxCost: opt(args.maxCost),
-      timeout: opt(args.timeout),
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal)
-    })
+    const { settings } = yield* CommandSettings.CommandSettings
     if (args.json) yield* Output.stdout(JSON.stringify(toJson(settings)))
     else yield* Output.stdout(toLines(settings, Output.styleFor(Output.detectMode(false))).join("\n"))
-  }).pipe(
-    Effect.withSpan("reelay.config"),
-    Effect.catchAll((error) => Report.failure(error, args.json))
-  )
+  })

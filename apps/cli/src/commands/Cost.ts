@@ -14,11 +14,11 @@ import * as Money from "@reelay/core/Money"
 import { Journal } from "@reelay/journal"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import type { CostArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
-import * as Report from "../Report.js"
+import type { Args as CostArgs } from "../specs/Cost.js"
 
 const { opt } = Setup
 
@@ -147,11 +147,7 @@ export const costJson = (rows: ReadonlyArray<Journal.CostSummary>) => {
 export const run = (args: CostArgs) =>
   Effect.gen(function* () {
     const style = Output.styleFor(args.json ? "json" : Output.detectMode(false))
-    const settings = yield* Setup.settings({
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal)
-    })
+    const { settings } = yield* CommandSettings.CommandSettings
     const filter = {
       batch: opt(args.batch),
       provider: opt(args.provider),
@@ -177,7 +173,4 @@ export const run = (args: CostArgs) =>
     } else {
       yield* Output.stdout(costTable(rows, style).join("\n"))
     }
-  }).pipe(
-    Effect.withSpan("reelay.cost"),
-    Effect.catchAll((error) => Report.failure(error, args.json))
-  )
+  })

@@ -16,11 +16,10 @@ import * as Setup from "@reelay/config/Setup"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import type { GenerateArgs } from "../Cli.js"
-import { UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
-import * as Report from "../Report.js"
 import * as Run from "../Run.js"
+import type { Args as GenerateArgs } from "../specs/Generate.js"
 
 const { opt } = Setup
 
@@ -28,22 +27,7 @@ const { opt } = Setup
 export const run = (args: GenerateArgs) =>
   Effect.gen(function* () {
     const mode = Output.detectMode(args.json)
-    // @effect/cli takes an unknown flag for the prompt when no prompt precedes it.
-    if (/^--?[A-Za-z]/.test(args.prompt)) {
-      return yield* new UsageError({
-        message: `unknown flag ${args.prompt.split(/\s/)[0]} (see reelay generate --help); a prompt cannot start with "-"`
-      })
-    }
-    const settings = yield* Setup.settings({
-      provider: opt(args.provider),
-      model: opt(args.model),
-      baseUrl: opt(args.baseUrl),
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal),
-      maxCost: opt(args.maxCost),
-      timeout: opt(args.timeout)
-    })
+    const { settings } = yield* CommandSettings.CommandSettings
     const request = yield* Either.match(
       Requests.toRequest(
         {
@@ -84,9 +68,5 @@ export const run = (args: GenerateArgs) =>
         return yield* Run.execute({ batch, items, settings, mode, single: true }, registry, journal)
       })
     )
-    yield* Report.exit(code)
-  }).pipe(
-    Effect.withSpan("reelay.generate"),
-    Effect.catchAll((error) => Report.failure(error, args.json)),
-    Effect.provide(NodeHttpClient.layerUndici)
-  )
+    return code
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))

@@ -13,11 +13,11 @@ import { ModelSpec } from "@reelay/core/ModelSpec"
 import * as Money from "@reelay/core/Money"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { ModelsArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
-import * as Report from "../Report.js"
+import type { Args as ModelsArgs } from "../specs/Models.js"
 
 const { opt } = Setup
 
@@ -53,7 +53,7 @@ export const modelsTable = (models: ReadonlyArray<ModelSpec>, style: Render.Styl
 export const run = (args: ModelsArgs) =>
   Effect.gen(function* () {
     const style = Output.styleFor(args.json ? "json" : Output.detectMode(false))
-    const settings = yield* Setup.settings({ config: opt(args.config), profile: opt(args.profile) })
+    const { settings } = yield* CommandSettings.CommandSettings
     const wanted = opt(args.provider)
     const listed = Providers.listing(settings)
     const target = wanted === undefined ? undefined : (Settings.simulatedBuiltin(wanted)?.id ?? wanted)
@@ -98,7 +98,4 @@ export const run = (args: ModelsArgs) =>
         )
       ].join("\n\n")
     )
-  }).pipe(
-    Effect.withSpan("reelay.models"),
-    Effect.catchAll((error) => Report.failure(error, args.json))
-  )
+  })

@@ -18,12 +18,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type { ResumeArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
-import * as Report from "../Report.js"
 import * as Run from "../Run.js"
-import { concurrencyOf } from "./Batch.js"
+import type { Args as ResumeArgs } from "../specs/Resume.js"
 
 const { opt } = Setup
 
@@ -31,15 +30,7 @@ const { opt } = Setup
 export const run = (args: ResumeArgs) =>
   Effect.gen(function* () {
     const mode = Output.detectMode(args.json)
-    const flags = {
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal),
-      maxCost: opt(args.maxCost),
-      timeout: opt(args.timeout),
-      concurrency: yield* concurrencyOf(args)
-    }
-    const initial = yield* Setup.settings(flags)
+    const { flags, settings: initial } = yield* CommandSettings.CommandSettings
     if (!Session.journalExists(initial)) {
       const batch = opt(args.batch)
       if (batch !== undefined) {
@@ -94,9 +85,5 @@ export const run = (args: ResumeArgs) =>
         )
       })
     )
-    yield* Report.exit(code)
-  }).pipe(
-    Effect.withSpan("reelay.resume"),
-    Effect.catchAll((error) => Report.failure(error, args.json)),
-    Effect.provide(NodeHttpClient.layerUndici)
-  )
+    return code
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))

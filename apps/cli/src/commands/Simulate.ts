@@ -14,10 +14,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import type { SimulateArgs } from "../Cli.js"
 import * as Output from "../Output.js"
-import * as Report from "../Report.js"
 import * as Signals from "../Signals.js"
+import type { Args as SimulateArgs } from "../specs/Simulate.js"
 
 const { opt } = Setup
 
@@ -76,4 +75,4 @@ export const run = (args: SimulateArgs) =>
       }
       yield* Deferred.await(stop)
     })
-  ).pipe(Effect.catchAll((error) => Report.failure(error, args.json)))
+  )

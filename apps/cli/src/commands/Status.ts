@@ -19,11 +19,11 @@ import { JobState, Journal } from "@reelay/journal"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { StatusArgs } from "../Cli.js"
 import { UsageError } from "../CliError.js"
+import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
-import * as Report from "../Report.js"
+import type { Args as StatusArgs } from "../specs/Status.js"
 
 const { opt } = Setup
 
@@ -291,11 +291,7 @@ export const run = (args: StatusArgs) =>
   Effect.gen(function* () {
     const mode = args.json ? "json" : Output.detectMode(false)
     const style = Output.styleFor(mode)
-    const settings = yield* Setup.settings({
-      profile: opt(args.profile),
-      config: opt(args.config),
-      journal: opt(args.journal)
-    })
+    const { settings } = yield* CommandSettings.CommandSettings
     const target = opt(args.target)
     if (!Session.journalExists(settings)) {
       if (target !== undefined) {
@@ -384,7 +380,4 @@ export const run = (args: StatusArgs) =>
       else
         yield* Output.stdout(byTask.map((item) => itemDetail(item, itemSpend(item, charges)).join("\n")).join("\n\n"))
     }).pipe(Effect.provide(Layers.journalReader(settings)))
-  }).pipe(
-    Effect.withSpan("reelay.status"),
-    Effect.catchAll((error) => Report.failure(error, args.json))
-  )
+  })
