@@ -202,7 +202,7 @@ describe("plugins from outside the workspace", () => {
     )
   })
 
-  it("the reelay command lists both plugins and generates through each, by name and by path", async () => {
+  it("the reelay command lists both plugins, generates through each (by name and by path), and runs, shows, resumes and costs a batch through one", async () => {
     const models = await run(process.execPath, [Harness.bundle, "models", "--json"], app, pluginEnv())
     assert.include(models, '"fal-queue"')
     assert.include(models, '"fal-renamed"')
@@ -229,12 +229,21 @@ describe("plugins from outside the workspace", () => {
       )
       assert.isTrue(Harness.isMp4(path.join(app, file)), file)
     }
+    // A batch through a plugin, then status and resume read it back through the same plugin.
+    fs.writeFileSync(
+      path.join(app, "jobs.jsonl"),
+      `${JSON.stringify({ key: "crane", prompt: "A crane in a batch", provider: "fal-queue", model: "fal-veo-fast" })}\n`
+    )
+    await run(process.execPath, [Harness.bundle, "batch", "jobs.jsonl", "--batch", "plugged"], app, pluginEnv())
+    const status = await run(process.execPath, [Harness.bundle, "status", "plugged", "--json"], app, pluginEnv())
+    assert.include(status, '"fal-queue"')
+    await run(process.execPath, [Harness.bundle, "resume", "plugged"], app, pluginEnv())
     const cost = await run(process.execPath, [Harness.bundle, "cost", "--json"], app, pluginEnv())
     assert.include(cost, "fal-renamed")
     const { creates } = await ledger()
     assert.includeMembers(
       creates.map((create) => create.prompt),
-      ["A crane (fal-queue)", "A crane (fal-renamed)"]
+      ["A crane (fal-queue)", "A crane (fal-renamed)", "A crane in a batch"]
     )
   })
 

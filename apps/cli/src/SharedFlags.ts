@@ -55,3 +55,6 @@ export const concurrency = {
   concurrencyStatus: Spec.integer("concurrency-status", "Status calls in flight.", { default: "10" }),
   concurrencyDownload: Spec.integer("concurrency-download", "Downloads at once.", { default: "5" })
 }
+
+/** What every command that runs a batch takes besides its own flags: deadline, budget, concurrency, output, sources. */
+export const batchRun = { timeout, maxCost, ...concurrency, json, ...sources }

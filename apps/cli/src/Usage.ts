@@ -40,7 +40,13 @@ export const nearest = (word: string, candidates: ReadonlyArray<string>): string
 }
 
 const globalValued = new Set(["log-level", "completions"])
-const globalBoolean = new Set(["help", "version", "wizard"])
+/** Built-ins the parser handles on any command line, whatever else it holds. */
+const builtins = new Set(["version", "wizard", "completions"])
+/** What the parser reads as the value of a boolean flag written right after it. */
+const booleanWords = /^(true|false|yes|no|y|n|1|0|on|off)$/i
+
+const isHelp = (arg: string) => arg === "--help" || arg === "-h"
+const flagName = (arg: string) => arg.replace(/^--?/, "").split("=")[0]!
 
 /** Checks `args` (the command line after `node reelay`). */
 export const check = (
@@ -49,16 +55,16 @@ export const check = (
   help: { readonly root: () => string; readonly command: (spec: Spec.AnySpec) => string }
 ): Verdict => {
   const refused = (message: string): Verdict => ({ _tag: "Refused", message })
-  const wantsHelp = args.some((arg) => arg === "--help" || arg === "-h")
   // The command: the first word that is neither a global flag nor its value.
   let index = 0
   while (index < args.length && args[index]!.startsWith("-")) {
-    const name = args[index]!.replace(/^--?/, "").split("=")[0]!
+    if (isHelp(args[index]!)) return { _tag: "Help", text: help.root() }
+    const name = flagName(args[index]!)
+    if (builtins.has(name)) return { _tag: "Parse" }
     index += globalValued.has(name) && !args[index]!.includes("=") ? 2 : 1
   }
   const word = args[index]
-  if (word === undefined)
-    return wantsHelp || args.length === 0 ? { _tag: "Help", text: help.root() } : { _tag: "Parse" }
+  if (word === undefined) return args.length === 0 ? { _tag: "Help", text: help.root() } : { _tag: "Parse" }
   const spec = specs.find((candidate) => candidate.name === word)
   if (spec === undefined) {
     const guess = nearest(
@@ -69,45 +75,44 @@ export const check = (
       `unknown command "${word}"${guess === undefined ? "" : `; did you mean "${guess}"?`} (commands: ${specs.map((candidate) => candidate.name).join(", ")})`
     )
   }
-  if (wantsHelp) return { _tag: "Help", text: help.command(spec) }
   const flags = Object.values(spec.flags)
   const positional = Object.values(spec.args)
   const see = `see reelay ${spec.name} --help`
   let given = 0
-  for (let at = 0; at < args.length; at++) {
+  for (let at = index + 1; at < args.length; at++) {
     const arg = args[at]!
-    if (at === index) continue
     if (arg === "--") {
       given += args.length - at - 1
       break
     }
-    if (arg.startsWith("-") && !/^-\d/.test(arg)) {
-      const [raw, inline] = arg.startsWith("--")
-        ? [arg.slice(2).split("=")[0]!, arg.includes("=")]
-        : [arg.slice(1), false]
-      if (globalValued.has(raw)) {
-        if (!inline) at++
-        continue
-      }
-      if (globalBoolean.has(raw)) continue
-      const flag = flags.find((candidate) => candidate.name === raw)
-      if (flag === undefined) {
-        const guess = nearest(raw, [...flags.map((candidate) => candidate.name), ...globalValued])
-        return refused(
-          `unknown flag ${arg.split("=")[0]} for reelay ${spec.name}${guess === undefined ? "" : `; did you mean --${guess}?`} (${see})`
-        )
-      }
-      if (flag.kind === "boolean") continue
-      const value = inline ? arg.slice(arg.indexOf("=") + 1) : args[++at]
-      if (value === undefined || (!inline && value.startsWith("--"))) {
-        return refused(`--${flag.name} needs a value (${see})`)
-      }
-      if (flag.kind === "integer" && !/^-?\d+$/.test(value)) {
-        return refused(`--${flag.name} must be a whole number, got "${value}"`)
-      }
+    if (!arg.startsWith("-") || /^-\d/.test(arg)) {
+      given++
       continue
     }
-    given++
+    if (isHelp(arg)) return { _tag: "Help", text: help.command(spec) }
+    const name = flagName(arg)
+    const inline = arg.startsWith("--") && arg.includes("=")
+    if (builtins.has(name)) return { _tag: "Parse" }
+    if (globalValued.has(name)) {
+      if (!inline) at++
+      continue
+    }
+    const flag = flags.find((candidate) => candidate.name === name)
+    if (flag === undefined || !arg.startsWith("--")) {
+      const guess = nearest(name, [...flags.map((candidate) => candidate.name), ...globalValued])
+      return refused(
+        `unknown flag ${arg.split("=")[0]} for reelay ${spec.name}${guess === undefined ? "" : `; did you mean --${guess}?`} (${see})`
+      )
+    }
+    if (flag.kind === "boolean") {
+      if (!inline && booleanWords.test(args[at + 1] ?? "")) at++
+      continue
+    }
+    const value = inline ? arg.slice(arg.indexOf("=") + 1) : args[++at]
+    if (value === undefined) return refused(`--${flag.name} needs a value (${see})`)
+    if (flag.kind === "integer" && !/^-?\d+$/.test(value)) {
+      return refused(`--${flag.name} must be a whole number, got "${value}"`)
+    }
   }
   const required = positional.filter((arg) => !arg.optional).length
   if (given < required) {

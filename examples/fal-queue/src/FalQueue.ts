@@ -98,10 +98,15 @@ export const make = (
      * A status or response URL as a path under the base URL. The key goes to the base URL's origin
      * only: a URL elsewhere is an answer reelay cannot follow without sending the key to a stranger.
      */
-    const pathOf = (url: string): string | undefined =>
-      url.startsWith(`${baseUrl}/`) && !/(^|\/)\.\.?(\/|$)/.test(url.slice(baseUrl.length))
-        ? url.slice(baseUrl.length)
+    const pathOf = (url: string): string | undefined => {
+      if (!URL.canParse(url) || !URL.canParse(baseUrl)) return undefined
+      // Parsed, so "HOST:443" and "host" are one origin, and "." and ".." segments are resolved.
+      const parsed = new URL(url)
+      const prefix = new URL(baseUrl).pathname.replace(/\/$/, "")
+      return parsed.origin === exchange.origin && parsed.pathname.startsWith(`${prefix}/`)
+        ? `${parsed.pathname.slice(prefix.length)}${parsed.search}`
         : undefined
+    }
 
     const submit = Effect.fn("FalQueue.submit")(function* (input: VideoProvider.SubmitInput) {
       const context = yield* exchange.context("create")

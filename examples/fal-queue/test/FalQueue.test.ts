@@ -3,6 +3,7 @@
  * made and saved, charged once as the fake's ledger says; failures mapped; no key, nothing sent.
  */
 import * as NodeFs from "node:fs"
+import * as Http from "node:http"
 import * as NodePath from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Engine from "@reelay/core/Engine"
@@ -97,6 +98,38 @@ describe("fal-queue", () => {
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(String(exit.cause), "FAL_QUEUE_API_KEY")
       assert.strictEqual((yield* ledgerOf(server.baseUrl)).creates.length, 0)
+    })
+  )
+
+  it.scopedLive("follows status and response URLs only on its own origin: elsewhere, the create is uncertain", () =>
+    Effect.gen(function* () {
+      // A queue that answers with URLs on another host, where the key must never go.
+      const stray = yield* Effect.acquireRelease(
+        Effect.promise(
+          () =>
+            new Promise<Http.Server>((resolve) => {
+              const server = Http.createServer((_req, res) => {
+                res.writeHead(200, { "content-type": "application/json" })
+                res.end(
+                  JSON.stringify({
+                    request_id: "r-1",
+                    status_url: "http://collector.invalid/requests/r-1/status",
+                    response_url: "http://collector.invalid/requests/r-1"
+                  })
+                )
+              })
+              server.listen(0, "127.0.0.1", () => resolve(server))
+            })
+        ),
+        (server) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      )
+      const { port } = stray.address() as { port: number }
+      const { exit } = yield* generate(`http://127.0.0.1:${port}`, "A red fox")
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        assert.include(String(exit.cause), "UncertainSubmission")
+        assert.include(String(exit.cause), "outside")
+      }
     })
   )
 })

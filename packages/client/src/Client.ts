@@ -445,13 +445,17 @@ export const createClient = (options: ClientOptions = {}): Client => {
     const { output: _output, overwrite: _overwrite, key: _key, ...fields } = input as BatchInput
     return Either.match(
       Requests.toRequest(
-        input.provider === undefined && input.model === undefined
-          ? { ...fields, ...Settings.requestDefaults(settings) }
-          : {
-              ...fields,
-              provider: input.provider ?? settings.provider.value,
-              model: input.model ?? settings.model?.value
-            },
+        // The caller's own routes stand as given; else a request naming neither provider nor model
+        // takes the settings' (a profile's routes, or the selected provider and model).
+        input.routes !== undefined
+          ? fields
+          : input.provider === undefined && input.model === undefined
+            ? { ...fields, ...Settings.requestDefaults(settings) }
+            : {
+                ...fields,
+                provider: input.provider ?? settings.provider.value,
+                model: input.model ?? settings.model?.value
+              },
         cwd
       ),
       { onLeft: Effect.fail, onRight: Effect.succeed }

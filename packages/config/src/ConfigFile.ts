@@ -266,6 +266,11 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
         `profiles.${name}: a profile names either "routes" or a "provider" and "model", not both (each route names its provider and model)`
       )
     }
+    if (profile.routes !== undefined && (profile.apiKeyEnv !== undefined || profile.baseUrl !== undefined)) {
+      return fail(
+        `profiles.${name}: a profile with "routes" names no "apiKeyEnv" or "baseUrl": each route uses its provider's own key and base URL variables`
+      )
+    }
   }
   if (file.defaultProfile !== undefined && !hasOwn(file.profiles, file.defaultProfile)) {
     const known = Object.keys(file.profiles)

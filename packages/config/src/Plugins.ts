@@ -52,12 +52,32 @@ const pickExport = (entry: unknown, conditions: ReadonlyArray<string>): string |
   return undefined
 }
 
+/** The target of `subpath` in an `exports` field: an exact entry, else a `./prefix*suffix` pattern. */
+const exportEntry = (exportsField: unknown, subpath: string): unknown => {
+  if (typeof exportsField !== "object" || exportsField === null || Array.isArray(exportsField)) {
+    return subpath === "." ? exportsField : undefined
+  }
+  const entries = exportsField as Record<string, unknown>
+  if (!Object.keys(entries).some((key) => key.startsWith("."))) return subpath === "." ? exportsField : undefined
+  if (Object.hasOwn(entries, subpath)) return entries[subpath]
+  for (const [key, target] of Object.entries(entries)) {
+    const star = key.indexOf("*")
+    if (star === -1) continue
+    const [before, after] = [key.slice(0, star), key.slice(star + 1)]
+    if (!subpath.startsWith(before) || !subpath.endsWith(after) || subpath.length < key.length - 1) continue
+    const match = subpath.slice(before.length, subpath.length - after.length)
+    return JSON.parse(JSON.stringify(target).replaceAll("*", match))
+  }
+  return undefined
+}
+
 /**
- * A package whose `exports` offers only `import` (an ES-module-only package), which `require.resolve`
- * refuses: its folder is found as Node finds it (`node_modules` in the folder and every parent), and
- * its `exports` read with the import conditions.
+ * A package name resolved as Node resolves an `import` of it: its folder found in `node_modules` of
+ * `folder` or a parent, its `exports` read with the import conditions (and any `--conditions` this
+ * process runs with). `undefined` when no such package is found, or it has no `exports` (then
+ * `require.resolve` reads its `main`).
  */
-const resolveImportOnly = (spec: string, folder: string): string | undefined => {
+const resolveImport = (spec: string, folder: string): string | undefined => {
   const [scopeOrName, ...rest] = spec.split("/")
   const name = scopeOrName!.startsWith("@") ? `${scopeOrName}/${rest.shift()}` : scopeOrName!
   const subpath = rest.length === 0 ? "." : `./${rest.join("/")}`
@@ -65,18 +85,8 @@ const resolveImportOnly = (spec: string, folder: string): string | undefined => 
     const manifestPath = NodePath.join(dir, "node_modules", name, "package.json")
     if (NodeFs.existsSync(manifestPath)) {
       const manifest = JSON.parse(NodeFs.readFileSync(manifestPath, "utf8")) as { exports?: unknown }
-      const exportsField = manifest.exports
-      const entry =
-        typeof exportsField === "object" && exportsField !== null && !Array.isArray(exportsField)
-          ? Object.keys(exportsField).some((key) => key.startsWith("."))
-            ? (exportsField as Record<string, unknown>)[subpath]
-            : subpath === "."
-              ? exportsField
-              : undefined
-          : subpath === "."
-            ? exportsField
-            : undefined
-      const target = pickExport(entry, activeConditions())
+      if (manifest.exports === undefined) return undefined
+      const target = pickExport(exportEntry(manifest.exports, subpath), activeConditions())
       return target === undefined ? undefined : NodePath.resolve(NodePath.dirname(manifestPath), target)
     }
     if (NodePath.dirname(dir) === dir) return undefined
@@ -91,15 +101,17 @@ export const resolvePlugin = (spec: string, folder: string): { file: string } | 
       ? { file }
       : { problem: `cannot be found: there is no file ${file}` }
   }
+  const imported = resolveImport(spec, folder)
+  if (imported !== undefined) {
+    return NodeFs.existsSync(imported)
+      ? { file: imported }
+      : { problem: `cannot be found: its package exports ${imported}, which does not exist (is it built?)` }
+  }
   const require = createRequire(NodePath.join(folder, "reelay.config.json"))
   try {
     return { file: require.resolve(spec) }
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED") {
-      const file = resolveImportOnly(spec, folder)
-      if (file !== undefined) return { file }
-    }
     return {
       problem:
         code === "MODULE_NOT_FOUND"

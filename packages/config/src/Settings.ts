@@ -317,7 +317,8 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     const model = first(
       setting(flags.model, "--model"),
       setting(environment.get(env.model), env.model),
-      setting(profile?.model ?? profile?.routes?.[0]?.model, fromProfile)
+      // A profile with routes names its first route's model only while its routes are in use.
+      setting(profile?.model ?? routes?.value[0]?.model, fromProfile)
     )
 
     // The provider: chosen explicitly, else by the model named, else by a key in the environment,
@@ -325,7 +326,7 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     const explicit = first(
       setting(flags.provider, "--provider"),
       setting(environment.get(env.provider), env.provider),
-      setting(profile?.provider ?? profile?.routes?.[0]?.provider, fromProfile)
+      setting(profile?.provider ?? routes?.value[0]?.provider, fromProfile)
     )
     if (explicit !== undefined && !known.includes(explicit.value)) {
       return yield* Either.left(
@@ -370,7 +371,12 @@ export const resolve = (inputs: Inputs): Either.Either<Settings, UsageError | In
     }
 
     // Per provider: base URL and key. The profile's settings apply to the profile's provider.
-    const profileProvider = profile?.provider ?? (profile === undefined ? undefined : provider.value)
+    // A profile with routes holds no key variable or base URL of its own (each route uses its
+    // provider's own): its settings apply to no provider in particular.
+    const profileProvider =
+      profile?.routes !== undefined
+        ? undefined
+        : (profile?.provider ?? (profile === undefined ? undefined : provider.value))
     const appliesProfile = (id: string) => profile !== undefined && profileProvider === id
     const selected = provider.value
     const baseUrlFlag = (id: string) => (id === selected ? setting(flags.baseUrl, "--base-url") : undefined)

@@ -88,6 +88,24 @@ describe("Plugins.load", () => {
     expect(Either.getOrThrow(result).map((d) => d.id)).toEqual(["acme", "acme-esm"])
   })
 
+  it("resolves a package as an import does: a dual package's ES module build, a subpath pattern", async () => {
+    const file = project(["dual", "@acme/plugins/video"], {
+      "node_modules/dual/package.json": JSON.stringify({
+        name: "dual",
+        exports: { ".": { require: "./main.cjs", import: "./main.mjs" } }
+      }),
+      "node_modules/dual/main.cjs": descriptorModule({ id: "dual-cjs" }, "module.exports = { default: descriptor }"),
+      "node_modules/dual/main.mjs": descriptorModule({ id: "dual-esm" }),
+      "node_modules/@acme/plugins/package.json": JSON.stringify({
+        name: "@acme/plugins",
+        type: "module",
+        exports: { "./*": "./dist/*.js" }
+      }),
+      "node_modules/@acme/plugins/dist/video.js": descriptorModule({ id: "acme-video" })
+    })
+    expect(Either.getOrThrow(await load(file)).map((d) => d.id)).toEqual(["dual-esm", "acme-video"])
+  })
+
   it("says a plugin cannot be found, by path and by name", async () => {
     expect(await failure(project(["./missing.js"]))).toMatch(
       /plugins\[0\] "\.\/missing\.js" cannot be found: there is no file/

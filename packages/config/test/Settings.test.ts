@@ -286,6 +286,23 @@ describe("a profile's routes", () => {
     }
   })
 
+  it("give the overriding provider nothing of theirs: neither the first route's model nor its key variable", () => {
+    const settings = ok(resolve({ file: routed, flags: { provider: "apiyi" } }))
+    expect(settings.provider.value).toBe("apiyi")
+    expect(settings.model).toBeUndefined()
+    expect(settings.providers.find((p) => p.id === "apiyi")?.apiKeyEnv).toBe("APIYI_API_KEY")
+  })
+
+  it("cannot stand beside a key variable or base URL of the profile's own", () => {
+    const parsed = ConfigFile.parse(
+      "/work/reelay.config.json",
+      JSON.stringify({ profiles: { r: { apiKeyEnv: "MY_KEY", routes: [{ provider: "apiyi", model: "veo-3.1" }] } } })
+    )
+    expect(Either.isLeft(parsed) && parsed.left.message).toContain(
+      'a profile with "routes" names no "apiKeyEnv" or "baseUrl"'
+    )
+  })
+
   it("naming an unknown provider are refused, naming the profile", () => {
     const bad = file({ profiles: { r: { routes: [{ provider: "nowhere", model: "m" }] } } })
     const result = resolve({ file: bad, flags: { profile: "r" } })

@@ -61,6 +61,19 @@ export const submitFailure = (error: VideoError, idempotencyKey: string): VideoE
         message: `the create may have reached the provider, and whether a task exists is unknown (${error._tag}: ${error.message}); not retried, because a retry could be billed twice`
       })
 
+/**
+ * A create whose last attempt was refused, after an earlier attempt of it may have reached the
+ * provider: still uncertain, whatever the refusal says (it proves nothing about the earlier one).
+ */
+export const uncertainAfter = (error: VideoError, idempotencyKey: string): UncertainSubmission =>
+  new UncertainSubmission({
+    ...(error.provider === undefined ? {} : { provider: error.provider }),
+    ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+    idempotencyKey,
+    billing: "unknown",
+    message: `an earlier attempt of this create may have reached the provider, and whether a task exists is unknown; the last attempt was refused (${error._tag}: ${error.message}), which proves nothing about the earlier one`
+  })
+
 export interface RegenerationOptions {
   /** New tasks to ask for after a failed generation, at most (default 1). */
   readonly maxAttempts: number

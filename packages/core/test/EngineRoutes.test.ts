@@ -137,6 +137,42 @@ describe("Engine: routes", () => {
     })
   }
 
+  it.effect("never moves on when an earlier attempt of the create may have reached the first route", () => {
+    // A provider that drops repeated creates is asked again after a lost answer; its later refusals
+    // prove nothing about the first attempt.
+    const first = scripted({
+      id: "first",
+      models: [portrait("on-success", "first-portrait")],
+      idempotentCreates: true,
+      submitFailures: [
+        new VideoError.ProviderUnavailable({ provider: "first", stage: "exchange", message: "answer lost" }),
+        ...Array.from(
+          { length: 20 },
+          () =>
+            new VideoError.ProviderUnavailable({
+              provider: "first",
+              stage: "response",
+              httpStatus: 503,
+              message: "busy"
+            })
+        )
+      ]
+    })
+    const second = scripted({ id: "second", models: [portrait("on-success", "second-portrait")] })
+    return Effect.gen(function* () {
+      const { exit } = yield* collect(
+        Engine.generate(routed, { output: path.join(tempDir(), "heron.mp4"), key: "heron" })
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        assert.include(String(exit.cause), "UncertainSubmission")
+        assert.include(String(exit.cause), "an earlier attempt of this create may have reached the provider")
+      }
+      assert.isAbove(first.recorder.submits.length, 1, "the first route was asked again")
+      assert.strictEqual(second.recorder.submits.length, 0, "nothing sent to the second route")
+    }).pipe(Effect.provide(engineLayer([first.provider, second.provider])), advancing)
+  })
+
   it.effect("never moves on once a task was created, even when its generation failed at no cost", () => {
     const failed = new TaskStatus.Failed({
       error: new VideoError.GenerationFailed({ provider: "first", message: "the model gave up" })

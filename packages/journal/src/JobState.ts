@@ -285,7 +285,7 @@ const nothingCreated = (error: VideoError) => RetryPolicy.provesNothingCreated(e
  *
  * | row | resumption |
  * | --- | --- |
- * | `planned` | `Fresh` |
+ * | `planned` | `Fresh`; `Uncertain` when it was released to be created again and no create was sent since |
  * | `submitting` (a create whose answer was never recorded), `uncertain` | `Uncertain` |
  * | `submitted`, `running` | `Poll` |
  * | `succeeded` | `Fetch` (the recorded URL, or the provider again) |
@@ -343,7 +343,9 @@ export const resumption = (row: Row, now: number, taskBilled?: BillingOutcome | 
         }
   switch (row.state) {
     case "planned":
-      return { _tag: "Fresh" }
+      // Released for a new create that was never sent (the run stopped first): the consent was that
+      // run's, and the first create may still have made a task on its route.
+      return releasedNotResent(row) ? uncertain() : { _tag: "Fresh" }
     case "submitting":
     case "uncertain":
       return uncertain()

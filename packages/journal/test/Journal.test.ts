@@ -338,30 +338,40 @@ for (const dialect of dialects) {
         )
       )
 
-      it.live("release turns an uncertain item fresh and says so in the log", () =>
-        withJournal(() =>
-          Effect.gen(function* () {
-            const store = yield* JobStore.JobStore
-            yield* store.open("b", [item("a"), item("b")])
-            yield* claim(store, "b", "a", "b")
-            yield* store.record("b", "a", submitting("a"))
-            yield* store.release!("b", "a")
-            // Only uncertain items can be released.
-            yield* store.release!("b", "b")
-            const journal = yield* Journal.Journal
-            const a = Option.getOrThrow(yield* journal.item("b", "a"))
-            assert.strictEqual(a.state, "planned")
-            assert.strictEqual(a.releases, 1)
-            assert.isDefined(a.releasedAt)
-            assert.deepStrictEqual(tagsOf(yield* store.open("b", [item("a"), item("b")])), ["Fresh", "Fresh"])
-            assert.strictEqual(Option.getOrThrow(yield* journal.item("b", "b")).releases, 0)
-            const log = yield* journal.events("b", "a")
-            assert.deepStrictEqual(
-              log.map((entry) => entry.tag),
-              ["Submitting", "Released"]
-            )
-          })
-        )
+      it.live(
+        "release makes an uncertain item planned and says so; until its new create is sent it stays uncertain",
+        () =>
+          withJournal(() =>
+            Effect.gen(function* () {
+              const store = yield* JobStore.JobStore
+              yield* store.open("b", [item("a"), item("b")])
+              yield* claim(store, "b", "a", "b")
+              yield* store.record("b", "a", submitting("a"))
+              yield* store.release!("b", "a")
+              // Only uncertain items can be released.
+              yield* store.release!("b", "b")
+              const journal = yield* Journal.Journal
+              const a = Option.getOrThrow(yield* journal.item("b", "a"))
+              assert.strictEqual(a.state, "planned")
+              assert.strictEqual(a.releases, 1)
+              assert.isDefined(a.releasedAt)
+              // The consent to create it again was the releasing run's: stopped before its new create, a
+              // later run finds it uncertain again, with its key and its route, never simply fresh.
+              const reopened = yield* store.open("b", [item("a"), item("b")])
+              assert.deepStrictEqual(tagsOf(reopened), ["Uncertain", "Fresh"])
+              assert.deepStrictEqual(reopened[0]!.resumption, {
+                _tag: "Uncertain",
+                idempotencyKey: "idem-a",
+                route: { provider: "scripted", model: model.id }
+              })
+              assert.strictEqual(Option.getOrThrow(yield* journal.item("b", "b")).releases, 0)
+              const log = yield* journal.events("b", "a")
+              assert.deepStrictEqual(
+                log.map((entry) => entry.tag),
+                ["Submitting", "Released"]
+              )
+            })
+          )
       )
 
       it.live("finds the item of a task", () =>

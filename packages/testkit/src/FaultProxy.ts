@@ -82,6 +82,15 @@ export const start = async (options: Options): Promise<FaultProxy> => {
   const log: Array<Logged> = []
   const servers: Array<Http.Server> = []
   const sockets = new Set<Socket>()
+  // Held answers and slow starts: cleared on close, so nothing is forwarded after teardown.
+  const timers = new Set<NodeJS.Timeout>()
+  const later = (millis: number, then: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      then()
+    }, millis)
+    timers.add(timer)
+  }
   const stand = new Map<string, string>()
 
   const rewrite = (text: string) => {
@@ -105,7 +114,7 @@ export const start = async (options: Options): Promise<FaultProxy> => {
       const operation = options.classify({ method, path, origin })
       const fault = pick(operation)
       const header = req.headers["idempotency-key"]
-      const entry = {
+      const entry: { -readonly [K in keyof Logged]: Logged[K] } = {
         method,
         path,
         operation,
@@ -163,14 +172,23 @@ export const start = async (options: Options): Promise<FaultProxy> => {
                     res.socket?.end(() => res.socket?.destroy())
                   }
                 })
-                answer.on("end", () => res.end())
+                answer.on("end", () => {
+                  // The body ended before the cut: the fault never took effect.
+                  if (sent < fault.bytes) entry.fault = undefined
+                  res.end()
+                })
                 return
               }
               answer.pipe(res)
             }
             const contentType = String(answer.headers["content-type"] ?? "")
-            const buffered = textual.test(contentType) && !/event-stream/i.test(contentType) && fault?._tag !== "Cut"
-            const hold = (then: () => void) => (fault?._tag === "Late" ? void setTimeout(then, fault.millis) : then())
+            // Only a plain text answer is rewritten; a compressed one passes as it is.
+            const buffered =
+              textual.test(contentType) &&
+              !/event-stream/i.test(contentType) &&
+              answer.headers["content-encoding"] === undefined &&
+              fault?._tag !== "Cut"
+            const hold = (then: () => void) => (fault?._tag === "Late" ? later(fault.millis, then) : then())
             if (!buffered) return hold(() => deliver(undefined))
             const chunks: Array<Buffer> = []
             answer.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -180,7 +198,7 @@ export const start = async (options: Options): Promise<FaultProxy> => {
         upstream.on("error", () => req.socket.destroy())
         req.pipe(upstream)
       }
-      if (fault?._tag === "Slow") setTimeout(forward, fault.millis)
+      if (fault?._tag === "Slow") later(fault.millis, forward)
       else forward()
     }
 
@@ -203,6 +221,8 @@ export const start = async (options: Options): Promise<FaultProxy> => {
     },
     log: () => [...log],
     close: async () => {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
       for (const socket of sockets) socket.destroy()
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
     }

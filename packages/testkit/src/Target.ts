@@ -59,6 +59,8 @@ export const fake = (options: {
   readonly classify: FaultProxy.Options["classify"]
   /** A key the fake accepts (default `fake-key`). */
   readonly apiKey?: string | undefined
+  /** Origins besides the base URL's that its answers lead to (a CDN of its own), put behind the proxy too. */
+  readonly origins?: ReadonlyArray<string> | undefined
 }): Target => ({
   name: options.name,
   start: async () => {
@@ -66,7 +68,7 @@ export const fake = (options: {
     const origin = new URL(server.baseUrl).origin
     return {
       baseUrl: server.baseUrl,
-      origins: [origin],
+      origins: [origin, ...(options.origins ?? [])],
       classify: options.classify,
       apiKey: Redacted.make(options.apiKey ?? "fake-key"),
       ledger: async () => {

@@ -23,11 +23,7 @@ export const spec = Spec.command({
     provider: Shared.provider,
     model: Shared.model,
     baseUrl: Shared.baseUrl,
-    timeout: Shared.timeout,
-    maxCost: Shared.maxCost,
-    ...Shared.concurrency,
-    json: Shared.json,
-    ...Shared.sources
+    ...Shared.batchRun
   }
 })
 

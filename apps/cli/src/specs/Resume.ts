@@ -23,11 +23,7 @@ export const spec = Spec.command({
       "overwrite",
       "Let items not started yet (and videos saved elsewhere with --out / --out-dir) replace files at their outputs."
     ),
-    timeout: Shared.timeout,
-    maxCost: Shared.maxCost,
-    ...Shared.concurrency,
-    json: Shared.json,
-    ...Shared.sources
+    ...Shared.batchRun
   }
 })
 

@@ -40,14 +40,22 @@ export interface Produced {
 /**
  * The error a create that never got its answer ends with, billed as what it proves: a refusal costs
  * nothing; anything else may have created a task (an `UncertainSubmission` keeping the key sent).
+ * `earlierAmbiguous`: an earlier attempt of the same create may have reached the provider (a provider
+ * that drops repeated creates is asked again after a lost answer); the last refusal then proves
+ * nothing about it, and the create stays uncertain.
  */
 export const failedCreate = (
   failure: VideoError,
   provider: string,
   model: ModelSpec,
-  idempotencyKey: string
+  idempotencyKey: string,
+  earlierAmbiguous = false
 ): VideoError => {
-  const final = RetryPolicy.submitFailure(annotate(failure, { provider }), idempotencyKey)
+  const annotated = annotate(failure, { provider })
+  const final =
+    earlierAmbiguous && RetryPolicy.provesNothingCreated(annotated)
+      ? RetryPolicy.uncertainAfter(annotated, idempotencyKey)
+      : RetryPolicy.submitFailure(annotated, idempotencyKey)
   return withBilling(
     final,
     Billing.outcome(model.chargePolicy, RetryPolicy.provesNothingCreated(final) ? "refused" : "ambiguous")
@@ -65,20 +73,33 @@ export const createAsync = Effect.fn("Engine.submission.async")(function* (
 ) {
   const created = yield* Gate.through(
     item.gates.submit,
-    Settlement.attempt(shared, item, provider, model, idempotencyKey, (settlement) =>
-      Effect.retry(
-        Calls.within(provider.submit({ request, model, idempotencyKey }), provider.id, "create", shared.submitTimeout),
+    Settlement.attempt(shared, item, provider, model, idempotencyKey, (settlement) => {
+      let ambiguous = false
+      const once = Calls.within(
+        provider.submit({ request, model, idempotencyKey }),
+        provider.id,
+        "create",
+        shared.submitTimeout
+      ).pipe(
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            if (!RetryPolicy.provesNothingCreated(error)) ambiguous = true
+          })
+        )
+      )
+      return Effect.retry(
+        once,
         Calls.schedule(shared, item, "submit", (error) =>
           RetryPolicy.isRetryableCreate(error, provider.idempotentCreates === true)
         )
       ).pipe(
         Effect.map((answer) => ({ answer, settlement })),
         Effect.catchAll((failure) => {
-          const error = failedCreate(failure, provider.id, model, idempotencyKey)
+          const error = failedCreate(failure, provider.id, model, idempotencyKey, ambiguous)
           return Effect.zipRight(settlement.settle(error.billing), Effect.fail(error))
         })
       )
-    )
+    })
   )
   // Handles are filed under the registry id, which may differ from the provider's own name.
   const handle = new TaskHandle({ ...created.answer, provider: provider.id, model: model.id })
@@ -154,6 +175,8 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
       )
     )
   )
+  // Whether an attempt before the last may have reached the provider (see `failedCreate`).
+  let ambiguous = false
   const consume = (settlement: Settlement.Settlement) =>
     provider.submit({ request, model, idempotencyKey }).pipe(
       // The link is all that is needed: what the stream says after it does not matter.
@@ -174,7 +197,12 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
               })
       }),
       // A cut after the link loses nothing.
-      Effect.catchAll((error) => (asset === undefined ? Effect.fail(error) : Effect.void))
+      Effect.catchAll((error) => (asset === undefined ? Effect.fail(error) : Effect.void)),
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (!RetryPolicy.provesNothingCreated(error)) ambiguous = true
+        })
+      )
     )
 
   /** The stream ended: it must have answered and named its video. */
@@ -208,7 +236,7 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
         Effect.catchAll((failure) => {
           let error: VideoError
           if (handle === undefined) {
-            error = failedCreate(failure, provider.id, model, idempotencyKey)
+            error = failedCreate(failure, provider.id, model, idempotencyKey, ambiguous)
           } else {
             // The provider answered and then reported a failure: the answer is what it bills. A
             // connection cut mid-stream bills what the answer did under a charge-on-answer policy;
