@@ -38,7 +38,7 @@ const sourcesTime = () => {
     newest(path.join(appDir, "src")),
     fs.statSync(path.join(appDir, "scripts", "build.mjs")).mtimeMs
   )
-  for (const workspace of ["packages"]) {
+  for (const workspace of ["packages", "apps"]) {
     const root = path.join(repoDir, workspace)
     for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
       latest = Math.max(latest, newest(path.join(root, name, "src")))

@@ -18,6 +18,7 @@ import * as Cost from "./specs/Cost.js"
 import * as Generate from "./specs/Generate.js"
 import * as Models from "./specs/Models.js"
 import * as Resume from "./specs/Resume.js"
+import * as Serve from "./specs/Serve.js"
 import * as Simulate from "./specs/Simulate.js"
 import * as Status from "./specs/Status.js"
 
@@ -33,7 +34,8 @@ export const specs: ReadonlyArray<Spec.AnySpec> = [
   Cost.spec,
   Models.spec,
   Config.spec,
-  Simulate.spec
+  Simulate.spec,
+  Serve.spec
 ]
 
 /** What a command's module exports: its work, ending with an exit code (nothing: success). */
@@ -88,7 +90,8 @@ export const reelay = Command.make("reelay").pipe(
     command(Cost.spec, () => import("./commands/Cost.js")),
     command(Models.spec, () => import("./commands/Models.js")),
     command(Config.spec, () => import("./commands/Config.js")),
-    command(Simulate.spec, () => import("./commands/Simulate.js"), { settings: false })
+    command(Simulate.spec, () => import("./commands/Simulate.js"), { settings: false }),
+    command(Serve.spec, () => import("./commands/Serve.js"), { settings: false })
   ])
 )
 

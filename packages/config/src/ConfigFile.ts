@@ -106,6 +106,25 @@ export const Profile = Schema.Struct({
 })
 export type Profile = typeof Profile.Type
 
+/** One team of the gateway (`reelay serve`): its key's variable, its profile and its budget. */
+export const Tenant = Schema.Struct({
+  /** The tenant's name: its videos are its own, and it appears in events and the journal. */
+  id: Schema.String.pipe(
+    Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: () => "letters, digits, '.', '_' or '-'" })
+  ),
+  /** The variable holding the bearer key the tenant's requests carry (never the key itself). */
+  keyEnv: EnvName,
+  /** The profile its requests run under: provider or routes, model, journal settings (default: the file's default). */
+  profile: Schema.optional(Schema.NonEmptyString),
+  /** The most the tenant may commit, in dollars. */
+  budget: Schema.optional(Dollars)
+})
+export type Tenant = typeof Tenant.Type
+
+/** The gateway's settings. */
+export const Gateway = Schema.Struct({ tenants: Schema.Array(Tenant) })
+export type Gateway = typeof Gateway.Type
+
 /** The file. */
 export const File = Schema.Struct({
   $schema: Schema.optional(Schema.String),
@@ -120,7 +139,9 @@ export const File = Schema.Struct({
    * Provider packages to load: package names or paths (`./providers/acme.js`), resolved from this
    * file's folder; each module's default export is a provider descriptor (see `Plugins`).
    */
-  plugins: Schema.optionalWith(Schema.Array(Schema.NonEmptyString), { default: () => [] })
+  plugins: Schema.optionalWith(Schema.Array(Schema.NonEmptyString), { default: () => [] }),
+  /** The gateway's tenants (`reelay serve`). */
+  gateway: Schema.optional(Gateway)
 })
 
 /** A loaded, checked configuration file. */
@@ -134,6 +155,8 @@ export interface Loaded {
   readonly resellers: ReadonlyArray<Reseller.Reseller>
   /** Plugin package names and paths, as written (resolved from the file's folder when loaded). */
   readonly plugins: ReadonlyArray<string>
+  /** The gateway's tenants, when the file has them. */
+  readonly gateway: Gateway | undefined
 }
 
 // Unknown fields are refused at every depth (a typo in a reseller's model must not pass silently).
@@ -272,6 +295,14 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
       )
     }
   }
+  for (const [index, tenant] of (file.gateway?.tenants ?? []).entries()) {
+    if (tenant.profile !== undefined && !hasOwn(file.profiles, tenant.profile)) {
+      return fail(`gateway.tenants[${index}].profile: "${tenant.profile}" is not among the profiles`)
+    }
+    if (file.gateway!.tenants.findIndex((other) => other.id === tenant.id) !== index) {
+      return fail(`gateway.tenants[${index}].id: "${tenant.id}" is given twice`)
+    }
+  }
   if (file.defaultProfile !== undefined && !hasOwn(file.profiles, file.defaultProfile)) {
     const known = Object.keys(file.profiles)
     return fail(
@@ -288,7 +319,8 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
     journal,
     profiles: file.profiles,
     resellers,
-    plugins: file.plugins
+    plugins: file.plugins,
+    gateway: file.gateway
   })
 }
 

@@ -319,3 +319,43 @@ describe("a profile's routes", () => {
     )
   })
 })
+
+describe("the gateway's tenants", () => {
+  const parse = (json: object) => ConfigFile.parse("/work/reelay.config.json", JSON.stringify(json))
+
+  it("are read with their key variables and profiles", () => {
+    const parsed = parse({
+      profiles: { draft: {} },
+      gateway: { tenants: [{ id: "team-a", keyEnv: "TEAM_A_KEY", profile: "draft", budget: "25.00" }] }
+    })
+    expect(Either.getOrThrow(parsed).gateway?.tenants[0]).toEqual({
+      id: "team-a",
+      keyEnv: "TEAM_A_KEY",
+      profile: "draft",
+      budget: "25.00"
+    })
+  })
+
+  it("refuse a profile that does not exist, an id given twice, and a key in the file", () => {
+    const message = (json: object) => {
+      const parsed = parse(json)
+      return Either.isLeft(parsed) ? parsed.left.message : ""
+    }
+    expect(message({ gateway: { tenants: [{ id: "a", keyEnv: "A_KEY", profile: "nope" }] } })).toContain(
+      'gateway.tenants[0].profile: "nope" is not among the profiles'
+    )
+    expect(
+      message({
+        gateway: {
+          tenants: [
+            { id: "a", keyEnv: "A_KEY" },
+            { id: "a", keyEnv: "B_KEY" }
+          ]
+        }
+      })
+    ).toContain('gateway.tenants[1].id: "a" is given twice')
+    expect(message({ gateway: { tenants: [{ id: "a", keyEnv: "A_KEY", key: "sk-123" }] } })).toContain(
+      "an API key does not belong in the configuration file"
+    )
+  })
+})

@@ -1,0 +1,43 @@
+/**
+ * `reelay serve` as a team starts it: the base URL on the first line, the official `openai` SDK
+ * against it with a tenant's key, and SIGTERM to stop.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import OpenAI from "openai"
+import { describe, expect, it } from "vitest"
+import * as Harness from "./harness.js"
+
+Harness.forFile()
+
+describe("reelay serve", () => {
+  it("prints its base URL first, serves a tenant's models to the openai SDK, and stops on SIGTERM", async () => {
+    const cwd = Harness.workdir("serve")
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({
+        profiles: { draft: { provider: "simulator", model: "veo-3.1-fast" } },
+        gateway: { tenants: [{ id: "team-a", keyEnv: "TEAM_A_KEY", profile: "draft" }] }
+      })
+    )
+    const key = "sk-team-a-serve-0123456789"
+    const child = Harness.start(["serve", "--port", "0"], { cwd, env: { TEAM_A_KEY: key } })
+    const first = await Harness.waitFor(child, (stdout) => stdout.includes("\n"))
+    const baseURL = first.split("\n")[0]!
+    expect(baseURL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/)
+    const models = await new OpenAI({ apiKey: key, baseURL, maxRetries: 0 }).models.list()
+    expect(models.data.map((model) => model.id)).toContain("veo-3.1-fast")
+    child.kill("SIGTERM")
+    const ended = await Harness.finish(child)
+    expect(ended.code).toBe(0)
+    expect(ended.stderr).not.toContain(key)
+  }, 60_000)
+
+  it("refuses a configuration without tenants: exit 2, one line", async () => {
+    const cwd = Harness.workdir("serve-none")
+    NodeFs.writeFileSync(NodePath.join(cwd, "reelay.config.json"), "{}")
+    const result = await Harness.run(["serve", "--port", "0"], { cwd })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^reelay: UsageError: .*names no gateway tenants/)
+  })
+})
