@@ -3,6 +3,7 @@
  * against it with a tenant's key, and SIGTERM to stop.
  */
 import * as NodeFs from "node:fs"
+import * as Http from "node:http"
 import * as NodePath from "node:path"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
@@ -39,5 +40,25 @@ describe("reelay serve", () => {
     const result = await Harness.run(["serve", "--port", "0"], { cwd })
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/^reelay: UsageError: .*names no gateway tenants/)
+  })
+
+  it("a port already taken is a usage error naming it, not a bug", async () => {
+    const cwd = Harness.workdir("serve-taken")
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({ gateway: { tenants: [{ id: "team-a", keyEnv: "TEAM_A_KEY" }] } })
+    )
+    const taken = Http.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const { port } = taken.address() as { port: number }
+    try {
+      const result = await Harness.run(["serve", "--port", String(port)], { cwd, env: { TEAM_A_KEY: "sk-team-a-1" } })
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(
+        new RegExp(`^reelay: UsageError: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`)
+      )
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()))
+    }
   })
 })

@@ -43,7 +43,7 @@ const globalValued = new Set(["log-level", "completions"])
 /** Built-ins the parser handles on any command line, whatever else it holds. */
 const builtins = new Set(["version", "wizard", "completions"])
 /** What the parser reads as the value of a boolean flag written right after it. */
-const booleanWords = /^(true|false|yes|no|y|n|1|0|on|off)$/i
+const booleanWords = /^(true|false|yes|no|y|n|1|0|on|off)$/
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h"
 const flagName = (arg: string) => arg.replace(/^--?/, "").split("=")[0]!

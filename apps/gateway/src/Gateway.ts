@@ -67,7 +67,20 @@ const state = (options: Options) =>
       const tenants = yield* Tenants.load(file)
       const catalogs = new Map<string, Schema.Schema.Type<typeof Api.ModelList>>()
       for (const tenant of tenants.all) {
-        const settings = yield* Setup.settings({ config: file.path, profile: tenant.profile })
+        // A tenant's settings are its profile's (else the file's default profile), never the
+        // operator's shell: REELAY_PROVIDER and the like would reroute and bill every tenant alike.
+        const settings = yield* Setup.settings(
+          { config: file.path, profile: tenant.profile ?? file.defaultProfile },
+          {
+            ignore: [
+              Settings.env.provider,
+              Settings.env.model,
+              Settings.env.profile,
+              Settings.env.maxCost,
+              Settings.env.timeout
+            ]
+          }
+        )
         catalogs.set(tenant.id, modelsOf(settings))
       }
       return { tenants, catalogs }

@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import { UsageError } from "@reelay/config/ConfigError"
 import type * as ConfigFile from "@reelay/config/ConfigFile"
+import * as Settings from "@reelay/config/Settings"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -36,7 +37,14 @@ export const load = (file: ConfigFile.Loaded): Effect.Effect<Tenants, UsageError
       })
     }
     const entries: Array<{ readonly info: TenantInfo; readonly key: Buffer }> = []
+    // A provider's key is the vendor's: as a tenant's bearer key it would let a team spend as the gateway.
+    const providerKeys = new Set(Settings.variableNames(file).secret)
     for (const tenant of tenants) {
+      if (providerKeys.has(tenant.keyEnv)) {
+        return yield* new UsageError({
+          message: `gateway tenant "${tenant.id}": ${tenant.keyEnv} holds a provider's key; give the tenant a key of its own`
+        })
+      }
       const key = yield* Config.option(Config.redacted(tenant.keyEnv)).pipe(Effect.orElseSucceed(() => Option.none()))
       const value = Option.isSome(key) ? Redacted.value(key.value).trim() : ""
       if (value === "") {

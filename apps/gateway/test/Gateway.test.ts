@@ -78,6 +78,17 @@ describe("gateway: models and tenants", () => {
     })
   )
 
+  it.scopedLive("a tenant's models are its profile's, whatever the operator's shell selects", () =>
+    Effect.gen(function* () {
+      const baseUrl = yield* start(teams, { ...keys, REELAY_PROVIDER: "apiyi", REELAY_MODEL: "veo-3.1" })
+      const b = yield* Effect.promise(() => client(baseUrl, keys.TEAM_B_KEY).models.list())
+      assert.deepStrictEqual(
+        b.data.map((model) => model.id),
+        ["sora_video2", "veo-3.1-fast"]
+      )
+    })
+  )
+
   it.scopedLive("a key no tenant holds is an OpenAI-shaped 401 that never quotes the key", () =>
     Effect.gen(function* () {
       const baseUrl = yield* start(teams)
@@ -125,6 +136,11 @@ describe("gateway: models and tenants", () => {
         assert.include(
           yield* refusal(teams, { TEAM_A_KEY: "same-key-for-both", TEAM_B_KEY: "same-key-for-both" }),
           'gateway tenants "team-a" and "team-b" have the same key'
+        )
+        const vendorKey = configFile({ gateway: { tenants: [{ id: "team-a", keyEnv: "LAOZHANG_API_KEY" }] } })
+        assert.include(
+          yield* refusal(vendorKey, { LAOZHANG_API_KEY: "sk-vendor" }),
+          "LAOZHANG_API_KEY holds a provider's key"
         )
       })
   )

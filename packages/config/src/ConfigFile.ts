@@ -112,9 +112,16 @@ export const Tenant = Schema.Struct({
   id: Schema.String.pipe(
     Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: () => "letters, digits, '.', '_' or '-'" })
   ),
-  /** The variable holding the bearer key the tenant's requests carry (never the key itself). */
-  keyEnv: EnvName,
-  /** The profile its requests run under: provider or routes, model, journal settings (default: the file's default). */
+  /**
+   * The variable holding the bearer key the tenant's requests carry (never the key itself): upper
+   * case, so a key pasted here by mistake is refused rather than printed in a message.
+   */
+  keyEnv: Schema.String.pipe(
+    Schema.pattern(/^[A-Z][A-Z0-9_]{0,63}$/, {
+      message: () => "an environment variable name in upper case, such as TEAM_A_KEY"
+    })
+  ),
+  /** The profile its requests run under: provider or routes, model, budget (default: the file's default profile). */
   profile: Schema.optional(Schema.NonEmptyString),
   /** The most the tenant may commit, in dollars. */
   budget: Schema.optional(Dollars)
@@ -299,8 +306,9 @@ export const parse = (path: string, text: string): Either.Either<Loaded, ConfigF
     if (tenant.profile !== undefined && !hasOwn(file.profiles, tenant.profile)) {
       return fail(`gateway.tenants[${index}].profile: "${tenant.profile}" is not among the profiles`)
     }
-    if (file.gateway!.tenants.findIndex((other) => other.id === tenant.id) !== index) {
-      return fail(`gateway.tenants[${index}].id: "${tenant.id}" is given twice`)
+    // Ids name files and journal entries: two that differ only in case would collide on some disks.
+    if (file.gateway!.tenants.findIndex((other) => other.id.toLowerCase() === tenant.id.toLowerCase()) !== index) {
+      return fail(`gateway.tenants[${index}].id: "${tenant.id}" is given twice (ids are compared ignoring case)`)
     }
   }
   if (file.defaultProfile !== undefined && !hasOwn(file.profiles, file.defaultProfile)) {

@@ -52,23 +52,37 @@ const pickExport = (entry: unknown, conditions: ReadonlyArray<string>): string |
   return undefined
 }
 
-/** The target of `subpath` in an `exports` field: an exact entry, else a `./prefix*suffix` pattern. */
+/** `target` with every `*` of its strings replaced by `match` (a pattern's target). */
+const substitute = (target: unknown, match: string): unknown =>
+  typeof target === "string"
+    ? target.replaceAll("*", () => match)
+    : Array.isArray(target)
+      ? target.map((each) => substitute(each, match))
+      : target !== null && typeof target === "object"
+        ? Object.fromEntries(Object.entries(target).map(([key, each]) => [key, substitute(each, match)]))
+        : target
+
+/**
+ * The target of `subpath` in an `exports` field: an exact entry, else the pattern (`./prefix*suffix`)
+ * Node picks, the one with the longest prefix, then the longest key.
+ */
 const exportEntry = (exportsField: unknown, subpath: string): unknown => {
   if (typeof exportsField !== "object" || exportsField === null || Array.isArray(exportsField)) {
     return subpath === "." ? exportsField : undefined
   }
   const entries = exportsField as Record<string, unknown>
   if (!Object.keys(entries).some((key) => key.startsWith("."))) return subpath === "." ? exportsField : undefined
-  if (Object.hasOwn(entries, subpath)) return entries[subpath]
-  for (const [key, target] of Object.entries(entries)) {
-    const star = key.indexOf("*")
-    if (star === -1) continue
-    const [before, after] = [key.slice(0, star), key.slice(star + 1)]
-    if (!subpath.startsWith(before) || !subpath.endsWith(after) || subpath.length < key.length - 1) continue
-    const match = subpath.slice(before.length, subpath.length - after.length)
-    return JSON.parse(JSON.stringify(target).replaceAll("*", match))
-  }
-  return undefined
+  if (Object.hasOwn(entries, subpath) && !subpath.includes("*")) return entries[subpath]
+  const candidates = Object.keys(entries)
+    .filter((key) => key.split("*").length === 2)
+    .map((key) => ({ key, before: key.slice(0, key.indexOf("*")), after: key.slice(key.indexOf("*") + 1) }))
+    .filter(
+      ({ key, before, after }) => subpath.length >= key.length && subpath.startsWith(before) && subpath.endsWith(after)
+    )
+    .sort((a, b) => b.before.length - a.before.length || b.key.length - a.key.length)
+  const best = candidates[0]
+  if (best === undefined) return undefined
+  return substitute(entries[best.key], subpath.slice(best.before.length, subpath.length - best.after.length))
 }
 
 /**

@@ -76,12 +76,27 @@ const loadPlugins = (
 
 /** The settings for `flags`, with the configuration file's plugins loaded. */
 export const settings = (
-  flags: Flags
+  flags: Flags,
+  options: {
+    /**
+     * Variables read as unset: a server resolving settings for others (the gateway's tenants) must
+     * not take its operator's `REELAY_PROVIDER`, say, for theirs.
+     */
+    readonly ignore?: ReadonlyArray<string> | undefined
+  } = {}
 ): Effect.Effect<Settings.Settings, UsageError | ConfigFileError | InvalidRequest> =>
   Effect.gen(function* () {
     const loaded = yield* file(flags)
     const plugins = loaded === undefined ? [] : yield* loadPlugins(loaded)
-    const env = yield* environment(loaded, plugins)
+    const read = yield* environment(loaded, plugins)
+    const ignored = new Set(options.ignore ?? [])
+    const env: Settings.Environment =
+      ignored.size === 0
+        ? read
+        : {
+            get: (name) => (ignored.has(name) ? undefined : read.get(name)),
+            secret: (name) => (ignored.has(name) ? undefined : read.secret(name))
+          }
     return yield* Either.match(
       Settings.resolve({
         flags,

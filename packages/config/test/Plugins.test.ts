@@ -99,7 +99,8 @@ describe("Plugins.load", () => {
       "node_modules/@acme/plugins/package.json": JSON.stringify({
         name: "@acme/plugins",
         type: "module",
-        exports: { "./*": "./dist/*.js" }
+        // Node picks the pattern with the longest prefix: "./internal/*" is closed, "./*" is open.
+        exports: { "./*": "./dist/*.js", "./internal/*": null }
       }),
       "node_modules/@acme/plugins/dist/video.js": descriptorModule({ id: "acme-video" })
     })

@@ -267,4 +267,27 @@ describe("Engine: routes", () => {
       )
     }).pipe(Effect.provide(w.layer), Effect.provide(store), advancing)
   })
+
+  it.effect("an uncertain create whose route the store does not know is created again nowhere", () => {
+    const w = world([])
+    const store = Layer.succeed(JobStore.JobStore, {
+      open: (_batch, items) =>
+        Effect.succeed(
+          items.map((item) => ({
+            key: item.key,
+            resumption: { _tag: "Uncertain" as const, idempotencyKey: "key-from-the-journal" }
+          }))
+        ),
+      record: () => Effect.void
+    })
+    const output = path.join(tempDir(), "heron.mp4")
+    return Effect.gen(function* () {
+      const report = yield* Engine.runMany([{ key: "heron", request: routed, output }], {
+        batch: "b",
+        recreateUncertain: true
+      })
+      assert.strictEqual(report.failed.get("heron")?._tag, "UncertainSubmission")
+      assert.strictEqual(w.first.submits.length + w.second.submits.length, 0)
+    }).pipe(Effect.provide(w.layer), Effect.provide(store), advancing)
+  })
 })

@@ -6,6 +6,7 @@
  */
 
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as ExitCode from "@reelay/client/ExitCode"
 import { UsageError } from "@reelay/config/ConfigError"
 import * as Setup from "@reelay/config/Setup"
 import * as Gateway from "@reelay/gateway/Gateway"
@@ -31,9 +32,25 @@ export const run = (args: ServeArgs) =>
         })
       }
       const host = opt(args.host) ?? "127.0.0.1"
+      if (host.trim() === "") {
+        // An empty host means every interface to Node: never by accident.
+        return yield* new UsageError({ message: "--host is empty; give an interface such as 127.0.0.1 or 0.0.0.0" })
+      }
       const stop = yield* Deferred.make<void>()
-      yield* Signals.handle(() => Deferred.unsafeDone(stop, Exit.void))
-      const built = yield* Layer.build(Gateway.layer({ config: opt(args.config), port, host }))
+      // The first signal closes the server gracefully; a second stops at once.
+      yield* Signals.handle((_signal, count) => {
+        if (count === 1) Deferred.unsafeDone(stop, Exit.void)
+        else process.exit(ExitCode.interrupted)
+      })
+      const built = yield* Layer.build(Gateway.layer({ config: opt(args.config), port, host })).pipe(
+        Effect.catchTag("ServeError", (error) =>
+          Effect.fail(
+            new UsageError({
+              message: `cannot listen on ${host}:${port} (${(error.cause as { code?: string } | undefined)?.code ?? String(error.cause)}); choose another --port or --host`
+            })
+          )
+        )
+      )
       const address = Context.get(built, HttpServer.HttpServer).address
       const where =
         address._tag === "TcpAddress"
@@ -43,6 +60,11 @@ export const run = (args: ServeArgs) =>
       yield* Output.stderr(
         `reelay: gateway listening; OpenAPI at ${where.replace(/\/v1$/, "/openapi.json")}; Ctrl-C to stop`
       )
+      if (!/^(127\.|::1$|localhost$)/.test(host)) {
+        yield* Output.stderr(
+          `reelay: listening on ${host}, beyond this machine, over plain HTTP: put TLS in front of it`
+        )
+      }
       yield* Deferred.await(stop)
     })
   )

@@ -157,6 +157,14 @@ const fresh = (
   pinned: { readonly provider: string; readonly model: string } | undefined
 ): Step =>
   Effect.gen(function* () {
+    if (request.routes !== undefined && firstKey !== undefined && pinned === undefined) {
+      // An uncertain create sent again must go where the first went, and nothing says where.
+      return yield* new UncertainSubmission({
+        idempotencyKey: firstKey,
+        billing: "unknown",
+        message: `item ${item.key} was being created, and the journal does not say on which of its routes; it is not created again anywhere`
+      })
+    }
     const candidates = yield* candidatesOf(request, pinned)
     if (candidates.length === 0) {
       return yield* new InvalidRequest({
