@@ -37,13 +37,10 @@ export const modelsOf = (settings: Settings.Settings): Schema.Schema.Type<typeof
   const data =
     routes !== undefined
       ? routes.map((route) => ({ id: route.model, owned_by: route.provider }))
-      : (Providers.listing(settings)
-          // The simulator serves a built-in's catalog (`simulator:laozhang-sora` serves laozhang-sora's).
-          .find(
-            (provider) =>
-              provider.id === (Settings.simulatedBuiltin(settings.provider.value)?.id ?? settings.provider.value)
-          )
-          ?.models.map((model) => ({ id: model.id, owned_by: settings.provider.value })) ?? [])
+      : (Providers.listed(settings, settings.provider.value)?.models.map((model) => ({
+          id: model.id,
+          owned_by: settings.provider.value
+        })) ?? [])
   const unique = data.filter((model, index) => data.findIndex((other) => other.id === model.id) === index)
   return { object: "list", data: unique.map((model) => ({ ...model, object: "model", created: 0 })) }
 }

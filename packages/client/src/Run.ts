@@ -20,7 +20,7 @@ import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
-import { GenerateRequest } from "@reelay/core/GenerateRequest"
+import { type GenerateRequest, onRoute } from "@reelay/core/GenerateRequest"
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import type * as JobStore from "@reelay/core/JobStore"
 import type { ModelSpec } from "@reelay/core/ModelSpec"
@@ -87,9 +87,9 @@ export const preflight = (
       const check =
         routes === undefined
           ? checkOn(item.request)
-          : Effect.validateFirst(routes, (route) =>
-              checkOn(new GenerateRequest({ ...item.request, ...route, routes: undefined }))
-            ).pipe(Effect.mapError((errors) => errors[0]!))
+          : Effect.validateFirst(routes, (route) => checkOn(onRoute(item.request, route))).pipe(
+              Effect.mapError((errors) => errors[0]!)
+            )
       const label = item.label
       return label === undefined ? check : Effect.mapError(check, (error) => relabel(error, label))
     }),

@@ -60,6 +60,12 @@ export const listing = (
   }))
 ]
 
+/** The listing entry of provider `id`; a simulator id finds the built-in it runs (`simulator` → laozhang). */
+export const listed = (settings: Settings.Settings, id: string): ReturnType<typeof listing>[number] | undefined => {
+  const wanted = Settings.simulatedBuiltin(id)?.id ?? id
+  return listing(settings).find((provider) => provider.id === wanted)
+}
+
 /** The descriptors `settings` can build from: the built-ins, then the configuration file's plugins. */
 export const descriptorsOf = (settings: Settings.Settings): ReadonlyArray<ProviderDescriptor.ProviderDescriptor> => [
   ...Settings.builtins,

@@ -102,6 +102,13 @@ export class GenerateRequest extends Schema.Class<GenerateRequest>("GenerateRequ
   )
 }) {}
 
+/** `request` as sent on `route`: that provider and model, and no routes of its own. */
+export const onRoute = (
+  request: GenerateRequest,
+  route: { readonly provider: string; readonly model: string }
+): GenerateRequest =>
+  new GenerateRequest({ ...request, provider: route.provider, model: route.model, routes: undefined })
+
 /** Parses `"1280x720"` into its numbers. */
 export const parseSize = (size: string): { readonly width: number; readonly height: number } => {
   const [width, height] = size.split("x").map(Number)

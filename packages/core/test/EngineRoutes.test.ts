@@ -43,6 +43,13 @@ const world = (firstFailures: ReadonlyArray<VideoError.VideoError>, firstTimelin
   return { first: first.recorder, second: second.recorder, layer: engineLayer([first.provider, second.provider]) }
 }
 
+/** A store that answers `open` with `resumption` for every item and records nothing. */
+const storeWith = (resumption: JobStore.Resumption) =>
+  Layer.succeed(JobStore.JobStore, {
+    open: (_batch, items) => Effect.succeed(items.map((item) => ({ key: item.key, resumption }))),
+    record: () => Effect.void
+  })
+
 const run = (w: ReturnType<typeof world>, request: GenerateRequest = routed) =>
   collect(Engine.generate(request, { output: path.join(tempDir(), "heron.mp4"), key: "heron" })).pipe(
     Effect.provide(w.layer),
@@ -239,19 +246,10 @@ describe("Engine: routes", () => {
   it.effect("an uncertain create re-created with consent goes to its own route only, with its key", () => {
     const w = world([])
     // The journal says the create went to the second route, and its answer was lost.
-    const store = Layer.succeed(JobStore.JobStore, {
-      open: (_batch, items) =>
-        Effect.succeed(
-          items.map((item) => ({
-            key: item.key,
-            resumption: {
-              _tag: "Uncertain" as const,
-              idempotencyKey: "key-from-the-journal",
-              route: { provider: "second", model: "second-portrait" }
-            }
-          }))
-        ),
-      record: () => Effect.void
+    const store = storeWith({
+      _tag: "Uncertain",
+      idempotencyKey: "key-from-the-journal",
+      route: { provider: "second", model: "second-portrait" }
     })
     const output = path.join(tempDir(), "heron.mp4")
     return Effect.gen(function* () {
@@ -270,16 +268,7 @@ describe("Engine: routes", () => {
 
   it.effect("an uncertain create whose route the store does not know is created again nowhere", () => {
     const w = world([])
-    const store = Layer.succeed(JobStore.JobStore, {
-      open: (_batch, items) =>
-        Effect.succeed(
-          items.map((item) => ({
-            key: item.key,
-            resumption: { _tag: "Uncertain" as const, idempotencyKey: "key-from-the-journal" }
-          }))
-        ),
-      record: () => Effect.void
-    })
+    const store = storeWith({ _tag: "Uncertain", idempotencyKey: "key-from-the-journal" })
     const output = path.join(tempDir(), "heron.mp4")
     return Effect.gen(function* () {
       const report = yield* Engine.runMany([{ key: "heron", request: routed, output }], {

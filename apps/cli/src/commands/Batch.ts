@@ -12,7 +12,6 @@ import * as Session from "@reelay/client/Run"
 import * as Json from "@reelay/config/Json"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
-import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -52,9 +51,9 @@ export const run = (args: BatchArgs) =>
     const text = yield* readFile(args.file)
     const parsed = yield* Either.match(
       BatchFile.parse(args.file, text, {
-        ...Settings.requestDefaults(settings),
         provider: settings.provider.value,
-        model: settings.model?.value
+        model: settings.model?.value,
+        routes: settings.routes?.value
       }),
       { onLeft: Effect.fail, onRight: Effect.succeed }
     )

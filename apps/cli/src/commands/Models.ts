@@ -56,8 +56,7 @@ export const run = (args: ModelsArgs) =>
     const { settings } = yield* CommandSettings.CommandSettings
     const wanted = opt(args.provider)
     const listed = Providers.listing(settings)
-    const target = wanted === undefined ? undefined : (Settings.simulatedBuiltin(wanted)?.id ?? wanted)
-    const shown = target === undefined ? listed : listed.filter((provider) => provider.id === target)
+    const shown = wanted === undefined ? listed : [Providers.listed(settings, wanted) ?? []].flat()
     if (shown.length === 0) {
       return yield* new UsageError({
         message: `unknown provider "${wanted}"; available: ${[...listed.map((p) => p.id), ...Settings.simulatorIds].join(", ")}`

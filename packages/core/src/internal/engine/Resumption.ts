@@ -11,7 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Billing from "../../Billing.js"
-import { GenerateRequest } from "../../GenerateRequest.js"
+import { type GenerateRequest, onRoute } from "../../GenerateRequest.js"
 import { Retrying, Saved, Validated, Warning } from "../../GenerationEvent.js"
 import type * as JobStore from "../../JobStore.js"
 import * as OutputPath from "../../OutputPath.js"
@@ -131,7 +131,7 @@ const candidatesOf = (
     )
   }
   const all = routes.map((route, index) => ({
-    request: new GenerateRequest({ ...request, provider: route.provider, model: route.model, routes: undefined }),
+    request: onRoute(request, route),
     route: index + 1
   }))
   if (pinned === undefined) return Effect.succeed(all)

@@ -62,6 +62,14 @@ export const failedCreate = (
   )
 }
 
+/** Calls `mark` when a failed attempt of a create may have reached the provider (see `failedCreate`). */
+const noteAmbiguity =
+  (mark: () => void) =>
+  (error: VideoError): Effect.Effect<void> =>
+    Effect.sync(() => {
+      if (!RetryPolicy.provesNothingCreated(error)) mark()
+    })
+
 /** Creates a task at an async provider; its money is settled by whoever follows it. */
 export const createAsync = Effect.fn("Engine.submission.async")(function* (
   shared: Shared,
@@ -81,9 +89,9 @@ export const createAsync = Effect.fn("Engine.submission.async")(function* (
         "create",
         shared.submitTimeout
       ).pipe(
-        Effect.tapError((error) =>
-          Effect.sync(() => {
-            if (!RetryPolicy.provesNothingCreated(error)) ambiguous = true
+        Effect.tapError(
+          noteAmbiguity(() => {
+            ambiguous = true
           })
         )
       )
@@ -198,9 +206,9 @@ export const stream = Effect.fn("Engine.submission.streaming")(function* (
       }),
       // A cut after the link loses nothing.
       Effect.catchAll((error) => (asset === undefined ? Effect.fail(error) : Effect.void)),
-      Effect.tapError((error) =>
-        Effect.sync(() => {
-          if (!RetryPolicy.provesNothingCreated(error)) ambiguous = true
+      Effect.tapError(
+        noteAmbiguity(() => {
+          ambiguous = true
         })
       )
     )
