@@ -9,7 +9,7 @@ import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import * as Harness from "./harness.js"
 
-Harness.forFile()
+const harness = Harness.forFile()
 
 describe("reelay serve", () => {
   it("prints its base URL first, serves a tenant's models to the openai SDK, and stops on SIGTERM", async () => {
@@ -61,4 +61,52 @@ describe("reelay serve", () => {
       await new Promise<void>((resolve) => taken.close(() => resolve()))
     }
   })
+
+  it("killed with SIGKILL mid-job and started again, goes on with the job: one create, the client sees it complete", async () => {
+    const cwd = Harness.workdir("serve-kill")
+    NodeFs.writeFileSync(
+      NodePath.join(cwd, "reelay.config.json"),
+      JSON.stringify({
+        profiles: { draft: { provider: "laozhang", model: "veo-3.1-fast" } },
+        gateway: { tenants: [{ id: "team-a", keyEnv: "TEAM_A_KEY", profile: "draft" }] }
+      })
+    )
+    const key = "sk-team-a-kill-0123456789"
+    const vendor = harness.freshKey()
+    const env = { ...harness.env(vendor), TEAM_A_KEY: key }
+    const serve = async () => {
+      const child = Harness.start(["serve", "--port", "0"], { cwd, env })
+      const first = await Harness.waitFor(child, (stdout) => stdout.includes("\n"))
+      return { child, openai: new OpenAI({ apiKey: key, baseURL: first.split("\n")[0]!, maxRetries: 0 }) }
+    }
+    const creates = () => harness.requestsOf(vendor).filter((request) => request.route === "create").length
+
+    const first = await serve()
+    const { id } = await first.openai.videos.create({ prompt: "A tide coming in @sim:timing(queue=0,run=3)" })
+    // Killed once the task id is journaled (`in_progress`): the create's answer is on record.
+    let status = "queued"
+    for (let tries = 0; tries < 250 && status === "queued"; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      status = (await first.openai.videos.retrieve(id)).status
+    }
+    expect(status).toBe("in_progress")
+    expect(creates()).toBe(1)
+    first.child.kill("SIGKILL")
+    await Harness.finish(first.child)
+
+    const second = await serve()
+    try {
+      let video = await second.openai.videos.retrieve(id)
+      for (let tries = 0; tries < 300 && video.status !== "completed" && video.status !== "failed"; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        video = await second.openai.videos.retrieve(id)
+      }
+      expect(video.status, JSON.stringify(video.error)).toBe("completed")
+      expect(creates()).toBe(1)
+      expect(harness.chargesOf(vendor)).toHaveLength(1)
+    } finally {
+      second.child.kill("SIGTERM")
+      await Harness.finish(second.child)
+    }
+  }, 90_000)
 })

@@ -1,27 +1,42 @@
 /**
- * The gateway server: the tenants of `reelay.config.json`, each with the models its profile serves,
- * behind the OpenAI-shaped API (`Api`), with its OpenAPI document at `/openapi.json`.
+ * The gateway server: the tenants of `reelay.config.json`, each with its own runtime (`Tenancy`),
+ * behind the OpenAI-shaped API (`Api`), with its OpenAPI document at `/openapi.json`. Videos live in
+ * the journal (`Videos`, and the engine's jobs), so a gateway started again goes on with them.
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
+import * as NodePath from "node:path"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ConfigFileError } from "@reelay/config/ConfigError"
 import { UsageError } from "@reelay/config/ConfigError"
+import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
 import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
+import type * as Money from "@reelay/core/Money"
+import * as OutputPath from "@reelay/core/OutputPath"
 import type { InvalidRequest } from "@reelay/core/VideoError"
+import { Journal, Videos } from "@reelay/journal"
+import type { JournalError } from "@reelay/journal/JournalError"
+import type { StateFileError } from "@reelay/simulator/StateFile"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Api from "./Api.js"
+import { GatewayState } from "./State.js"
+import * as Tenancy from "./Tenancy.js"
 import * as Tenants from "./Tenants.js"
+import * as VideosApi from "./VideosApi.js"
 
 export interface Options {
   /** The configuration file (else `REELAY_CONFIG`, else `./reelay.config.json`). */
@@ -29,6 +44,10 @@ export interface Options {
   /** 0 picks a free port. */
   readonly port: number
   readonly host: string
+  /** The journal (a SQLite path or a `postgres://` URL); else `REELAY_JOURNAL`, else the default. */
+  readonly journal?: string | undefined
+  /** Where videos are saved, `<outDir>/<tenant>/<id>.mp4` (default `.reelay/videos`). */
+  readonly outDir?: string | undefined
 }
 
 /** The models a tenant's profile serves: its routes' models, else its provider's catalog. */
@@ -45,14 +64,8 @@ export const modelsOf = (settings: Settings.Settings): Schema.Schema.Type<typeof
   return { object: "list", data: unique.map((model) => ({ ...model, object: "model", created: 0 })) }
 }
 
-interface State {
-  readonly tenants: Tenants.Tenants
-  readonly catalogs: ReadonlyMap<string, Schema.Schema.Type<typeof Api.ModelList>>
-}
-class GatewayState extends Context.Tag("@reelay/gateway/State")<GatewayState, State>() {}
-
 const state = (options: Options) =>
-  Layer.effect(
+  Layer.scoped(
     GatewayState,
     Effect.gen(function* () {
       const file = yield* Setup.file({ config: options.config })
@@ -62,30 +75,84 @@ const state = (options: Options) =>
         })
       }
       const tenants = yield* Tenants.load(file)
-      const catalogs = new Map<string, Schema.Schema.Type<typeof Api.ModelList>>()
+      const settings = new Map<string, Settings.Settings>()
       for (const tenant of tenants.all) {
-        // A tenant's settings are its profile's (else the file's default profile), never the
-        // operator's shell: REELAY_PROVIDER and the like would reroute and bill every tenant alike.
-        const settings = yield* Setup.settings(
-          { config: file.path, profile: tenant.profile ?? file.defaultProfile },
-          {
-            ignore: [
-              Settings.env.provider,
-              Settings.env.model,
-              Settings.env.profile,
-              Settings.env.maxCost,
-              Settings.env.timeout
-            ]
-          }
-        )
-        catalogs.set(tenant.id, modelsOf(settings))
+        settings.set(tenant.id, yield* Tenancy.settingsOf(file, tenant, options.journal))
       }
-      return { tenants, catalogs }
+      const first = settings.get(tenants.all[0]!.id)!
+      const outDir = NodePath.resolve(options.outDir ?? first.outDir?.value ?? NodePath.join(".reelay", "videos"))
+      for (const tenant of tenants.all) {
+        yield* OutputPath.checkDirectory(NodePath.join(outDir, tenant.id)).pipe(
+          Effect.mapError((error) => new UsageError({ message: `--out-dir: ${error.message}` }))
+        )
+      }
+      const simulator = yield* Layers.startSimulator(first, [...settings.values()].flatMap(Tenancy.providersUsed))
+      const journal = yield* Layer.build(Layers.journalLayer(first))
+      const videos = Context.get(journal, Videos.Videos)
+      const downloads = yield* Layer.build(Layers.downloadClient)
+      const runtimes = new Map<string, Tenancy.Tenant>()
+      const catalogs = new Map<string, Schema.Schema.Type<typeof Api.ModelList>>()
+      const limits = new Map<string, Money.Usd>()
+      for (const tenant of file.gateway?.tenants ?? []) {
+        if (tenant.budget === undefined) continue
+        const limit = Settings.parseDollars(String(tenant.budget), `gateway tenant "${tenant.id}" budget`)
+        limits.set(tenant.id, yield* Either.match(limit, { onLeft: Effect.fail, onRight: Effect.succeed }))
+      }
+      for (const tenant of tenants.all) {
+        const tenantSettings = settings.get(tenant.id)!
+        catalogs.set(tenant.id, modelsOf(tenantSettings))
+        runtimes.set(
+          tenant.id,
+          yield* Tenancy.make({
+            info: tenant,
+            limit: limits.get(tenant.id),
+            settings: tenantSettings,
+            simulator,
+            journal,
+            videos,
+            downloads
+          })
+        )
+      }
+      const jobs = yield* Tenancy.jobs
+      // Runs before the jobs are interrupted (finalizers run last first): no create is cut mid-call.
+      yield* Effect.addFinalizer(() =>
+        Effect.forEach(
+          runtimes.values(),
+          (runtime) =>
+            runtime.stopping.stop({
+              note: (text) => Effect.logInfo(`${text} (tenant ${runtime.info.id})`),
+              done: Effect.never,
+              now: Effect.never
+            }),
+          { concurrency: "unbounded", discard: true }
+        )
+      )
+      // Every video not finished goes on: a task already created is polled, never created again.
+      for (const video of yield* videos.unfinished) {
+        const runtime = runtimes.get(video.tenant)
+        if (runtime === undefined) {
+          yield* Effect.logWarning(
+            `reelay gateway: video ${video.id} belongs to tenant "${video.tenant}", no longer configured; it waits`
+          )
+          continue
+        }
+        yield* jobs.start(runtime, video)
+      }
+      return {
+        tenants,
+        runtimes,
+        catalogs,
+        videos,
+        journal: Context.get(journal, Journal.Journal),
+        jobs,
+        outDir,
+        newId: () => `video_${randomBytes(16).toString("hex")}`
+      }
     })
   )
 
-const unauthorized = (message: string) =>
-  new Api.Unauthorized({ error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+const unauthorized = (message: string) => Api.error(Api.Unauthorized, message, { code: "invalid_api_key" })
 
 const authorization = Layer.effect(
   Api.Authorization,
@@ -117,10 +184,21 @@ const models = HttpApiBuilder.group(Api.GatewayApi, "models", (handlers) =>
 /** The gateway on `options.host:options.port`, its `HttpServer` (and so its address) in the output. */
 export const layer = (
   options: Options
-): Layer.Layer<HttpServer.HttpServer, UsageError | ConfigFileError | InvalidRequest | ServeError> =>
+): Layer.Layer<
+  HttpServer.HttpServer,
+  UsageError | ConfigFileError | InvalidRequest | ServeError | JournalError | StateFileError
+> =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(HttpApiBuilder.api(Api.GatewayApi).pipe(Layer.provide(models), Layer.provide(authorization))),
+    Layer.provide(
+      HttpApiBuilder.api(Api.GatewayApi).pipe(
+        Layer.provide(models),
+        Layer.provide(VideosApi.handlers),
+        Layer.provide(authorization)
+      )
+    ),
     Layer.provide(state(options)),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host }))
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })),
+    Layer.provide(NodeContext.layer)
   )

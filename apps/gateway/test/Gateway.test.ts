@@ -50,9 +50,16 @@ const teams = configFile({
 const start = (config: string, env: Record<string, string> = keys) =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
-    const built = yield* Layer.buildWithScope(Gateway.layer({ config, port: 0, host: "127.0.0.1" }), scope).pipe(
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
-    )
+    const built = yield* Layer.buildWithScope(
+      Gateway.layer({
+        config,
+        port: 0,
+        host: "127.0.0.1",
+        journal: NodePath.join(work, "journal.db"),
+        outDir: NodePath.join(work, "videos")
+      }),
+      scope
+    ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
     const address = Context.get(built, HttpServer.HttpServer).address
     if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
     return `http://127.0.0.1:${address.port}/v1`

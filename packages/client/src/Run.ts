@@ -39,9 +39,9 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Stopping from "./Stopping.js"
 
 /** `error` with `label` (`line 3`, say) before its message; errors that are not reelay's pass as they are. */
 export const relabel = <E extends { readonly _tag: string; readonly message: string }>(error: E, label: string): E => {
@@ -320,21 +320,7 @@ export interface Handlers<R> {
 }
 
 /** How a run ended: every item to its end, or stopped (the journal consistent, the batch resumable). */
-export type Outcome =
-  | { readonly _tag: "Finished" }
-  | {
-      readonly _tag: "Stopped"
-      /** Keys of paid streams given up by a stop that could not wait: their videos are lost. */
-      readonly lost: ReadonlyArray<string>
-      /**
-       * Keys whose create was still unanswered when the stop stopped waiting: whether a task exists
-       * is unknown, so a resume reports them `UncertainSubmission` and never re-creates them unasked.
-       */
-      readonly unanswered: ReadonlyArray<string>
-    }
-
-/** How long a graceful stop waits for creates in flight to return their task id. */
-const drainLimit = "10 seconds"
+export type Outcome = { readonly _tag: "Finished" } | ({ readonly _tag: "Stopped" } & Stopping.Unfinished)
 
 /**
  * Runs `items` as a journaled batch on a new engine: the batch's settings recorded, a budget seeded
@@ -363,51 +349,22 @@ export const execute = <R>(
     // because a task is visible only to the key that created it.
     yield* reader.describe(batch, recordedSettings(settings))
     const costs = yield* reader.batchCosts(batch)
-    let stopping = false
-    const inner = yield* Budget.make({
-      ...(settings.budget === undefined ? {} : { limit: settings.budget.value }),
-      spent: costs.budget.spent,
-      uncertain: costs.budget.uncertain
-    })
-    // Once asked to stop, no new billable call starts: its reservation never returns. A
-    // reservation granted after the stop (it was waiting for money to come back) is given back.
-    const budget: Budget.Service = {
-      ...inner,
-      reserve: (amount, context) =>
-        Effect.suspend(() => (stopping ? Effect.never : inner.reserve(amount, context))).pipe(
-          Effect.flatMap((reservation) =>
-            stopping
-              ? Effect.zipRight(inner.settle(reservation, "not-charged"), Effect.never)
-              : Effect.succeed(reservation)
-          )
-        )
-    }
+    const stopping = Stopping.make(
+      yield* Budget.make({
+        ...(settings.budget === undefined ? {} : { limit: settings.budget.value }),
+        spent: costs.budget.spent,
+        uncertain: costs.budget.uncertain
+      })
+    )
     const engine = yield* Engine.make({
       polling: Layers.pollingOf(settings),
       download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
     }).pipe(
       Effect.provide(yield* Layer.build(Layers.downloadClient)),
       Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
-      Effect.provideService(Budget.Budget, budget),
+      Effect.provideService(Budget.Budget, stopping.budget),
       Effect.provide(journal)
     )
-
-    // What a stop waits for: creates sent and not yet answered (so their task id is journaled),
-    // and synchronous streams the provider answered: those are paid already, and their only way to
-    // the video is reading on to the link and saving it.
-    const creating = new Set<string>()
-    const streaming = new Set<string>()
-    const track = (event: GenerationEvent) => {
-      if (event._tag === "Submitting") creating.add(event.key)
-      if (event._tag === "Submitted") {
-        creating.delete(event.key)
-        if (event.handle.mode === "streaming") streaming.add(event.key)
-      }
-      if (event._tag === "Saved" || event._tag === "Failed") {
-        creating.delete(event.key)
-        streaming.delete(event.key)
-      }
-    }
 
     const stream = engine.generateMany(options.items, {
       batch,
@@ -424,7 +381,7 @@ export const execute = <R>(
     yield* Effect.annotateCurrentSpan({ "reelay.batch": batch, "reelay.items": options.items.length })
     const fiber = yield* Stream.runForEach(stream, (event) =>
       Effect.zipRight(
-        Effect.sync(() => track(event)),
+        Effect.sync(() => stopping.track(event)),
         handlers.onEvent(event)
       )
     ).pipe(Effect.fork)
@@ -438,33 +395,11 @@ export const execute = <R>(
     yield* Fiber.interrupt(asked)
     if (first === "finished") return { _tag: "Finished" } as const
 
-    stopping = true
-    let lost: ReadonlyArray<string> = []
-    const until = (done: () => boolean) =>
-      Effect.sync(done).pipe(Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }))
-    if (creating.size > 0 || streaming.size > 0) {
-      const waits = [
-        ...(creating.size === 0 ? [] : [`${creating.size} create call(s) in flight to return their task id`]),
-        ...(streaming.size === 0 ? [] : [`${streaming.size} paid stream(s) to deliver their video`])
-      ]
-      yield* handlers.note(`reelay: stopping; waiting for ${waits.join(" and ")}`)
-      // Creates get a moment; a stream the provider answered gets as long as it takes (its own
-      // deadline still applies), since stopping it now would lose a video already paid for.
-      const drained = Effect.zipRight(
-        Effect.timeout(
-          until(() => creating.size === 0),
-          drainLimit
-        ).pipe(Effect.ignore),
-        until(() => streaming.size === 0)
-      )
-      const forced = yield* Effect.raceAll([
-        drained.pipe(Effect.as(false)),
-        Fiber.await(fiber).pipe(Effect.as(false)),
-        handlers.stopNow.pipe(Effect.as(true))
-      ])
-      if (forced && streaming.size > 0) lost = [...streaming]
-    }
-    const unanswered = [...creating]
+    const { lost, unanswered } = yield* stopping.stop({
+      note: handlers.note,
+      done: Fiber.await(fiber),
+      now: handlers.stopNow
+    })
     yield* Fiber.interrupt(fiber)
     return { _tag: "Stopped", lost, unanswered } as const
   }).pipe(Effect.withSpan("Run.execute"))

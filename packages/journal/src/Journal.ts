@@ -62,6 +62,7 @@ import { JournalError } from "./JournalError.js"
 import * as Migrations from "./Migrations.js"
 import * as Reader from "./Reader.js"
 import * as Sqlite from "./Sqlite.js"
+import * as Videos from "./Videos.js"
 import * as Writer from "./Writer.js"
 
 /** One batch, with how many of its items are in each state. */
@@ -274,7 +275,11 @@ const writer = (label: string, options: WriterOptions) =>
     )
     const jobStore = yield* Writer.make({ lease, label })
     const journal = yield* Reader.make(label)
-    return Context.make(JobStore.JobStore, jobStore).pipe(Context.add(Journal, journal))
+    const videos = yield* Videos.make(label)
+    return Context.make(JobStore.JobStore, jobStore).pipe(
+      Context.add(Journal, journal),
+      Context.add(Videos.Videos, videos)
+    )
   })
 
 /**
@@ -284,7 +289,7 @@ const writer = (label: string, options: WriterOptions) =>
  */
 export const layer = (
   options: WriterOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal, JournalError, SqlClient.SqlClient> =>
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError, SqlClient.SqlClient> =>
   Layer.scopedContext(writer("journal", options))
 
 export interface SqliteOptions extends WriterOptions {
@@ -300,7 +305,9 @@ export interface SqliteOptions extends WriterOptions {
  * processes always share one write-ahead log (see `Sqlite`). One machine: SQLite's locks do not
  * hold across network file systems; use PostgreSQL for several machines.
  */
-export const layerSqlite = (options: SqliteOptions = {}): Layer.Layer<JobStore.JobStore | Journal, JournalError> =>
+export const layerSqlite = (
+  options: SqliteOptions = {}
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const sql = yield* Sqlite.openWriter(options.path ?? defaultPath)
@@ -336,7 +343,7 @@ export interface PgOptions extends WriterOptions {
  * migrations (prefixed `reelay_`, so the database may hold other things). Requires the optional
  * peer dependency `@effect/sql-pg`, loaded only when this layer is built.
  */
-export const layerPg = (options: PgOptions): Layer.Layer<JobStore.JobStore | Journal, JournalError> =>
+export const layerPg = (options: PgOptions): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError> =>
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: () => import("@effect/sql-pg/PgClient"),

@@ -154,15 +154,40 @@ const claimsAndExposure = Effect.gen(function* () {
         AND c.ref = ${sql.literal("'attempt:' || j.attempts")})`
 })
 
+/**
+ * The gateway's videos (`Videos`): each tenant's videos by id, the journal batch and item that
+ * generate each, the request as asked (so a video accepted just before a crash still runs), its
+ * `Idempotency-Key` (one video per tenant and key), and when it was deleted.
+ */
+const gatewayVideos = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE reelay_videos (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    output TEXT NOT NULL,
+    idempotency_key TEXT,
+    created_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, idempotency_key)
+  )`
+  yield* sql`CREATE INDEX reelay_videos_listing ON reelay_videos (tenant, created_at, id)`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
   "1_create": create,
   "2_batch_settings": batchSettings,
-  "3_claims_and_exposure": claimsAndExposure
+  "3_claims_and_exposure": claimsAndExposure,
+  "4_gateway_videos": gatewayVideos
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 3
+export const latest = 4
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

@@ -23,5 +23,7 @@ export * as Reader from "./Reader.js"
 export * as Records from "./Records.js"
 /** Opening SQLite journals: one canonical name per file, durability settings, readers. */
 export * as Sqlite from "./Sqlite.js"
+/** The gateway's videos: per tenant, with idempotency keys, beside the jobs that make them. */
+export * as Videos from "./Videos.js"
 /** The engine's `JobStore` with claims, over any `@effect/sql` client. */
 export * as Writer from "./Writer.js"

@@ -42,7 +42,9 @@ export const run = (args: ServeArgs) =>
         if (count === 1) Deferred.unsafeDone(stop, Exit.void)
         else process.exit(ExitCode.interrupted)
       })
-      const built = yield* Layer.build(Gateway.layer({ config: opt(args.config), port, host })).pipe(
+      const built = yield* Layer.build(
+        Gateway.layer({ config: opt(args.config), port, host, journal: opt(args.journal), outDir: opt(args.outDir) })
+      ).pipe(
         Effect.catchTag("ServeError", (error) =>
           Effect.fail(
             new UsageError({

@@ -9,7 +9,15 @@ export const spec = Spec.command({
   flags: {
     port: Spec.integer("port", "The port to listen on; 0 picks a free one.", { default: "8787" }),
     host: Spec.text("host", "The interface to listen on.", { default: "127.0.0.1" }),
-    config: Shared.config
+    config: Shared.config,
+    journal: Shared.journal,
+    outDir: Spec.text(
+      "out-dir",
+      "Where videos are saved, as <tenant>/<id>.mp4; shared by every gateway of one journal.",
+      {
+        default: ".reelay/videos/"
+      }
+    )
   }
 })
 

@@ -1,0 +1,157 @@
+/**
+ * What the gateway runs for each tenant: its settings (from its profile, never the operator's
+ * shell), its providers, its budget (seeded from what its videos already cost, held by the engine's
+ * reservations) and one engine. Each video is its own journal batch, so a tenant may ask for the
+ * same prompt twice and get two videos, and a gateway started again goes on with every video not
+ * finished (`Videos.unfinished`): tasks already created are polled, never created again.
+ *
+ * Stopping (SIGTERM) starts no new billable call, waits for creates in flight to return their task
+ * id and for paid streams to deliver (`Stopping`), then leaves the rest to the next start.
+ *
+ * @since 0.3.0
+ */
+import * as NodePath from "node:path"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Stopping from "@reelay/client/Stopping"
+import type * as ConfigFile from "@reelay/config/ConfigFile"
+import * as Layers from "@reelay/config/Layers"
+import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
+import * as Setup from "@reelay/config/Setup"
+import * as Budget from "@reelay/core/Budget"
+import * as Engine from "@reelay/core/Engine"
+import type * as JobStore from "@reelay/core/JobStore"
+import type * as Money from "@reelay/core/Money"
+import * as Polling from "@reelay/core/Polling"
+import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import type { InvalidRequest } from "@reelay/core/VideoError"
+import type { Journal, Videos } from "@reelay/journal"
+import type { JournalError } from "@reelay/journal/JournalError"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Stream from "effect/Stream"
+import type * as Api from "./Api.js"
+
+/** One tenant's runtime. */
+export interface Tenant {
+  readonly info: Api.TenantInfo
+  readonly settings: Settings.Settings
+  readonly registry: ProviderRegistry.Service
+  /** The tenant's budget as the engine holds it (`snapshot` says what is committed). */
+  readonly budget: Budget.Service
+  readonly engine: Engine.Service
+  readonly polling: Polling.PollingOptions
+  readonly stopping: Stopping.Stopping
+}
+
+/**
+ * A tenant's settings: its profile's (else the file's default profile), never the operator's
+ * shell: REELAY_PROVIDER and the like would reroute and bill every tenant alike.
+ */
+export const settingsOf = (file: ConfigFile.Loaded, tenant: Api.TenantInfo, journal: string | undefined) =>
+  Setup.settings(
+    { config: file.path, profile: tenant.profile ?? file.defaultProfile, journal },
+    {
+      ignore: [
+        Settings.env.provider,
+        Settings.env.model,
+        Settings.env.profile,
+        Settings.env.maxCost,
+        Settings.env.timeout
+      ]
+    }
+  )
+
+/** The providers a tenant's requests can reach (for starting the built-in simulator when one is its). */
+export const providersUsed = (settings: Settings.Settings): ReadonlyArray<string> =>
+  settings.routes?.value.map((route) => route.provider) ?? [settings.provider.value]
+
+/** Builds a tenant's runtime over the shared journal (`journal`) and simulator. */
+export const make = (options: {
+  readonly info: Api.TenantInfo
+  /** The tenant's budget over all its videos, if it has one. */
+  readonly limit: Money.Usd | undefined
+  readonly settings: Settings.Settings
+  readonly simulator: Providers.SimulatorUrls | undefined
+  readonly journal: Context.Context<JobStore.JobStore | Journal.Journal | Videos.Videos>
+  readonly videos: Videos.Service
+  readonly downloads: Context.Context<HttpClient.HttpClient>
+}): Effect.Effect<Tenant, InvalidRequest | JournalError, HttpClient.HttpClient | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const { settings } = options
+    const registry = yield* Providers.registry(settings, options.simulator)
+    const costs = yield* options.videos.costs(options.info.id)
+    const stopping = Stopping.make(
+      yield* Budget.make({
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+        spent: costs.spent,
+        uncertain: costs.uncertain
+      })
+    )
+    const polling = Layers.pollingOf(settings)
+    const engine = yield* Engine.make({
+      polling,
+      download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
+    }).pipe(
+      Effect.provide(options.downloads),
+      Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
+      Effect.provideService(Budget.Budget, stopping.budget),
+      Effect.provide(options.journal)
+    )
+    return {
+      info: options.info,
+      settings,
+      registry,
+      budget: stopping.budget,
+      engine,
+      polling: { ...Polling.defaultPollingOptions, ...polling },
+      stopping
+    }
+  })
+
+/** Where a tenant's video is saved: `<outDir>/<tenant>/<id>.mp4`. */
+export const outputOf = (outDir: string, tenant: string, id: string): string =>
+  NodePath.resolve(outDir, tenant, `${id}.mp4`)
+
+/** The jobs running in this process, one fiber per video, keyed by video id. */
+export interface Jobs {
+  /** Runs `video`'s job on `tenant`'s engine, unless it already runs here. */
+  readonly start: (tenant: Tenant, video: Videos.Video) => Effect.Effect<void>
+  /** How many jobs run here now. */
+  readonly running: Effect.Effect<number>
+}
+
+/**
+ * The jobs of this process. A job is one video's batch on its tenant's engine; it ends when the
+ * video is saved or has failed (both journaled). A job whose journal write fails stops (nothing
+ * billable goes on unrecorded) and is taken up again at the next start. Closing the scope
+ * interrupts what still runs: stop the tenants first (`Stopping`), so no create is cut mid-call.
+ */
+export const jobs = Effect.gen(function* () {
+  const fibers = yield* FiberMap.make<string>()
+  const start: Jobs["start"] = (tenant, video) =>
+    FiberMap.run(
+      fibers,
+      video.id,
+      tenant.engine
+        .generateMany([{ key: video.key, request: video.request, output: video.output }], {
+          batch: video.batch,
+          concurrency: {
+            status: tenant.settings.concurrency.status?.value,
+            download: tenant.settings.concurrency.download?.value
+          }
+        })
+        .pipe(
+          Stream.runForEach((event) => Effect.sync(() => tenant.stopping.track(event))),
+          Effect.catchAll((error) =>
+            Effect.logWarning(
+              `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
+            )
+          )
+        ),
+      { onlyIfMissing: true }
+    ).pipe(Effect.asVoid)
+  return { start, running: FiberMap.size(fibers) } satisfies Jobs
+})

@@ -1,0 +1,212 @@
+/**
+ * The gateway's videos, kept in the journal beside the jobs that generate them: each tenant's
+ * videos by id, each with its journal batch and item, the request as it was asked (a video accepted
+ * just before a crash still runs after it), its `Idempotency-Key`, and when it was deleted.
+ *
+ * A tenant sees only its own rows: every read is by tenant. An `Idempotency-Key` names one video
+ * per tenant, whatever process admits it (a unique index, so two gateways sharing a PostgreSQL
+ * journal agree). Money stays where the engine put it (`reelay_charges`): deleting a video hides
+ * it and never forgets what it cost.
+ *
+ * @since 0.3.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { GenerateRequest } from "@reelay/core/GenerateRequest"
+import * as Money from "@reelay/core/Money"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Database from "./Database.js"
+import { JournalError } from "./JournalError.js"
+import * as Records from "./Records.js"
+
+/** One video as the gateway admitted it. */
+export interface Video {
+  readonly tenant: string
+  readonly id: string
+  /** The journal batch and item that generate it. */
+  readonly batch: string
+  readonly key: string
+  readonly request: GenerateRequest
+  /** `JobStore.fingerprint` of the request: the same key with another request is refused. */
+  readonly fingerprint: string
+  /** Where its file is saved. */
+  readonly output: string
+  readonly idempotencyKey: string | undefined
+  readonly createdAt: Date
+  readonly deletedAt: Date | undefined
+}
+
+/** What admitting a video did: recorded it, or found the video its `Idempotency-Key` already names. */
+export type Admission =
+  | { readonly _tag: "Admitted"; readonly video: Video }
+  | { readonly _tag: "Existing"; readonly video: Video }
+
+/** One page of a tenant's videos, oldest first (`asc`) or newest first (`desc`). */
+export interface PageRequest {
+  /** The id of the last video of the previous page. */
+  readonly after?: string | undefined
+  readonly limit: number
+  readonly order: "asc" | "desc"
+}
+
+export interface Page {
+  readonly videos: ReadonlyArray<Video>
+  readonly hasMore: boolean
+}
+
+export interface Service {
+  /** Records `video`, unless its tenant already has a video under its `Idempotency-Key`. */
+  readonly admit: (video: Omit<Video, "createdAt" | "deletedAt">) => Effect.Effect<Admission, JournalError>
+  /** A tenant's video, deleted or not. */
+  readonly get: (tenant: string, id: string) => Effect.Effect<Option.Option<Video>, JournalError>
+  /** The tenant's video admitted under `idempotencyKey`, deleted or not. */
+  readonly byIdempotencyKey: (
+    tenant: string,
+    idempotencyKey: string
+  ) => Effect.Effect<Option.Option<Video>, JournalError>
+  /** A tenant's videos not deleted, a page at a time (`after` an id the tenant does not have: from the start). */
+  readonly list: (tenant: string, page: PageRequest) => Effect.Effect<Page, JournalError>
+  /** Marks a video deleted; its money records stay. */
+  readonly remove: (tenant: string, id: string) => Effect.Effect<void, JournalError>
+  /**
+   * Every tenant's videos still to be generated: not deleted, and whose job is not recorded yet or
+   * has not ended (a gateway starting again goes on with them). Oldest first.
+   */
+  readonly unfinished: Effect.Effect<ReadonlyArray<Video>, JournalError>
+  /** What a tenant's videos have cost: certainly, and possibly (as `Budget.make` is seeded). */
+  readonly costs: (
+    tenant: string
+  ) => Effect.Effect<{ readonly spent: Money.Usd; readonly uncertain: Money.Usd }, JournalError>
+}
+
+export class Videos extends Context.Tag("@reelay/journal/Videos")<Videos, Service>() {}
+
+interface VideoRecord {
+  readonly tenant: string
+  readonly id: string
+  readonly batch: string
+  readonly item_key: string
+  readonly request: string
+  readonly fingerprint: string
+  readonly output: string
+  readonly idempotency_key: string | null
+  readonly created_at: number | string
+  readonly deleted_at: number | string | null
+}
+
+const decodeRequest = Schema.decodeUnknownSync(GenerateRequest)
+
+const toVideo = (record: VideoRecord): Video => ({
+  tenant: record.tenant,
+  id: record.id,
+  batch: record.batch,
+  key: record.item_key,
+  request: decodeRequest(JSON.parse(record.request)),
+  fingerprint: record.fingerprint,
+  output: record.output,
+  idempotencyKey: Records.text(record.idempotency_key),
+  createdAt: Records.date(record.created_at) ?? new Date(0),
+  deletedAt: Records.date(record.deleted_at)
+})
+
+/** The states in which a job still has work to do (see `JobState`). */
+const working = ["planned", "submitting", "submitted", "running", "succeeded"] as const
+
+/** The video index over the client in the context; the table must exist (migration 4). */
+export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const fail = (operation: string) => (cause: SqlError) =>
+      new JournalError({ operation, message: `the ${label} could not ${operation}: ${Database.explain(cause)}`, cause })
+
+    const get: Service["get"] = (tenant, id) =>
+      sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${tenant} AND id = ${id}`.pipe(
+        Effect.map((records) => Option.map(Option.fromNullable(records[0]), toVideo)),
+        Effect.mapError(fail("read a video"))
+      )
+
+    const byIdempotencyKey: Service["byIdempotencyKey"] = (tenant, idempotencyKey) =>
+      sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${tenant} AND idempotency_key = ${idempotencyKey}`.pipe(
+        Effect.map((records) => Option.map(Option.fromNullable(records[0]), toVideo)),
+        Effect.mapError(fail("read a video"))
+      )
+
+    const admit: Service["admit"] = (video) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`INSERT INTO reelay_videos ${sql.insert({
+          tenant: video.tenant,
+          id: video.id,
+          batch: video.batch,
+          item_key: video.key,
+          request: JSON.stringify(Records.encodeRequest(video.request)),
+          fingerprint: video.fingerprint,
+          output: video.output,
+          idempotency_key: video.idempotencyKey ?? null,
+          created_at: now
+        })} ON CONFLICT DO NOTHING`
+        const found =
+          video.idempotencyKey === undefined
+            ? yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${video.tenant} AND id = ${video.id}`
+            : yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${video.tenant} AND idempotency_key = ${video.idempotencyKey}`
+        const record = found[0]
+        if (record === undefined) {
+          return yield* Effect.dieMessage(`video ${video.id} was neither recorded nor found`)
+        }
+        const stored = toVideo(record)
+        // Ids are fresh for each admission: the row holds ours only if this call wrote it.
+        return stored.id === video.id
+          ? ({ _tag: "Admitted", video: stored } as const)
+          : ({ _tag: "Existing", video: stored } as const)
+      }).pipe(Effect.mapError(fail("record a video")))
+
+    const list: Service["list"] = (tenant, page) =>
+      Effect.gen(function* () {
+        const cursor =
+          page.after === undefined
+            ? undefined
+            : (yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${tenant} AND id = ${page.after}`)[0]
+        const start =
+          cursor === undefined
+            ? sql.literal("")
+            : page.order === "asc"
+              ? sql`AND (created_at > ${Records.num(cursor.created_at)} OR (created_at = ${Records.num(cursor.created_at)} AND id > ${cursor.id}))`
+              : sql`AND (created_at < ${Records.num(cursor.created_at)} OR (created_at = ${Records.num(cursor.created_at)} AND id < ${cursor.id}))`
+        const direction = sql.literal(page.order === "asc" ? "ASC" : "DESC")
+        const records = yield* sql<VideoRecord>`SELECT * FROM reelay_videos
+          WHERE tenant = ${tenant} AND deleted_at IS NULL ${start}
+          ORDER BY created_at ${direction}, id ${direction} LIMIT ${page.limit + 1}`
+        return { videos: records.slice(0, page.limit).map(toVideo), hasMore: records.length > page.limit }
+      }).pipe(Effect.mapError(fail("list videos")))
+
+    const remove: Service["remove"] = (tenant, id) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`UPDATE reelay_videos SET deleted_at = ${now} WHERE tenant = ${tenant} AND id = ${id} AND deleted_at IS NULL`
+      }).pipe(Effect.mapError(fail("delete a video")))
+
+    const unfinished: Service["unfinished"] = sql<VideoRecord>`SELECT v.* FROM reelay_videos v
+      LEFT JOIN reelay_jobs j ON j.batch = v.batch AND j.item_key = v.item_key
+      WHERE v.deleted_at IS NULL AND (j.state IS NULL OR j.state IN ${sql.in(working)})
+      ORDER BY v.created_at, v.id`.pipe(
+      Effect.map((records) => records.map(toVideo)),
+      Effect.mapError(fail("find unfinished videos"))
+    )
+
+    const costs: Service["costs"] = (tenant) =>
+      sql<{ readonly amount: string; readonly billing: string }>`SELECT c.amount, c.billing FROM reelay_charges c
+        WHERE c.batch IN (SELECT v.batch FROM reelay_videos v WHERE v.tenant = ${tenant})`.pipe(
+        Effect.map((rows) => {
+          const sum = (billing: string) =>
+            Money.sum(rows.flatMap((row) => (row.billing === billing ? (Records.money(row.amount) ?? []) : [])))
+          return { spent: sum("charged"), uncertain: sum("unknown") }
+        }),
+        Effect.mapError(fail("read a tenant's costs"))
+      )
+
+    return { admit, get, byIdempotencyKey, list, remove, unfinished, costs }
+  })

@@ -1,0 +1,87 @@
+/**
+ * The gateway's video index, on each dialect: one video per tenant and `Idempotency-Key` (whoever
+ * admits it), reads by tenant only, pages in both orders, deletion that hides a video and keeps it,
+ * and the videos a gateway starting again must go on with.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { GenerateRequest } from "@reelay/core/GenerateRequest"
+import * as JobStore from "@reelay/core/JobStore"
+import * as BigDecimal from "effect/BigDecimal"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Videos from "../src/Videos.js"
+import * as Dialects from "./helpers/dialects.js"
+
+const dialects = Dialects.forTests()
+
+const video = (tenant: string, id: string, idempotencyKey?: string) => {
+  const request = new GenerateRequest({ prompt: `video ${id}`, provider: "laozhang", model: "veo-3.1-fast" })
+  return {
+    tenant,
+    id,
+    batch: `gw-${tenant}-${id}`,
+    key: id,
+    request,
+    fingerprint: JobStore.fingerprint(request),
+    output: `/videos/${tenant}/${id}.mp4`,
+    idempotencyKey
+  }
+}
+
+for (const dialect of dialects) {
+  describe(`the gateway's videos on ${dialect.name}`, () => {
+    it.scopedLive("admits, finds by tenant only, pages both ways, hides the deleted, and lists the unfinished", () =>
+      Effect.gen(function* () {
+        const db = yield* dialect.fresh
+        const videos = Context.get(yield* Layer.build(db.writer), Videos.Videos)
+        assert.strictEqual((yield* videos.admit(video("team-a", "v1")))._tag, "Admitted")
+        assert.strictEqual((yield* videos.admit(video("team-a", "v2", "key-1")))._tag, "Admitted")
+        assert.strictEqual((yield* videos.admit(video("team-a", "v3")))._tag, "Admitted")
+        // The same key again is the video it named, whatever id the second admission brought.
+        const again = yield* videos.admit(video("team-a", "v9", "key-1"))
+        assert.strictEqual(again._tag, "Existing")
+        assert.strictEqual(again.video.id, "v2")
+        // Another tenant's key space and ids are its own.
+        assert.strictEqual((yield* videos.admit(video("team-b", "w1", "key-1")))._tag, "Admitted")
+        assert.isTrue(Option.isNone(yield* videos.get("team-b", "v1")))
+        const found = Option.getOrThrow(yield* videos.get("team-a", "v1"))
+        assert.strictEqual(found.request.prompt, "video v1")
+        assert.strictEqual(found.batch, "gw-team-a-v1")
+        assert.strictEqual(Option.getOrThrow(yield* videos.byIdempotencyKey("team-a", "key-1")).id, "v2")
+
+        const ids = (page: Videos.Page) => page.videos.map((entry) => entry.id)
+        const first = yield* videos.list("team-a", { limit: 2, order: "asc" })
+        assert.deepStrictEqual(ids(first), ["v1", "v2"])
+        assert.isTrue(first.hasMore)
+        const second = yield* videos.list("team-a", { limit: 2, order: "asc", after: "v2" })
+        assert.deepStrictEqual(ids(second), ["v3"])
+        assert.isFalse(second.hasMore)
+        assert.deepStrictEqual(ids(yield* videos.list("team-a", { limit: 2, order: "desc" })), ["v3", "v2"])
+        assert.deepStrictEqual(ids(yield* videos.list("team-a", { limit: 5, order: "desc", after: "v2" })), ["v1"])
+        // A cursor the tenant does not have starts from the beginning.
+        assert.deepStrictEqual(ids(yield* videos.list("team-a", { limit: 5, order: "asc", after: "w1" })), [
+          "v1",
+          "v2",
+          "v3"
+        ])
+
+        yield* videos.remove("team-a", "v2")
+        assert.deepStrictEqual(ids(yield* videos.list("team-a", { limit: 5, order: "asc" })), ["v1", "v3"])
+        assert.isDefined(Option.getOrThrow(yield* videos.get("team-a", "v2")).deletedAt)
+        // Deleting never frees the key: a retry of the old request still finds its (deleted) video.
+        assert.strictEqual((yield* videos.admit(video("team-a", "v10", "key-1")))._tag, "Existing")
+
+        const unfinished = yield* videos.unfinished
+        assert.deepStrictEqual(
+          unfinished.map((entry) => entry.id).sort(),
+          ["v1", "v3", "w1"],
+          "jobs never opened are unfinished; the deleted one is not"
+        )
+        const costs = yield* videos.costs("team-a")
+        assert.isTrue(BigDecimal.isZero(costs.spent) && BigDecimal.isZero(costs.uncertain))
+      })
+    )
+  })
+}
