@@ -11,6 +11,8 @@ import * as NodePath from "node:path"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -23,20 +25,25 @@ import * as Setup from "@reelay/config/Setup"
 import type * as Money from "@reelay/core/Money"
 import * as OutputPath from "@reelay/core/OutputPath"
 import type { InvalidRequest } from "@reelay/core/VideoError"
-import { Journal, Videos } from "@reelay/journal"
+import { Journal, Outbox, Videos } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
 import type { StateFileError } from "@reelay/simulator/StateFile"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Api from "./Api.js"
 import { GatewayState } from "./State.js"
+import * as Telemetry from "./Telemetry.js"
 import * as Tenancy from "./Tenancy.js"
 import * as Tenants from "./Tenants.js"
 import * as VideosApi from "./VideosApi.js"
+import * as Webhooks from "./Webhooks.js"
 
 export interface Options {
   /** The configuration file (else `REELAY_CONFIG`, else `./reelay.config.json`). */
@@ -48,6 +55,10 @@ export interface Options {
   readonly journal?: string | undefined
   /** Where videos are saved, `<outDir>/<tenant>/<id>.mp4` (default `.reelay/videos`). */
   readonly outDir?: string | undefined
+  /** How webhooks are retried (default: `Webhooks.defaults`). */
+  readonly webhooks?: Partial<Webhooks.Options> | undefined
+  /** Where traces and metrics go (default: `OTEL_EXPORTER_OTLP_ENDPOINT`, else nowhere). */
+  readonly telemetry?: Telemetry.Options | undefined
 }
 
 /** The models a tenant's profile serves: its routes' models, else its provider's catalog. */
@@ -114,7 +125,26 @@ const state = (options: Options) =>
           })
         )
       }
-      const jobs = yield* Tenancy.jobs
+      const endpoints = yield* Webhooks.endpointsOf(file.gateway?.tenants ?? [])
+      const outbox = Context.get(journal, Outbox.Outbox)
+      const reader = Context.get(journal, Journal.Journal)
+      const wake = yield* Queue.dropping<void>(1)
+      // A video's end, told to its tenant: recorded in the outbox first, then sent. A failure here
+      // is found again at the next start (`Outbox.missing`).
+      const notice = (video: Videos.Video) =>
+        Effect.gen(function* () {
+          if (!video.notify) return
+          const { object } = yield* VideosApi.describe(reader, video)
+          const event = Webhooks.eventOf(object, yield* Clock.currentTimeMillis)
+          if (event === undefined) return
+          yield* outbox.enqueue({ tenant: video.tenant, videoId: video.id, ...event })
+          yield* Queue.offer(wake, undefined)
+        }).pipe(
+          Effect.catchAll((error) =>
+            Effect.logError(`reelay gateway: the webhook of video ${video.id} is not recorded yet: ${error.message}`)
+          )
+        )
+      const jobs = yield* Tenancy.jobs(notice)
       // Runs before the jobs are interrupted (finalizers run last first): no create is cut mid-call.
       yield* Effect.addFinalizer(() =>
         Effect.forEach(
@@ -139,12 +169,20 @@ const state = (options: Options) =>
         }
         yield* jobs.start(runtime, video)
       }
+      for (const missing of yield* outbox.missing) {
+        const video = yield* videos.get(missing.tenant, missing.videoId)
+        if (Option.isSome(video)) yield* notice(video.value)
+      }
+      yield* Effect.forkScoped(
+        Webhooks.deliver({ outbox, endpoints, wake, options: { ...Webhooks.defaults, ...options.webhooks } })
+      )
       return {
         tenants,
         runtimes,
         catalogs,
         videos,
-        journal: Context.get(journal, Journal.Journal),
+        journal: reader,
+        notified: new Set(endpoints.keys()),
         jobs,
         outDir,
         newId: () => `video_${randomBytes(16).toString("hex")}`
@@ -181,6 +219,29 @@ const models = HttpApiBuilder.group(Api.GatewayApi, "models", (handlers) =>
   )
 )
 
+/**
+ * A path the API does not have: OpenAI's 404, in its shape (the router's own is an empty body). A
+ * catch-all route, which the router tries after every route of the API.
+ */
+const openAiNotFound = HttpApiBuilder.Router.use((router) =>
+  router.all(
+    "*",
+    Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+      HttpServerResponse.unsafeJson(
+        {
+          error: {
+            message: `Invalid URL (${request.method} ${request.url.split("?")[0]})`,
+            type: "invalid_request_error",
+            param: null,
+            code: null
+          }
+        },
+        { status: 404 }
+      )
+    )
+  )
+)
+
 /** The gateway on `options.host:options.port`, its `HttpServer` (and so its address) in the output. */
 export const layer = (
   options: Options
@@ -189,6 +250,7 @@ export const layer = (
   UsageError | ConfigFileError | InvalidRequest | ServeError | JournalError | StateFileError
 > =>
   HttpApiBuilder.serve().pipe(
+    Layer.provide(openAiNotFound),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(
       HttpApiBuilder.api(Api.GatewayApi).pipe(
@@ -200,5 +262,6 @@ export const layer = (
     Layer.provide(state(options)),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeContext.layer),
+    Layer.provide(Telemetry.layer(options.telemetry))
   )

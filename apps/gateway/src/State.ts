@@ -20,6 +20,8 @@ export interface State {
   readonly journal: Journal.Service
   readonly jobs: Tenancy.Jobs
   readonly outDir: string
+  /** The tenants with a webhook: their videos are admitted to be told of. */
+  readonly notified: ReadonlySet<string>
   /** A fresh video id. */
   readonly newId: () => string
 }

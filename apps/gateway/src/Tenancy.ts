@@ -28,11 +28,13 @@ import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import type { Journal, Videos } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
+import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Stream from "effect/Stream"
 import type * as Api from "./Api.js"
+import * as Telemetry from "./Telemetry.js"
 
 /** One tenant's runtime. */
 export interface Tenant {
@@ -129,29 +131,46 @@ export interface Jobs {
  * billable goes on unrecorded) and is taken up again at the next start. Closing the scope
  * interrupts what still runs: stop the tenants first (`Stopping`), so no create is cut mid-call.
  */
-export const jobs = Effect.gen(function* () {
-  const fibers = yield* FiberMap.make<string>()
-  const start: Jobs["start"] = (tenant, video) =>
-    FiberMap.run(
-      fibers,
-      video.id,
-      tenant.engine
-        .generateMany([{ key: video.key, request: video.request, output: video.output }], {
-          batch: video.batch,
-          concurrency: {
-            status: tenant.settings.concurrency.status?.value,
-            download: tenant.settings.concurrency.download?.value
-          }
-        })
-        .pipe(
-          Stream.runForEach((event) => Effect.sync(() => tenant.stopping.track(event))),
-          Effect.catchAll((error) =>
-            Effect.logWarning(
-              `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
-            )
-          )
-        ),
-      { onlyIfMissing: true }
-    ).pipe(Effect.asVoid)
-  return { start, running: FiberMap.size(fibers) } satisfies Jobs
-})
+export const jobs = (
+  /** Runs after each job's stream ends: the video ended, or its job stopped on a journal failure. */
+  onEnd: (video: Videos.Video) => Effect.Effect<void>
+) =>
+  Effect.gen(function* () {
+    const fibers = yield* FiberMap.make<string>()
+    const start: Jobs["start"] = (tenant, video) => {
+      const observe = Telemetry.observer(tenant.info.id)
+      return FiberMap.run(
+        fibers,
+        video.id,
+        tenant.engine
+          .generateMany([{ key: video.key, request: video.request, output: video.output }], {
+            batch: video.batch,
+            concurrency: {
+              status: tenant.settings.concurrency.status?.value,
+              download: tenant.settings.concurrency.download?.value
+            }
+          })
+          .pipe(
+            Stream.runForEach((event) =>
+              Effect.zipRight(
+                Effect.sync(() => tenant.stopping.track(event)),
+                Effect.flatMap(Clock.currentTimeMillis, (now) => observe(event, now))
+              )
+            ),
+            Effect.catchAll((error) =>
+              Effect.logWarning(
+                `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
+              )
+            ),
+            Effect.zipRight(onEnd(video)),
+            // Its own trace: the create request that started it ended long before.
+            Effect.withSpan("Gateway.video", {
+              root: true,
+              attributes: { "reelay.tenant": tenant.info.id, "reelay.video": video.id }
+            })
+          ),
+        { onlyIfMissing: true }
+      ).pipe(Effect.asVoid)
+    }
+    return { start, running: FiberMap.size(fibers) } satisfies Jobs
+  })

@@ -22,7 +22,7 @@ import * as JobStore from "@reelay/core/JobStore"
 import * as Money from "@reelay/core/Money"
 import type { VideoError } from "@reelay/core/VideoError"
 import * as VideoProvider from "@reelay/core/VideoProvider"
-import type { Videos } from "@reelay/journal"
+import type { Journal, Videos } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
 import * as BigDecimal from "effect/BigDecimal"
 import * as Clock from "effect/Clock"
@@ -57,14 +57,20 @@ const current = Effect.gen(function* () {
   return { state, runtime: state.runtimes.get(tenant.id)! }
 })
 
-/** The tenant's video `id`, not deleted, with its job as the journal has it and its charges. */
+/** `video` as the API shows it, with its job as the journal has it and its charges. */
+export const describe = (journal: Journal.Service, video: Videos.Video) =>
+  Effect.gen(function* () {
+    const item = Option.getOrUndefined(yield* journal.item(video.batch, video.key))
+    const costs = yield* journal.batchCosts(video.batch)
+    return { video, item, object: VideoObject.make(video, item, costs) }
+  })
+
+/** The tenant's video `id`, not deleted, described. */
 const lookup = (state: State, tenant: string, id: string) =>
   Effect.gen(function* () {
     const video = Option.getOrUndefined(yield* state.videos.get(tenant, id))
     if (video === undefined || video.deletedAt !== undefined) return yield* notFound(id)
-    const item = Option.getOrUndefined(yield* state.journal.item(video.batch, video.key))
-    const costs = yield* state.journal.batchCosts(video.batch)
-    return { video, item, object: VideoObject.make(video, item, costs) }
+    return yield* describe(state.journal, video)
   })
 
 /** What the tenant asked for, routed by its profile: a model it serves, on the routes that serve it. */
@@ -178,7 +184,8 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
           request: routed,
           fingerprint,
           output,
-          idempotencyKey
+          idempotencyKey,
+          notify: state.notified.has(tenant)
         })
         if (admission._tag === "Existing") {
           // Another request with this key was admitted meanwhile (here, or by another gateway).
@@ -239,10 +246,7 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
         }
         const page = yield* state.videos.list(runtime.info.id, { after: urlParams.after, limit, order })
         const data = yield* Effect.forEach(page.videos, (video) =>
-          Effect.gen(function* () {
-            const item = Option.getOrUndefined(yield* state.journal.item(video.batch, video.key))
-            return VideoObject.make(video, item, yield* state.journal.batchCosts(video.batch))
-          })
+          Effect.map(describe(state.journal, video), ({ object }) => object)
         )
         return {
           object: "list" as const,

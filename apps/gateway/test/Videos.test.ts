@@ -331,6 +331,11 @@ describe("gateway: /v1/videos", () => {
       expect(await unknownField.json()).toMatchObject({
         error: { type: "invalid_request_error", param: "duration", code: "unknown_parameter" }
       })
+      // A call the gateway does not serve: OpenAI's 404, in its shape.
+      const remix = await failure(openai.videos.remix("video_0", { prompt: "x" }))
+      expect(remix.status).toBe(404)
+      expect(remix.type).toBe("invalid_request_error")
+      expect(remix.message).toContain("Invalid URL (POST /v1/videos/video_0/remix)")
       expect(creates()).toBe(before)
       expect((await openai.videos.list()).data.every((video) => video.prompt !== "x")).toBe(true)
     } finally {

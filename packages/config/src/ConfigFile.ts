@@ -124,7 +124,23 @@ export const Tenant = Schema.Struct({
   /** The profile its requests run under: provider or routes, model, budget (default: the file's default profile). */
   profile: Schema.optional(Schema.NonEmptyString),
   /** The most the tenant may commit, in dollars. */
-  budget: Schema.optional(Dollars)
+  budget: Schema.optional(Dollars),
+  /** Where `video.completed` and `video.failed` are sent, signed as Standard Webhooks specifies. */
+  webhook: Schema.optional(
+    Schema.Struct({
+      url: Schema.String.pipe(
+        Schema.filter((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {
+          message: () => "an absolute http(s) URL"
+        })
+      ),
+      /** The variable holding the signing secret (`whsec_` and base64), never the secret itself. */
+      secretEnv: Schema.String.pipe(
+        Schema.pattern(/^[A-Z][A-Z0-9_]{0,63}$/, {
+          message: () => "an environment variable name in upper case, such as TEAM_A_WEBHOOK_SECRET"
+        })
+      )
+    })
+  )
 })
 export type Tenant = typeof Tenant.Type
 

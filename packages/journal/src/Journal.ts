@@ -60,6 +60,7 @@ import * as Database from "./Database.js"
 import type { JobState } from "./JobState.js"
 import { JournalError } from "./JournalError.js"
 import * as Migrations from "./Migrations.js"
+import * as Outbox from "./Outbox.js"
 import * as Reader from "./Reader.js"
 import * as Sqlite from "./Sqlite.js"
 import * as Videos from "./Videos.js"
@@ -276,9 +277,11 @@ const writer = (label: string, options: WriterOptions) =>
     const jobStore = yield* Writer.make({ lease, label })
     const journal = yield* Reader.make(label)
     const videos = yield* Videos.make(label)
+    const outbox = yield* Outbox.make(label)
     return Context.make(JobStore.JobStore, jobStore).pipe(
       Context.add(Journal, journal),
-      Context.add(Videos.Videos, videos)
+      Context.add(Videos.Videos, videos),
+      Context.add(Outbox.Outbox, outbox)
     )
   })
 
@@ -289,7 +292,7 @@ const writer = (label: string, options: WriterOptions) =>
  */
 export const layer = (
   options: WriterOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError, SqlClient.SqlClient> =>
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError, SqlClient.SqlClient> =>
   Layer.scopedContext(writer("journal", options))
 
 export interface SqliteOptions extends WriterOptions {
@@ -307,7 +310,7 @@ export interface SqliteOptions extends WriterOptions {
  */
 export const layerSqlite = (
   options: SqliteOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError> =>
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const sql = yield* Sqlite.openWriter(options.path ?? defaultPath)
@@ -343,7 +346,9 @@ export interface PgOptions extends WriterOptions {
  * migrations (prefixed `reelay_`, so the database may hold other things). Requires the optional
  * peer dependency `@effect/sql-pg`, loaded only when this layer is built.
  */
-export const layerPg = (options: PgOptions): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos, JournalError> =>
+export const layerPg = (
+  options: PgOptions
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError> =>
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: () => import("@effect/sql-pg/PgClient"),

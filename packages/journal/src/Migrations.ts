@@ -178,16 +178,41 @@ const gatewayVideos = Effect.gen(function* () {
   yield* sql`CREATE INDEX reelay_videos_listing ON reelay_videos (tenant, created_at, id)`
 })
 
+/**
+ * The gateway's webhooks: whether a video's tenant asked to hear of its end when it was admitted
+ * (`reelay_videos.notify`), and the deliveries (`reelay_webhooks`): one per video, its event and
+ * body fixed when the video ended, retried until delivered or given up, so a restart drops none.
+ */
+const gatewayWebhooks = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE reelay_videos ADD COLUMN notify INTEGER NOT NULL DEFAULT 0`
+  yield* sql`CREATE TABLE reelay_webhooks (
+    tenant TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at BIGINT,
+    delivered_at BIGINT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, video_id)
+  )`
+  yield* sql`CREATE INDEX reelay_webhooks_due ON reelay_webhooks (next_at)`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
   "1_create": create,
   "2_batch_settings": batchSettings,
   "3_claims_and_exposure": claimsAndExposure,
-  "4_gateway_videos": gatewayVideos
+  "4_gateway_videos": gatewayVideos,
+  "5_gateway_webhooks": gatewayWebhooks
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 4
+export const latest = 5
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

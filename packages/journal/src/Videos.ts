@@ -36,6 +36,8 @@ export interface Video {
   /** Where its file is saved. */
   readonly output: string
   readonly idempotencyKey: string | undefined
+  /** Whether its tenant is told of its end (`Webhooks`): as the tenant was configured when it was admitted. */
+  readonly notify: boolean
   readonly createdAt: Date
   readonly deletedAt: Date | undefined
 }
@@ -94,6 +96,7 @@ interface VideoRecord {
   readonly fingerprint: string
   readonly output: string
   readonly idempotency_key: string | null
+  readonly notify: number | string
   readonly created_at: number | string
   readonly deleted_at: number | string | null
 }
@@ -109,6 +112,7 @@ const toVideo = (record: VideoRecord): Video => ({
   fingerprint: record.fingerprint,
   output: record.output,
   idempotencyKey: Records.text(record.idempotency_key),
+  notify: Number(record.notify) === 1,
   createdAt: Records.date(record.created_at) ?? new Date(0),
   deletedAt: Records.date(record.deleted_at)
 })
@@ -147,6 +151,7 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
           fingerprint: video.fingerprint,
           output: video.output,
           idempotency_key: video.idempotencyKey ?? null,
+          notify: video.notify ? 1 : 0,
           created_at: now
         })} ON CONFLICT DO NOTHING`
         const found =

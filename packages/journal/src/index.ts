@@ -17,6 +17,8 @@ export * as Journal from "./Journal.js"
 export * as JournalError from "./JournalError.js"
 /** The schema, as migrations. */
 export * as Migrations from "./Migrations.js"
+/** The gateway's webhook deliveries, retried until delivered. */
+export * as Outbox from "./Outbox.js"
 /** The read API over any `@effect/sql` client. */
 export * as Reader from "./Reader.js"
 /** The journal's rows and their decoding. */

@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Outbox from "../src/Outbox.js"
 import * as Videos from "../src/Videos.js"
 import * as Dialects from "./helpers/dialects.js"
 
@@ -26,7 +27,8 @@ const video = (tenant: string, id: string, idempotencyKey?: string) => {
     request,
     fingerprint: JobStore.fingerprint(request),
     output: `/videos/${tenant}/${id}.mp4`,
-    idempotencyKey
+    idempotencyKey,
+    notify: false
   }
 }
 
@@ -82,6 +84,45 @@ for (const dialect of dialects) {
         const costs = yield* videos.costs("team-a")
         assert.isTrue(BigDecimal.isZero(costs.spent) && BigDecimal.isZero(costs.uncertain))
       })
+    )
+
+    it.scopedLive(
+      "keeps a webhook delivery until it is delivered: once per video, taken by one process at a time",
+      () =>
+        Effect.gen(function* () {
+          const db = yield* dialect.fresh
+          const outbox = Context.get(yield* Layer.build(db.writer), Outbox.Outbox)
+          const message = {
+            tenant: "team-a",
+            videoId: "v1",
+            messageId: "msg_v1",
+            event: "video.completed",
+            payload: "{}"
+          }
+          yield* outbox.enqueue(message)
+          yield* outbox.enqueue({ ...message, payload: '{"again":true}' })
+          const [due] = yield* outbox.due(10)
+          assert.strictEqual(due?.payload, "{}", "the first record stands")
+          assert.isTrue(yield* outbox.take(due!, 60_000))
+          assert.isFalse(yield* outbox.take(due!, 60_000), "taken already")
+          assert.deepStrictEqual(yield* outbox.due(10), [], "leased")
+          yield* outbox.failed(due!, { error: "answered 500", retryAt: Date.now() - 1 })
+          const [again] = yield* outbox.due(10)
+          assert.strictEqual(again?.attempts, 1)
+          assert.strictEqual(again?.lastError, "answered 500")
+          assert.isTrue(yield* outbox.take(again!, 60_000))
+          yield* outbox.delivered(again!)
+          assert.deepStrictEqual(yield* outbox.due(10), [])
+          const stored = Option.getOrThrow(yield* outbox.get("team-a", "v1"))
+          assert.strictEqual(stored.attempts, 2)
+          assert.isDefined(stored.deliveredAt)
+          // Given up: never due again.
+          yield* outbox.enqueue({ ...message, videoId: "v2", messageId: "msg_v2" })
+          const [other] = yield* outbox.due(10)
+          assert.isTrue(yield* outbox.take(other!, 60_000))
+          yield* outbox.failed(other!, { error: "no answer", retryAt: undefined })
+          assert.deepStrictEqual(yield* outbox.due(10), [])
+        })
     )
   })
 }

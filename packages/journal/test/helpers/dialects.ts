@@ -14,13 +14,14 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Journal from "../../src/Journal.js"
 import type { JournalError } from "../../src/JournalError.js"
+import type * as Outbox from "../../src/Outbox.js"
 import type * as Videos from "../../src/Videos.js"
 import { tempDir } from "./engine.js"
 import * as Postgres from "./postgres.js"
 
 export interface Database {
-  /** The journal for writing: `JobStore`, `Journal` and the gateway's `Videos`. */
-  readonly writer: Layer.Layer<JobStore.JobStore | Journal.Journal | Videos.Videos, JournalError>
+  /** The journal for writing: `JobStore`, `Journal`, and the gateway's `Videos` and `Outbox`. */
+  readonly writer: Layer.Layer<JobStore.JobStore | Journal.Journal | Videos.Videos | Outbox.Outbox, JournalError>
   /** Another connection to the same journal, for reading. */
   readonly reader: Layer.Layer<Journal.Journal, JournalError>
   /** A plain `SqlClient` on the same database. */
