@@ -9,6 +9,7 @@
  *   pnpm bench inflight --inflight 10000        N tasks all in flight at once: memory, CPU, event loop
  *   pnpm bench download --runs 3 --size 1g
  *   pnpm bench cli --runs 10
+ *   pnpm bench gateway --jobs 1000 --clients 200   the gateway and its polling clients against the engine alone
  *   pnpm bench report                           docs/benchmarks.md again from the saved figures
  *   pnpm bench inflight --inflight 100000 --save   one part, merged into the saved figures, and the
  *                                               document written from them (a full set, part by part)
@@ -29,6 +30,7 @@ import { parseArgs } from "node:util"
 import { benchDir, bundle } from "./lib/bundle.js"
 import { type CliResult, runCli } from "./lib/cli.js"
 import { type DownloadRow, runDownload } from "./lib/download.js"
+import { type GatewayScenario, runGateway } from "./lib/gateway.js"
 import { type InflightRow, type InflightScenario, runInflight } from "./lib/inflight.js"
 import { type Row, runPolling, type Scenario, type Stat } from "./lib/polling.js"
 import { log, machine } from "./lib/proc.js"
@@ -51,6 +53,8 @@ const { values, positionals } = parseArgs({
     hold: { type: "string" },
     "inflight-scale": { type: "string" },
     "inflight-limit": { type: "string" },
+    jobs: { type: "string" },
+    clients: { type: "string" },
     save: { type: "boolean" },
     results: { type: "string" },
     doc: { type: "string" }
@@ -68,8 +72,10 @@ const counts = (text: string) => text.split(",").map((n) => Number(n.replace(/_/
 const scaleText = values.scale ?? "1/30"
 const timeScale = fraction(scaleText)
 const which = positionals[0] ?? "all"
-if (!["all", "polling", "inflight", "download", "cli", "report"].includes(which)) {
-  process.stderr.write(`unknown benchmark "${which}": polling, inflight, download, cli, report, or nothing for all\n`)
+if (!["all", "polling", "inflight", "download", "cli", "gateway", "report"].includes(which)) {
+  process.stderr.write(
+    `unknown benchmark "${which}": polling, inflight, download, cli, gateway, report, or nothing for all\n`
+  )
   process.exit(2)
 }
 const all = which === "all"
@@ -87,6 +93,8 @@ const holdMs = Number(values.hold ?? 30) * 1000
 const inflightScaleText = values["inflight-scale"] ?? "1"
 const inflightScale = fraction(inflightScaleText)
 const inflightLimitMs = Number(values["inflight-limit"] ?? 1200) * 1000
+const gatewayJobs = Number(values.jobs ?? 1000)
+const gatewayClients = Number(values.clients ?? 200)
 
 // ---------------------------------------------------------------------------------------------------
 // Formatting
@@ -226,6 +234,7 @@ interface Results {
   readonly inflight: ReadonlyArray<InflightScenario>
   readonly download: ReadonlyArray<DownloadRow> | undefined
   readonly cli: CliResult | undefined
+  readonly gateway?: GatewayScenario | undefined
 }
 
 /** One line of the issue's table: a figure for reelay today and for the central poller. */
@@ -601,6 +610,8 @@ ${downloadTable(download)}
 - SHA-256 alone runs at about 1.8 GiB/s on one core of this CPU (SHA-NI): 0.55 CPU s per GiB.`)
   }
 
+  if (results.gateway !== undefined) sections.push(gatewaySection(results.gateway))
+
   if (cli !== undefined) {
     sections.push(`## CLI cold start
 
@@ -616,6 +627,53 @@ ${cli.output}
 }
 
 const fmtSeconds = (seconds: number) => `${fixed(seconds, 0)} s`
+
+const gatewaySection = (g: GatewayScenario) => `## Gateway
+
+${count(g.jobs)} videos through the gateway (\`reelay serve\`, one tenant, a SQLite journal) asked for by
+${count(g.clients)} polling clients, against the engine alone running the same videos as one batch on
+the same kind of journal (\`pnpm bench gateway --jobs ${g.jobs} --clients ${g.clients}\`, \`bench/lib/gateway.ts\`).
+The polling workload (linear, pinned durations) at ${scaleName(g.timeScale)}, ${g.rounds} paired round(s), min / median.
+The common ideal is the longest task's own duration, ${fixed(g.idealSeconds, 1)} s: every create
+answered at once, every finish seen the instant it happens.
+
+${table(
+  [
+    "contestant",
+    "done",
+    "wall, s",
+    "wall / ideal",
+    "CPU ms / video",
+    "peak RSS, MB",
+    "upstream status / video",
+    "API requests / video",
+    "create p50 / p99, ms",
+    "retrieve p50 / p99, ms"
+  ],
+  g.rows.map((r) => [
+    r.label,
+    `${r.completed}/${g.jobs}${r.firstError === undefined ? "" : ` (${r.firstError.slice(0, 60)})`}`,
+    both(r.wallSeconds),
+    both(r.wallOverIdeal),
+    both(r.cpuMsPerVideo, 1),
+    both(r.peakRssMB, 0),
+    both(r.upstreamStatusPerVideo),
+    both(r.apiRequestsPerVideo),
+    r.createP50 === undefined ? "—" : `${fixed(r.createP50.median, 1)} / ${fixed(r.createP99?.median, 1)}`,
+    r.retrieveP50 === undefined ? "—" : `${fixed(r.retrieveP50.median, 1)} / ${fixed(r.retrieveP99?.median, 1)}`
+  ])
+)}
+
+- Each side's CPU and peak RSS are its own process's (getrusage), start-up included; the gateway's
+  clients run in the benchmark's process and are not counted, the engine has no clients.
+- The gateway's wall time ends when its clients see the last video done, so it includes their
+  polling: a client asks again when \`openai-poll-after-ms\` says, one request at a time per client.
+  The engine's ends when it has saved the last video. Both start at the first create the simulator saw.
+- Upstream status requests are the engine's own polling, the same policy on both sides: the clients'
+  polling of the gateway never reaches the provider.
+- What flatters whom: the gateway pays for HTTP, JSON, one journal batch per video and two journal
+  reads per retrieve; the engine alone batches its journal writes per run and answers nobody. The
+  clients share the machine's two cores with both processes and the simulator.`
 
 /** reelay's CPU per video against the others', from this run's 1,000-task linear rows. */
 const costNote = (s: Scenario | undefined): string => {
@@ -790,7 +848,8 @@ const merge = (earlier: Saved | undefined, part: Saved): Saved => {
     polling,
     inflight,
     download: part.download ?? earlier.download,
-    cli: part.cli ?? earlier.cli
+    cli: part.cli ?? earlier.cli,
+    gateway: part.gateway ?? earlier.gateway
   }
 }
 
@@ -830,6 +889,7 @@ const main = async () => {
   const inflight: Array<InflightScenario> = []
   let download: ReadonlyArray<DownloadRow> | undefined
   let cli: CliResult | undefined
+  let gateway: GatewayScenario | undefined
   const only = values.only?.split(",")
   if (all || which === "polling") {
     const plan: Array<[Workload, number]> = all
@@ -870,7 +930,11 @@ const main = async () => {
     cli = await runCli(cliRuns)
     process.stdout.write(`\n### cli\n\n${cli.output}\n\n`)
   }
-  const results: Results = { polling, inflight, download, cli }
+  if (all || which === "gateway") {
+    gateway = await runGateway({ jobs: gatewayJobs, clients: gatewayClients, rounds, timeScale })
+    process.stdout.write(`\n${gatewaySection(gateway)}\n\n`)
+  }
+  const results: Results = { polling, inflight, download, cli, gateway }
   if (targets(results).length > 0) process.stdout.write(`### targets\n\n${targetsTable(results)}\n\n`)
   const earlier = earlierTargets(results)
   if (earlier.length > 0) {

@@ -6,11 +6,13 @@
  * In-flight runs (`settings.hold`, ms): `Engine.generateMany`'s events are counted instead, and
  * `hold` ms after the last `Submitted` the process is measured with every task in flight (see
  * `common.inflight`). `settings.deadlineMs` lengthens the polling deadline (default 10 minutes), so
- * a long batch's first tasks do not time out before its last are created.
+ * a long batch's first tasks do not time out before its last are created. `settings.journal`: a
+ * SQLite journal at that path (the engine as the gateway runs it), instead of memory.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Engine, GenerateRequest, ProviderRegistry } from "@reelay/core"
+import { Journal } from "@reelay/journal"
 import { Laozhang } from "@reelay/provider-laozhang"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -47,7 +49,11 @@ const deadlineMs = num("deadlineMs")
 const Live = Engine.layer({
   polling: { timeScale, ...(deadlineMs === undefined ? {} : { deadline: deadlineMs }) },
   statusConcurrency: num("statusConcurrency")
-}).pipe(Layer.provide(Providers), Layer.provide(Layer.mergeAll(Http, NodeFileSystem.layer)))
+}).pipe(
+  Layer.provide(Providers),
+  Layer.provide(Layer.mergeAll(Http, NodeFileSystem.layer)),
+  Layer.provide(typeof settings.journal === "string" ? Journal.layerSqlite({ path: settings.journal }) : Layer.empty)
+)
 
 const batch = items.map((item) => ({
   key: item.key,

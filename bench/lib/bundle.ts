@@ -16,7 +16,8 @@ export const contestants = [
   "openai-polling",
   "reelay-download",
   "lean-download",
-  "openai-download"
+  "openai-download",
+  "gateway-server"
 ] as const
 export type Contestant = (typeof contestants)[number]
 
@@ -36,6 +37,8 @@ export const bundle = async (): Promise<void> => {
     target: "node20",
     // The workspace's packages from their sources (see tsconfig.base.json's customConditions).
     conditions: ["@reelay/source"],
+    // Native: loaded from bench's own node_modules (it finds its binary relative to itself).
+    external: ["better-sqlite3"],
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunk-[hash]",
     minifySyntax: true,

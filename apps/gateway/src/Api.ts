@@ -228,17 +228,26 @@ export class Videos extends HttpApiGroup.make("videos")
 
 export class GatewayApi extends HttpApi.make("reelay-gateway").add(Models).add(Videos) {}
 
-/** An OpenAI-shaped error of `Class`: `type` defaults to `invalid_request_error`. */
+/** What an OpenAI-shaped error says: `type` defaults to `invalid_request_error`. */
+export interface ErrorOptions {
+  readonly param?: string | undefined
+  readonly code?: string | undefined
+  readonly type?: string
+}
+
+/** The body of an OpenAI-shaped error, `{"error": {"message", "type", "param", "code"}}`. */
+export const errorBody = (message: string, options: ErrorOptions = {}): { readonly error: ErrorBody } => ({
+  error: {
+    message,
+    type: options.type ?? "invalid_request_error",
+    param: options.param ?? null,
+    code: options.code ?? null
+  }
+})
+
+/** An OpenAI-shaped error of `Class`. */
 export const error = <A>(
   Class: new (fields: { readonly error: ErrorBody }) => A,
   message: string,
-  options: { readonly param?: string | undefined; readonly code?: string | undefined; readonly type?: string } = {}
-): A =>
-  new Class({
-    error: {
-      message,
-      type: options.type ?? "invalid_request_error",
-      param: options.param ?? null,
-      code: options.code ?? null
-    }
-  })
+  options: ErrorOptions = {}
+): A => new Class(errorBody(message, options))

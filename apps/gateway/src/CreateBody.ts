@@ -6,7 +6,6 @@
  * @since 0.3.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Multipart from "@effect/platform/Multipart"
 import type * as Path from "@effect/platform/Path"
@@ -14,6 +13,7 @@ import { BytesSource, ImageInput, type ImageSource, UrlSource } from "@reelay/co
 import { sniffImage } from "@reelay/core/Validation"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Api from "./Api.js"
 
 /** The largest create body taken: an uploaded first frame and the fields around it (20 MiB). */
@@ -131,16 +131,19 @@ const fieldsOf = (
 
 const readJson = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(maxBodyBytes))),
-      Effect.mapError(() =>
-        bad(
-          `The request body could not be read whole (broken off, or over ${maxBodyBytes / 1024 / 1024} MiB).`,
-          undefined,
-          "invalid_body"
-        )
-      )
+    // Counted as it arrives: a body sent without Content-Length is refused once it passes the limit.
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    yield* request.stream.pipe(
+      Stream.mapError(() => bad("The request body could not be read whole.", undefined, "invalid_body")),
+      Stream.runForEach((chunk) => {
+        size += chunk.length
+        if (size > maxBodyBytes) return Effect.fail(tooLarge())
+        chunks.push(chunk)
+        return Effect.void
+      })
     )
+    const text = Buffer.concat(chunks).toString("utf8")
     let body: unknown
     try {
       body = JSON.parse(text)

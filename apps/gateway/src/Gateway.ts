@@ -26,10 +26,12 @@ import type * as Money from "@reelay/core/Money"
 import * as OutputPath from "@reelay/core/OutputPath"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import { Journal, Outbox, Videos } from "@reelay/journal"
+import * as Claims from "@reelay/journal/Claims"
 import type { JournalError } from "@reelay/journal/JournalError"
 import type { StateFileError } from "@reelay/simulator/StateFile"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -57,6 +59,8 @@ export interface Options {
   readonly outDir?: string | undefined
   /** How webhooks are retried (default: `Webhooks.defaults`). */
   readonly webhooks?: Partial<Webhooks.Options> | undefined
+  /** How often the journal is looked at for videos no live process works (default 15 s). */
+  readonly sweep?: Duration.DurationInput | undefined
   /** Where traces and metrics go (default: `OTEL_EXPORTER_OTLP_ENDPOINT`, else nowhere). */
   readonly telemetry?: Telemetry.Options | undefined
 }
@@ -158,23 +162,41 @@ const state = (options: Options) =>
           { concurrency: "unbounded", discard: true }
         )
       )
-      // Every video not finished goes on: a task already created is polled, never created again.
-      for (const video of yield* videos.unfinished) {
-        const runtime = runtimes.get(video.tenant)
-        if (runtime === undefined) {
-          yield* Effect.logWarning(
-            `reelay gateway: video ${video.id} belongs to tenant "${video.tenant}", no longer configured; it waits`
-          )
-          continue
+      // Every video not finished goes on, unless a live process works it: a task already created is
+      // polled, never created again. Looked at again every `sweep`, so the jobs of a gateway that
+      // died are taken up by the others without a restart.
+      const me = Claims.self()
+      const warned = new Set<string>()
+      const sweep = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        for (const { video, holder } of yield* videos.unfinished) {
+          if (Claims.isAlive(holder, now, me)) continue
+          const runtime = runtimes.get(video.tenant)
+          if (runtime !== undefined) {
+            yield* jobs.start(runtime, video)
+          } else if (!warned.has(video.id)) {
+            warned.add(video.id)
+            yield* Effect.logWarning(
+              `reelay gateway: video ${video.id} belongs to tenant "${video.tenant}", no longer configured; it waits`
+            )
+          }
         }
-        yield* jobs.start(runtime, video)
-      }
+      })
+      yield* sweep
       for (const missing of yield* outbox.missing) {
         const video = yield* videos.get(missing.tenant, missing.videoId)
         if (Option.isSome(video)) yield* notice(video.value)
       }
       yield* Effect.forkScoped(
         Webhooks.deliver({ outbox, endpoints, wake, options: { ...Webhooks.defaults, ...options.webhooks } })
+      )
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.zipRight(
+            Effect.sleep(options.sweep ?? "15 seconds"),
+            Effect.catchAll(sweep, (error) => Effect.logError(`reelay gateway: ${error.message}`))
+          )
+        )
       )
       return {
         tenants,
@@ -227,17 +249,9 @@ const openAiNotFound = HttpApiBuilder.Router.use((router) =>
   router.all(
     "*",
     Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-      HttpServerResponse.unsafeJson(
-        {
-          error: {
-            message: `Invalid URL (${request.method} ${request.url.split("?")[0]})`,
-            type: "invalid_request_error",
-            param: null,
-            code: null
-          }
-        },
-        { status: 404 }
-      )
+      HttpServerResponse.unsafeJson(Api.errorBody(`Invalid URL (${request.method} ${request.url.split("?")[0]})`), {
+        status: 404
+      })
     )
   )
 )

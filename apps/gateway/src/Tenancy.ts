@@ -21,7 +21,7 @@ import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
-import type * as JobStore from "@reelay/core/JobStore"
+import * as JobStore from "@reelay/core/JobStore"
 import type * as Money from "@reelay/core/Money"
 import * as Polling from "@reelay/core/Polling"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
@@ -29,9 +29,10 @@ import type { InvalidRequest } from "@reelay/core/VideoError"
 import type { Journal, Videos } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Api from "./Api.js"
 import * as Telemetry from "./Telemetry.js"
@@ -46,6 +47,9 @@ export interface Tenant {
   readonly engine: Engine.Service
   readonly polling: Polling.PollingOptions
   readonly stopping: Stopping.Stopping
+  readonly videos: Videos.Service
+  /** Slots for jobs validating, reserving and creating (`concurrency.submit`, default 10). */
+  readonly submits: Effect.Semaphore
 }
 
 /**
@@ -93,6 +97,11 @@ export const make = (options: {
       })
     )
     const polling = Layers.pollingOf(settings)
+    const journal = Context.add(
+      options.journal,
+      JobStore.JobStore,
+      guarded(options.info.id, options.journal, options.videos)
+    )
     const engine = yield* Engine.make({
       polling,
       download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
@@ -100,7 +109,7 @@ export const make = (options: {
       Effect.provide(options.downloads),
       Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
       Effect.provideService(Budget.Budget, stopping.budget),
-      Effect.provide(options.journal)
+      Effect.provide(journal)
     )
     return {
       info: options.info,
@@ -109,13 +118,65 @@ export const make = (options: {
       budget: stopping.budget,
       engine,
       polling: { ...Polling.defaultPollingOptions, ...polling },
-      stopping
+      stopping,
+      videos: options.videos,
+      submits: yield* Effect.makeSemaphore(settings.concurrency.submit?.value ?? 10)
     }
   })
+
+/**
+ * The journal's `JobStore`, refusing the intent of a create (`Submitting`) for a video that has
+ * ended or was deleted: a failure that cost nothing is otherwise created afresh by whichever
+ * gateway claims the job next, after the tenant was told it failed. Refused as a lost claim, the
+ * engine stops the item quietly, before anything is sent.
+ */
+export const guarded = (
+  tenant: string,
+  journal: Context.Context<JobStore.JobStore>,
+  videos: Videos.Service
+): JobStore.Service => {
+  const store = Context.get(journal, JobStore.JobStore)
+  return {
+    ...store,
+    record: (batch, key, event) =>
+      event._tag !== "Submitting"
+        ? store.record(batch, key, event)
+        : Effect.flatMap(
+            videos
+              .get(tenant, key)
+              .pipe(
+                Effect.mapError(
+                  (error) => new JobStore.JobStoreError({ operation: "read a video", message: error.message })
+                )
+              ),
+            (video) =>
+              Option.isSome(video) && (video.value.endedAt !== undefined || video.value.deletedAt !== undefined)
+                ? Effect.fail(
+                    new JobStore.ClaimLost({
+                      batch,
+                      key,
+                      message: `video ${key} has already ended (or was deleted); it is not created again`
+                    })
+                  )
+                : store.record(batch, key, event)
+          )
+  }
+}
 
 /** Where a tenant's video is saved: `<outDir>/<tenant>/<id>.mp4`. */
 export const outputOf = (outDir: string, tenant: string, id: string): string =>
   NodePath.resolve(outDir, tenant, `${id}.mp4`)
+
+/** The events that say a job is past its create: its submit slot is given back. */
+const pastCreate: ReadonlySet<string> = new Set([
+  "Submitted",
+  "Queued",
+  "Progress",
+  "Succeeded",
+  "Downloading",
+  "Saved",
+  "Failed"
+])
 
 /** The jobs running in this process, one fiber per video, keyed by video id. */
 export interface Jobs {
@@ -139,38 +200,54 @@ export const jobs = (
     const fibers = yield* FiberMap.make<string>()
     const start: Jobs["start"] = (tenant, video) => {
       const observe = Telemetry.observer(tenant.info.id)
-      return FiberMap.run(
-        fibers,
-        video.id,
-        tenant.engine
-          .generateMany([{ key: video.key, request: video.request, output: video.output }], {
-            batch: video.batch,
-            concurrency: {
-              status: tenant.settings.concurrency.status?.value,
-              download: tenant.settings.concurrency.download?.value
-            }
-          })
-          .pipe(
-            Stream.runForEach((event) =>
-              Effect.zipRight(
+      // A job holds one of its tenant's submit slots until its create is answered (or it is past its
+      // create already): at most `concurrency.submit` videos validate, reserve and create at once.
+      let holding = true
+      const release = Effect.suspend(() => {
+        if (!holding) return Effect.void
+        holding = false
+        return tenant.submits.release(1)
+      })
+      const job = tenant.engine
+        .generateMany([{ key: video.key, request: video.request, output: video.output }], {
+          batch: video.batch,
+          concurrency: {
+            status: tenant.settings.concurrency.status?.value,
+            download: tenant.settings.concurrency.download?.value
+          }
+        })
+        .pipe(
+          Stream.runForEach((event) =>
+            Effect.all(
+              [
+                pastCreate.has(event._tag) ? release : Effect.void,
                 Effect.sync(() => tenant.stopping.track(event)),
-                Effect.flatMap(Clock.currentTimeMillis, (now) => observe(event, now))
-              )
-            ),
-            Effect.catchAll((error) =>
-              Effect.logWarning(
-                `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
-              )
-            ),
-            Effect.zipRight(onEnd(video)),
-            // Its own trace: the create request that started it ended long before.
-            Effect.withSpan("Gateway.video", {
-              root: true,
-              attributes: { "reelay.tenant": tenant.info.id, "reelay.video": video.id }
-            })
+                Effect.flatMap(Clock.currentTimeMillis, (now) => observe(event, now)),
+                // Told once, ended for good: no gateway creates it again (see `guarded`).
+                event._tag === "Saved" || event._tag === "Failed"
+                  ? Effect.catchAll(tenant.videos.end(tenant.info.id, video.id), (error) =>
+                      Effect.logError(`reelay gateway: video ${video.id}'s end is not recorded: ${error.message}`)
+                    )
+                  : Effect.void
+              ],
+              { discard: true }
+            )
           ),
-        { onlyIfMissing: true }
-      ).pipe(Effect.asVoid)
+          Effect.catchAll((error) =>
+            Effect.logWarning(
+              `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
+            )
+          ),
+          Effect.zipRight(onEnd(video)),
+          // Its own trace: the create request that started it ended long before.
+          Effect.withSpan("Gateway.video", {
+            root: true,
+            attributes: { "reelay.tenant": tenant.info.id, "reelay.video": video.id }
+          })
+        )
+      return FiberMap.run(fibers, video.id, Effect.zipRight(tenant.submits.take(1), Effect.ensuring(job, release)), {
+        onlyIfMissing: true
+      }).pipe(Effect.asVoid)
     }
     return { start, running: FiberMap.size(fibers) } satisfies Jobs
   })

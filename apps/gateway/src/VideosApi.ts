@@ -118,12 +118,22 @@ const refused = (error: VideoError | UsageError) => {
   return Api.error(Api.BadRequest, error.message, { code: VideoObject.codeOf(error._tag) })
 }
 
-/** Refused when even a release of every call in flight would leave no room for `price`. */
-const withinBudget = (runtime: Tenancy.Tenant, price: Money.Usd) =>
+/**
+ * Refused when even a release of every call in flight would leave no room for `price`: what this
+ * gateway's budget holds as spent or possibly spent, or what the journal does (`journal`: every
+ * gateway's charges and creates in flight, for gateways sharing one), whichever is more.
+ */
+const withinBudget = (
+  runtime: Tenancy.Tenant,
+  price: Money.Usd,
+  journal: { readonly spent: Money.Usd; readonly uncertain: Money.Usd }
+) =>
   Effect.gen(function* () {
     const budget = yield* runtime.budget.snapshot
     if (budget.limit === undefined) return
-    const floor = Money.sum([budget.spent, budget.uncertain])
+    const here = Money.sum([budget.spent, budget.uncertain])
+    const everywhere = Money.sum([journal.spent, journal.uncertain])
+    const floor = Money.greaterThan(everywhere, here) ? everywhere : here
     if (!Money.greaterThan(BigDecimal.sum(floor, price), budget.limit)) return
     return yield* Api.error(
       Api.QuotaExceeded,
@@ -157,12 +167,17 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
         const { state, runtime } = yield* current
         const tenant = runtime.info.id
         const fields = yield* CreateBody.read(request)
-        const routed = yield* routeOf(
-          runtime,
-          state.catalogs.get(tenant)!.data.map((model) => model.id),
-          fields
+        // What the tenant asked, before routing: a key's repeat is recognised whatever the routes
+        // became since (a profile edited between a request and its retry).
+        const fingerprint = JobStore.fingerprint(
+          new GenerateRequest({
+            prompt: fields.prompt,
+            model: fields.model,
+            seconds: fields.seconds,
+            size: fields.size,
+            images: fields.images
+          })
         )
-        const fingerprint = JobStore.fingerprint(routed)
         const idempotencyKey = request.headers["idempotency-key"]?.trim() || undefined
         const answer = (video: Videos.Video) =>
           Effect.map(lookup(state, tenant, video.id), ({ object }) => json(object))
@@ -170,12 +185,17 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
           const earlier = yield* state.videos.byIdempotencyKey(tenant, idempotencyKey)
           if (Option.isSome(earlier)) return yield* answer(yield* repeated(earlier.value, fingerprint))
         }
+        const routed = yield* routeOf(
+          runtime,
+          state.catalogs.get(tenant)!.data.map((model) => model.id),
+          fields
+        )
         const id = state.newId()
         const output = Tenancy.outputOf(state.outDir, tenant, id)
         const [model] = yield* Run.preflight(runtime.settings, runtime.registry, [
           { key: id, request: routed, output }
         ]).pipe(Effect.mapError(refused))
-        yield* withinBudget(runtime, model!.price)
+        yield* withinBudget(runtime, model!.price, yield* state.videos.costs(tenant))
         const admission = yield* state.videos.admit({
           tenant,
           id,
@@ -192,7 +212,9 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
           return yield* answer(yield* repeated(admission.video, fingerprint))
         }
         yield* state.jobs.start(runtime, admission.video)
-        return yield* answer(admission.video)
+        // Answered from what was recorded, with no further read: once the video is admitted, no
+        // answer may invite the SDK's retry of a 5xx, which would be a second video.
+        return json(VideoObject.make(admission.video, undefined, { charged: Money.zero, unknown: Money.zero }))
       }).pipe(Effect.catchTag("JournalError", journalFailed))
     )
     .handle("retrieve", ({ path }) =>
@@ -314,13 +336,13 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
           ...(item.sha256 === undefined ? {} : { etag: `"${item.sha256}"` })
         }
         if (range._tag === "Unsatisfiable") {
-          return yield* Api.error(
-            Api.RangeNotSatisfiable,
-            `The range '${request.headers.range}' is outside the video's ${size} bytes.`,
-            {
+          // Answered here rather than failed: a 416 says the size in `Content-Range` (RFC 9110).
+          return HttpServerResponse.unsafeJson(
+            Api.errorBody(`The range '${request.headers.range}' is outside the video's ${size} bytes.`, {
               param: "Range",
               code: "range_not_satisfiable"
-            }
+            }),
+            { status: 416, headers: { "content-range": `bytes */${size}` } }
           )
         }
         const part = range._tag === "Part" ? range : undefined

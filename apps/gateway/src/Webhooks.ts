@@ -131,18 +131,22 @@ export const deliver = (options: {
       Effect.gen(function* () {
         const endpoint = endpoints.get(delivery.tenant)
         if (endpoint === undefined) {
-          return yield* outbox.failed(delivery, { error: "the tenant has no webhook any more", retryAt: undefined })
+          // Not configured here (removed, or another gateway of the journal has it): kept for one that can.
+          const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+          return yield* outbox.postpone(delivery, now + 60_000)
         }
         if (!(yield* outbox.take(delivery, lease))) return
         const outcome = yield* Effect.either(attempt(delivery, endpoint))
         if (outcome._tag === "Right") return yield* outbox.delivered(delivery)
+        // Never the transport's message: it quotes the URL, which may carry the receiver's token.
         const error =
           typeof outcome.left === "string"
             ? outcome.left
             : outcome.left._tag === "TimeoutException"
               ? `no answer within ${Duration.format(attemptTimeout)}`
-              : outcome.left.message
-        // `attempts` counted the first try as 1: the wait before the next is the attempt's own.
+              : `could not be sent (${outcome.left._tag}: ${outcome.left.reason})`
+        // `delivery.attempts` is the count before this attempt: the delay after the n-th attempt is
+        // `retryDelays[n - 1]`; past the last one, the delivery is given up.
         const wait = retryDelays[delivery.attempts]
         const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         yield* outbox.failed(delivery, {

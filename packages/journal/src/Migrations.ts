@@ -202,17 +202,27 @@ const gatewayWebhooks = Effect.gen(function* () {
   yield* sql`CREATE INDEX reelay_webhooks_due ON reelay_webhooks (next_at)`
 })
 
+/**
+ * When the gateway saw a video end (`reelay_videos.ended_at`): from then on it is never created
+ * again, whichever gateway would resume it (a failure that cost nothing is otherwise tried afresh).
+ */
+const gatewayVideoEnds = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE reelay_videos ADD COLUMN ended_at BIGINT`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
   "1_create": create,
   "2_batch_settings": batchSettings,
   "3_claims_and_exposure": claimsAndExposure,
   "4_gateway_videos": gatewayVideos,
-  "5_gateway_webhooks": gatewayWebhooks
+  "5_gateway_webhooks": gatewayWebhooks,
+  "6_gateway_video_ends": gatewayVideoEnds
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 5
+export const latest = 6
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

@@ -46,6 +46,11 @@ export interface Service {
    */
   readonly take: (delivery: Delivery, leaseMillis: number) => Effect.Effect<boolean, JournalError>
   readonly delivered: (delivery: Delivery) => Effect.Effect<void, JournalError>
+  /**
+   * Moves a due delivery to `until` without counting an attempt, unless another process took it
+   * meanwhile: one this process cannot send (its tenant has no webhook here) waits for one that can.
+   */
+  readonly postpone: (delivery: Delivery, until: number) => Effect.Effect<void, JournalError>
   /** An attempt failed: due again at `retryAt`, or given up when it is absent. */
   readonly failed: (
     delivery: Delivery,
@@ -133,6 +138,12 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
           const now = yield* Clock.currentTimeMillis
           yield* sql`UPDATE reelay_webhooks SET delivered_at = ${now}, next_at = NULL, last_error = NULL WHERE ${where(delivery)}`
         }).pipe(Effect.mapError(fail("record a webhook delivered"))),
+      postpone: (delivery, until) =>
+        sql`UPDATE reelay_webhooks SET next_at = ${until}
+          WHERE ${where(delivery)} AND delivered_at IS NULL AND next_at = ${delivery.nextAt ?? -1}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(fail("postpone a webhook"))
+        ),
       failed: (delivery, outcome) =>
         sql`UPDATE reelay_webhooks SET next_at = ${outcome.retryAt ?? null}, last_error = ${outcome.error.slice(0, 500)}
           WHERE ${where(delivery)}`.pipe(Effect.asVoid, Effect.mapError(fail("record a webhook attempt"))),

@@ -19,6 +19,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Claims from "./Claims.js"
 import * as Database from "./Database.js"
 import { JournalError } from "./JournalError.js"
 import * as Records from "./Records.js"
@@ -39,6 +40,8 @@ export interface Video {
   /** Whether its tenant is told of its end (`Webhooks`): as the tenant was configured when it was admitted. */
   readonly notify: boolean
   readonly createdAt: Date
+  /** When a gateway saw it end (saved, or failed): from then on it is never created again. */
+  readonly endedAt: Date | undefined
   readonly deletedAt: Date | undefined
 }
 
@@ -62,7 +65,7 @@ export interface Page {
 
 export interface Service {
   /** Records `video`, unless its tenant already has a video under its `Idempotency-Key`. */
-  readonly admit: (video: Omit<Video, "createdAt" | "deletedAt">) => Effect.Effect<Admission, JournalError>
+  readonly admit: (video: Omit<Video, "createdAt" | "endedAt" | "deletedAt">) => Effect.Effect<Admission, JournalError>
   /** A tenant's video, deleted or not. */
   readonly get: (tenant: string, id: string) => Effect.Effect<Option.Option<Video>, JournalError>
   /** The tenant's video admitted under `idempotencyKey`, deleted or not. */
@@ -74,15 +77,25 @@ export interface Service {
   readonly list: (tenant: string, page: PageRequest) => Effect.Effect<Page, JournalError>
   /** Marks a video deleted; its money records stay. */
   readonly remove: (tenant: string, id: string) => Effect.Effect<void, JournalError>
+  /** Records that a video ended (the first time only). */
+  readonly end: (tenant: string, id: string) => Effect.Effect<void, JournalError>
   /**
-   * Every tenant's videos still to be generated: not deleted, and whose job is not recorded yet or
-   * has not ended (a gateway starting again goes on with them). Oldest first.
+   * Every tenant's videos still to be generated: not deleted nor ended, and whose job is not
+   * recorded yet or has not ended; each with the process working its job now, if any (it may have
+   * died since: see `Claims.isAlive`). Oldest first.
    */
-  readonly unfinished: Effect.Effect<ReadonlyArray<Video>, JournalError>
+  readonly unfinished: Effect.Effect<ReadonlyArray<Unfinished>, JournalError>
   /** What a tenant's videos have cost: certainly, and possibly (as `Budget.make` is seeded). */
   readonly costs: (
     tenant: string
   ) => Effect.Effect<{ readonly spent: Money.Usd; readonly uncertain: Money.Usd }, JournalError>
+}
+
+/** A video still to be generated, and who holds its job. */
+export interface Unfinished {
+  readonly video: Video
+  /** The owner of the job's claim, when it is claimed and its owner is registered. */
+  readonly holder: Claims.OwnerRecord | undefined
 }
 
 export class Videos extends Context.Tag("@reelay/journal/Videos")<Videos, Service>() {}
@@ -98,6 +111,7 @@ interface VideoRecord {
   readonly idempotency_key: string | null
   readonly notify: number | string
   readonly created_at: number | string
+  readonly ended_at: number | string | null
   readonly deleted_at: number | string | null
 }
 
@@ -114,6 +128,7 @@ const toVideo = (record: VideoRecord): Video => ({
   idempotencyKey: Records.text(record.idempotency_key),
   notify: Number(record.notify) === 1,
   createdAt: Records.date(record.created_at) ?? new Date(0),
+  endedAt: Records.date(record.ended_at),
   deletedAt: Records.date(record.deleted_at)
 })
 
@@ -194,11 +209,44 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
         yield* sql`UPDATE reelay_videos SET deleted_at = ${now} WHERE tenant = ${tenant} AND id = ${id} AND deleted_at IS NULL`
       }).pipe(Effect.mapError(fail("delete a video")))
 
-    const unfinished: Service["unfinished"] = sql<VideoRecord>`SELECT v.* FROM reelay_videos v
+    const end: Service["end"] = (tenant, id) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`UPDATE reelay_videos SET ended_at = ${now} WHERE tenant = ${tenant} AND id = ${id} AND ended_at IS NULL`
+      }).pipe(Effect.mapError(fail("record a video's end")))
+
+    const unfinished: Service["unfinished"] = sql<
+      VideoRecord & {
+        readonly o_owner: string | null
+        readonly o_pid: number | string | null
+        readonly o_hostname: string | null
+        readonly o_pid_namespace: string | null
+        readonly o_started_at: number | string | null
+        readonly o_expires_at: number | string | null
+      }
+    >`SELECT v.*, o.owner AS o_owner, o.pid AS o_pid, o.hostname AS o_hostname, o.pid_namespace AS o_pid_namespace,
+        o.started_at AS o_started_at, o.expires_at AS o_expires_at
+      FROM reelay_videos v
       LEFT JOIN reelay_jobs j ON j.batch = v.batch AND j.item_key = v.item_key
-      WHERE v.deleted_at IS NULL AND (j.state IS NULL OR j.state IN ${sql.in(working)})
+      LEFT JOIN reelay_owners o ON o.owner = j.claimed_by
+      WHERE v.deleted_at IS NULL AND v.ended_at IS NULL AND (j.state IS NULL OR j.state IN ${sql.in(working)})
       ORDER BY v.created_at, v.id`.pipe(
-      Effect.map((records) => records.map(toVideo)),
+      Effect.map((records) =>
+        records.map((record) => ({
+          video: toVideo(record),
+          holder:
+            record.o_owner === null
+              ? undefined
+              : {
+                  owner: record.o_owner,
+                  pid: record.o_pid ?? 0,
+                  hostname: record.o_hostname ?? "",
+                  pid_namespace: record.o_pid_namespace,
+                  started_at: record.o_started_at ?? 0,
+                  expires_at: record.o_expires_at ?? 0
+                }
+        }))
+      ),
       Effect.mapError(fail("find unfinished videos"))
     )
 
@@ -206,12 +254,16 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
       sql<{ readonly amount: string; readonly billing: string }>`SELECT c.amount, c.billing FROM reelay_charges c
         WHERE c.batch IN (SELECT v.batch FROM reelay_videos v WHERE v.tenant = ${tenant})`.pipe(
         Effect.map((rows) => {
-          const sum = (billing: string) =>
-            Money.sum(rows.flatMap((row) => (row.billing === billing ? (Records.money(row.amount) ?? []) : [])))
-          return { spent: sum("charged"), uncertain: sum("unknown") }
+          // As `Reader.batchCosts` counts: a create whose outcome is not settled (`pending`, its
+          // exposure) is possibly charged, like an `unknown` one.
+          const sum = (charged: boolean) =>
+            Money.sum(
+              rows.flatMap((row) => ((row.billing === "charged") === charged ? (Records.money(row.amount) ?? []) : []))
+            )
+          return { spent: sum(true), uncertain: sum(false) }
         }),
         Effect.mapError(fail("read a tenant's costs"))
       )
 
-    return { admit, get, byIdempotencyKey, list, remove, unfinished, costs }
+    return { admit, get, byIdempotencyKey, list, remove, end, unfinished, costs }
   })

@@ -3,6 +3,7 @@
  * admits it), reads by tenant only, pages in both orders, deletion that hides a video and keeps it,
  * and the videos a gateway starting again must go on with.
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import * as JobStore from "@reelay/core/JobStore"
@@ -75,14 +76,39 @@ for (const dialect of dialects) {
         // Deleting never frees the key: a retry of the old request still finds its (deleted) video.
         assert.strictEqual((yield* videos.admit(video("team-a", "v10", "key-1")))._tag, "Existing")
 
+        yield* videos.end("team-b", "w1")
+        yield* videos.end("team-b", "w1")
+        assert.isDefined(Option.getOrThrow(yield* videos.get("team-b", "w1")).endedAt)
         const unfinished = yield* videos.unfinished
         assert.deepStrictEqual(
-          unfinished.map((entry) => entry.id).sort(),
-          ["v1", "v3", "w1"],
-          "jobs never opened are unfinished; the deleted one is not"
+          unfinished.map((entry) => entry.video.id).sort(),
+          ["v1", "v3"],
+          "jobs never opened are unfinished; the deleted and the ended are not"
         )
+        assert.isTrue(unfinished.every((entry) => entry.holder === undefined))
         const costs = yield* videos.costs("team-a")
         assert.isTrue(BigDecimal.isZero(costs.spent) && BigDecimal.isZero(costs.uncertain))
+        // A create in flight (`pending`, its exposure) is possibly spent, as is an `unknown` one.
+        const sql = Context.get(yield* Layer.build(db.client), SqlClient.SqlClient)
+        const charge = (batch: string, ref: string, amount: string, billing: string) =>
+          sql`INSERT INTO reelay_charges ${sql.insert({
+            batch,
+            item_key: batch.slice("gw-team-a-".length),
+            ref,
+            provider: "laozhang",
+            model: "veo-3.1-fast",
+            amount,
+            charge_policy: "on-success",
+            billing,
+            at: 0,
+            day: "2026-12-03"
+          })}`
+        yield* charge("gw-team-a-v1", "attempt:1", "0.15", "charged")
+        yield* charge("gw-team-a-v3", "attempt:1", "0.25", "pending")
+        yield* charge("gw-team-b-w1", "attempt:1", "0.40", "unknown")
+        const counted = yield* videos.costs("team-a")
+        assert.strictEqual(BigDecimal.format(counted.spent), "0.15")
+        assert.strictEqual(BigDecimal.format(counted.uncertain), "0.25")
       })
     )
 
