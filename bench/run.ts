@@ -450,7 +450,8 @@ test gate. This file is written by \`pnpm bench\`; do not edit it by hand.
 - **Rounds**: every scenario in paired rounds (each contestant once per round, the order reversed every other round; each scenario says how many); figures are min / median over the rounds
 - **Commands**: \`pnpm bench\` (= \`tsx bench/run.ts\`); alone: \`pnpm bench polling --tasks 1000\`,
   \`pnpm bench polling --tasks 1000 --workload nonlinear\`, \`pnpm bench inflight --inflight 10000\`,
-  \`pnpm bench download --runs 3 --size 1g\`, \`pnpm bench cli --runs 10\`; a part alone with \`--save\` merges its figures into the saved ones and rewrites this page
+  \`pnpm bench download --runs 3 --size 1g\`, \`pnpm bench cli --runs 10\`,
+  \`pnpm bench gateway --jobs 1000 --clients 200\`; a part alone with \`--save\` merges its figures into the saved ones and rewrites this page
 
 ## Targets
 

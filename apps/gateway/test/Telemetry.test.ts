@@ -6,17 +6,10 @@ import * as NodeFs from "node:fs"
 import * as Http from "node:http"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as HttpServer from "@effect/platform/HttpServer"
 import { Simulator } from "@reelay/simulator"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Gateway from "../src/Gateway.js"
+import * as Harness from "./helpers/gateway.js"
 
 const work = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "reelay-gateway-otel-"))
 const tenantKey = "sk-team-o-telemetry-0123"
@@ -85,33 +78,23 @@ describe("gateway: telemetry", () => {
         gateway: { tenants: [{ id: "team-o", keyEnv: "TEAM_O_KEY", profile: "draft" }] }
       })
     )
-    const scope = Effect.runSync(Scope.make())
-    const env = new Map(
-      Object.entries({
+    const gateway = await Harness.start(
+      {
+        config,
+        journal: NodePath.join(work, "journal.db"),
+        outDir: NodePath.join(work, "videos"),
+        telemetry: { exportInterval: "100 millis" }
+      },
+      {
         TEAM_O_KEY: tenantKey,
         LAOZHANG_API_KEY: vendorKey,
         LAOZHANG_BASE_URL: sim.urls.laozhang,
         REELAY_TIME_SCALE: "1/100",
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint
-      })
-    )
-    const built = await Effect.runPromise(
-      Layer.buildWithScope(
-        Gateway.layer({
-          config,
-          port: 0,
-          host: "127.0.0.1",
-          journal: NodePath.join(work, "journal.db"),
-          outDir: NodePath.join(work, "videos"),
-          telemetry: { exportInterval: "100 millis" }
-        }),
-        scope
-      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env)))
+      }
     )
     try {
-      const address = Context.get(built, HttpServer.HttpServer).address
-      if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-      const openai = new OpenAI({ apiKey: tenantKey, baseURL: `http://127.0.0.1:${address.port}/v1`, maxRetries: 0 })
+      const openai = new OpenAI({ apiKey: tenantKey, baseURL: gateway.baseURL, maxRetries: 0 })
       const { id } = await openai.videos.create({ prompt: "A heron in the reeds" })
       let status = "queued"
       for (let tries = 0; tries < 300 && status !== "completed" && status !== "failed"; tries++) {
@@ -133,7 +116,7 @@ describe("gateway: telemetry", () => {
         `spans: ${[...new Set(spanNames())].join(", ")}; metrics: ${[...new Set(metricNames())].join(", ")}`
       ).toBe(true)
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await gateway.stop()
     }
     const everything = received.map((entry) => entry.body).join("\n")
     expect(everything).not.toContain(tenantKey)

@@ -11,17 +11,10 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import * as HttpServer from "@effect/platform/HttpServer"
 import { Simulator } from "@reelay/simulator"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
 import OpenAI, { toFile } from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Gateway from "../src/Gateway.js"
+import * as Harness from "./helpers/gateway.js"
 
 const work = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "reelay-gateway-videos-"))
 const keys = { TEAM_A_KEY: "sk-team-a-videos-0123", TEAM_B_KEY: "sk-team-b-videos-4567", TEAM_C_KEY: "sk-team-c-89ab" }
@@ -55,28 +48,11 @@ const journal = NodePath.join(work, "journal.db")
 const outDir = NodePath.join(work, "videos")
 
 /** Starts a gateway on the shared journal; its base URL, and how to stop it (gracefully). */
-const start = async () => {
-  const scope = Effect.runSync(Scope.make())
-  const env = new Map(
-    Object.entries({
-      ...keys,
-      LAOZHANG_API_KEY: vendorKey,
-      LAOZHANG_BASE_URL: sim.urls.laozhang,
-      REELAY_TIME_SCALE: "1/100"
-    })
+const start = () =>
+  Harness.start(
+    { config, journal, outDir },
+    { ...keys, LAOZHANG_API_KEY: vendorKey, LAOZHANG_BASE_URL: sim.urls.laozhang, REELAY_TIME_SCALE: "1/100" }
   )
-  const built = await Effect.runPromise(
-    Layer.buildWithScope(Gateway.layer({ config, port: 0, host: "127.0.0.1", journal, outDir }), scope).pipe(
-      Effect.withConfigProvider(ConfigProvider.fromMap(env))
-    )
-  )
-  const address = Context.get(built, HttpServer.HttpServer).address
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-  return {
-    baseURL: `http://127.0.0.1:${address.port}/v1`,
-    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
-  }
-}
 
 const client = (baseURL: string, apiKey: string = keys.TEAM_A_KEY) => new OpenAI({ apiKey, baseURL, maxRetries: 0 })
 

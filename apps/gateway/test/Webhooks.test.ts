@@ -8,17 +8,10 @@ import * as NodeFs from "node:fs"
 import * as Http from "node:http"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as HttpServer from "@effect/platform/HttpServer"
 import { Simulator } from "@reelay/simulator"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Gateway from "../src/Gateway.js"
+import * as Harness from "./helpers/gateway.js"
 
 const work = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "reelay-gateway-webhooks-"))
 const tenantKey = "sk-team-w-webhooks-0123"
@@ -76,39 +69,29 @@ const configWith = (secretEnv: string) => {
 }
 
 const start = async (secretEnv = "TEAM_W_WEBHOOK_SECRET", env: Record<string, string> = {}) => {
-  const scope = Effect.runSync(Scope.make())
-  const values = new Map(
-    Object.entries({
+  const gateway = await Harness.start(
+    {
+      config: configWith(secretEnv),
+      journal: NodePath.join(work, "journal.db"),
+      outDir: NodePath.join(work, "videos"),
+      webhooks: {
+        retryDelays: Array.from({ length: 50 }, () => "40 millis"),
+        tick: "40 millis",
+        attemptTimeout: "1 second"
+      }
+    },
+    {
       TEAM_W_KEY: tenantKey,
       TEAM_W_WEBHOOK_SECRET: secret,
       LAOZHANG_API_KEY: "sk-vendor-webhooks",
       LAOZHANG_BASE_URL: sim.urls.laozhang,
       REELAY_TIME_SCALE: "1/100",
       ...env
-    })
+    }
   )
-  const built = await Effect.runPromise(
-    Layer.buildWithScope(
-      Gateway.layer({
-        config: configWith(secretEnv),
-        port: 0,
-        host: "127.0.0.1",
-        journal: NodePath.join(work, "journal.db"),
-        outDir: NodePath.join(work, "videos"),
-        webhooks: {
-          retryDelays: Array.from({ length: 50 }, () => "40 millis"),
-          tick: "40 millis",
-          attemptTimeout: "1 second"
-        }
-      }),
-      scope
-    ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(values)))
-  )
-  const address = Context.get(built, HttpServer.HttpServer).address
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
   return {
-    openai: new OpenAI({ apiKey: tenantKey, baseURL: `http://127.0.0.1:${address.port}/v1`, maxRetries: 0 }),
-    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+    openai: new OpenAI({ apiKey: tenantKey, baseURL: gateway.baseURL, maxRetries: 0 }),
+    stop: gateway.stop
   }
 }
 

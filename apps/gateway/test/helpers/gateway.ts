@@ -1,0 +1,34 @@
+/**
+ * A gateway for a test: `Gateway.layer` built in its own scope with `env` as its whole environment
+ * (read through Effect's `Config`, never `process.env`). Its base URL, and how to stop it as
+ * SIGTERM does (jobs drained, journal closed).
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as Gateway from "../../src/Gateway.js"
+
+export const start = async (
+  options: Omit<Gateway.Options, "port" | "host">,
+  env: Readonly<Record<string, string>>
+): Promise<{ readonly baseURL: string; readonly stop: () => Promise<void> }> => {
+  const scope = Effect.runSync(Scope.make())
+  const built = await Effect.runPromise(
+    Layer.buildWithScope(Gateway.layer({ ...options, port: 0, host: "127.0.0.1" }), scope).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
+  ).catch(async (error: unknown) => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  })
+  const address = Context.get(built, HttpServer.HttpServer).address
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  return {
+    baseURL: `http://127.0.0.1:${address.port}/v1`,
+    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
