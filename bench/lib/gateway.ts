@@ -220,7 +220,10 @@ export const runGateway = async (options: {
           })
         } else {
           const { child, baseUrl } = await startGateway({ ...input, settings: { tenantKey } })
-          const driven = await drive(baseUrl, items, clients)
+          const driven = await drive(baseUrl, items, clients).catch((error: unknown) => {
+            child.kill("SIGKILL")
+            throw error
+          })
           const result = await stopGateway(child)
           const analysis = await sim.ask<Analysis>({ op: "analyze", key: apiKey })
           results.gateway.push({

@@ -32,6 +32,23 @@ const accepted = ["prompt", "model", "seconds", "size", "input_reference"] as co
 
 const bad = (message: string, param?: string, code?: string) => Api.error(Api.BadRequest, message, { param, code })
 
+/** How much of a body over the limit is still read (and dropped) before it is refused. */
+const drainBytes = 100 * 1024 * 1024
+
+/**
+ * Reads what is left of a body refused as too large (up to `drainBytes`), so the refusal reaches the
+ * client as a 413 rather than a connection reset mid-upload (which its SDK would retry).
+ */
+const drained = (request: HttpServerRequest.HttpServerRequest) => {
+  let left = drainBytes
+  return request.stream.pipe(
+    Stream.takeWhile((chunk) => (left -= chunk.length) > 0),
+    Stream.runDrain,
+    Effect.ignore,
+    Effect.zipRight(Effect.fail(tooLarge()))
+  )
+}
+
 const tooLarge = () =>
   Api.error(
     Api.TooLarge,
@@ -136,13 +153,15 @@ const readJson = (request: HttpServerRequest.HttpServerRequest) =>
     let size = 0
     yield* request.stream.pipe(
       Stream.mapError(() => bad("The request body could not be read whole.", undefined, "invalid_body")),
-      Stream.runForEach((chunk) => {
+      // One pass: past the limit the rest is read and dropped (up to `drainBytes`), then refused.
+      Stream.takeWhile((chunk) => {
         size += chunk.length
-        if (size > maxBodyBytes) return Effect.fail(tooLarge())
-        chunks.push(chunk)
-        return Effect.void
-      })
+        if (size <= maxBodyBytes) chunks.push(chunk)
+        return size <= maxBodyBytes + drainBytes
+      }),
+      Stream.runDrain
     )
+    if (size > maxBodyBytes) return yield* tooLarge()
     const text = Buffer.concat(chunks).toString("utf8")
     let body: unknown
     try {
@@ -214,7 +233,7 @@ export const read = (
 ): Effect.Effect<Fields, Api.BadRequest | Api.TooLarge, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const length = Number(request.headers["content-length"] ?? "0")
-    if (length > maxBodyBytes) return yield* tooLarge()
+    if (length > maxBodyBytes) return yield* drained(request)
     const type = (request.headers["content-type"] ?? "").toLowerCase()
     if (type.startsWith("multipart/form-data")) return yield* readMultipart(request)
     if (type.startsWith("application/json")) return yield* readJson(request)

@@ -166,11 +166,15 @@ const state = (options: Options) =>
       // polled, never created again. Looked at again every `sweep`, so the jobs of a gateway that
       // died are taken up by the others without a restart.
       const me = Claims.self()
+      const unclaimedGraceMillis = 30_000
       const warned = new Set<string>()
       const sweep = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        for (const { video, holder } of yield* videos.unfinished) {
+        for (const { video, holder, claimed, started } of yield* videos.unfinished) {
           if (Claims.isAlive(holder, now, me)) continue
+          // Not started, not claimed, and admitted moments ago: its gateway may have it queued behind
+          // its submit slots. Taken up only once it has waited longer than a claim lasts.
+          if (!claimed && !started && now - video.createdAt.getTime() < unclaimedGraceMillis) continue
           const runtime = runtimes.get(video.tenant)
           if (runtime !== undefined) {
             yield* jobs.start(runtime, video)

@@ -21,6 +21,7 @@ import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
 import * as Engine from "@reelay/core/Engine"
+import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
 import type * as Money from "@reelay/core/Money"
 import * as Polling from "@reelay/core/Polling"
@@ -125,41 +126,44 @@ export const make = (options: {
   })
 
 /**
- * The journal's `JobStore`, refusing the intent of a create (`Submitting`) for a video that has
- * ended or was deleted: a failure that cost nothing is otherwise created afresh by whichever
- * gateway claims the job next, after the tenant was told it failed. Refused as a lost claim, the
- * engine stops the item quietly, before anything is sent.
+ * The journal's `JobStore`, made to keep a video's end final:
+ * - the end (`Saved`, `Failed`) is recorded on the video too (`Videos.end`), in the same call and so
+ *   before the engine gives its claim back;
+ * - the intent of a create (`Submitting`) is refused for a video that has ended or was deleted. A
+ *   failure that cost nothing is otherwise created afresh by whichever gateway claims the job next,
+ *   after the tenant was told it failed. Refused as a lost claim, the engine stops the item quietly,
+ *   before anything is sent.
  */
 export const guarded = (
   tenant: string,
   journal: Context.Context<JobStore.JobStore>,
-  videos: Videos.Service
+  videos: Pick<Videos.Service, "get" | "end">
 ): JobStore.Service => {
   const store = Context.get(journal, JobStore.JobStore)
+  const failed = (operation: string) => (error: { readonly message: string }) =>
+    new JobStore.JobStoreError({ operation, message: error.message })
   return {
     ...store,
-    record: (batch, key, event) =>
-      event._tag !== "Submitting"
-        ? store.record(batch, key, event)
-        : Effect.flatMap(
-            videos
-              .get(tenant, key)
-              .pipe(
-                Effect.mapError(
-                  (error) => new JobStore.JobStoreError({ operation: "read a video", message: error.message })
-                )
-              ),
-            (video) =>
-              Option.isSome(video) && (video.value.endedAt !== undefined || video.value.deletedAt !== undefined)
-                ? Effect.fail(
-                    new JobStore.ClaimLost({
-                      batch,
-                      key,
-                      message: `video ${key} has already ended (or was deleted); it is not created again`
-                    })
-                  )
-                : store.record(batch, key, event)
-          )
+    record: (batch, key, event) => {
+      if (event._tag === "Saved" || event._tag === "Failed") {
+        return Effect.zipRight(
+          store.record(batch, key, event),
+          Effect.mapError(videos.end(tenant, key), failed("record a video's end"))
+        )
+      }
+      if (event._tag !== "Submitting") return store.record(batch, key, event)
+      return Effect.flatMap(Effect.mapError(videos.get(tenant, key), failed("read a video")), (video) =>
+        Option.isSome(video) && (video.value.endedAt !== undefined || video.value.deletedAt !== undefined)
+          ? Effect.fail(
+              new JobStore.ClaimLost({
+                batch,
+                key,
+                message: `video ${key} has already ended (or was deleted); it is not created again`
+              })
+            )
+          : store.record(batch, key, event)
+      )
+    }
   }
 }
 
@@ -167,16 +171,13 @@ export const guarded = (
 export const outputOf = (outDir: string, tenant: string, id: string): string =>
   NodePath.resolve(outDir, tenant, `${id}.mp4`)
 
-/** The events that say a job is past its create: its submit slot is given back. */
-const pastCreate: ReadonlySet<string> = new Set([
-  "Submitted",
-  "Queued",
-  "Progress",
-  "Succeeded",
-  "Downloading",
-  "Saved",
-  "Failed"
-])
+/**
+ * Whether an event says a job no longer needs its submit slot: it is past its create, or another
+ * process works it (then this job only waits, and must not keep others from creating).
+ */
+const pastCreate = (event: GenerationEvent): boolean =>
+  (event._tag === "Warning" && event.code === "claimed-elsewhere") ||
+  ["Submitted", "Queued", "Progress", "Succeeded", "Downloading", "Saved", "Failed"].includes(event._tag)
 
 /** The jobs running in this process, one fiber per video, keyed by video id. */
 export interface Jobs {
@@ -220,22 +221,16 @@ export const jobs = (
           Stream.runForEach((event) =>
             Effect.all(
               [
-                pastCreate.has(event._tag) ? release : Effect.void,
+                pastCreate(event) ? release : Effect.void,
                 Effect.sync(() => tenant.stopping.track(event)),
-                Effect.flatMap(Clock.currentTimeMillis, (now) => observe(event, now)),
-                // Told once, ended for good: no gateway creates it again (see `guarded`).
-                event._tag === "Saved" || event._tag === "Failed"
-                  ? Effect.catchAll(tenant.videos.end(tenant.info.id, video.id), (error) =>
-                      Effect.logError(`reelay gateway: video ${video.id}'s end is not recorded: ${error.message}`)
-                    )
-                  : Effect.void
+                Effect.flatMap(Clock.currentTimeMillis, (now) => observe(event, now))
               ],
               { discard: true }
             )
           ),
           Effect.catchAll((error) =>
             Effect.logWarning(
-              `reelay gateway: video ${video.id} stopped: ${error.message}; it goes on at the next start`
+              `reelay gateway: video ${video.id} stopped: ${error.message}; a gateway's sweep takes it up again`
             )
           ),
           Effect.zipRight(onEnd(video)),
@@ -245,9 +240,16 @@ export const jobs = (
             attributes: { "reelay.tenant": tenant.info.id, "reelay.video": video.id }
           })
         )
-      return FiberMap.run(fibers, video.id, Effect.zipRight(tenant.submits.take(1), Effect.ensuring(job, release)), {
-        onlyIfMissing: true
-      }).pipe(Effect.asVoid)
+      return FiberMap.run(
+        fibers,
+        video.id, // The slot taken and its release set up as one step: an interruption cannot fall between.
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(restore(tenant.submits.take(1)), Effect.ensuring(restore(job), release))
+        ),
+        {
+          onlyIfMissing: true
+        }
+      ).pipe(Effect.asVoid)
     }
     return { start, running: FiberMap.size(fibers) } satisfies Jobs
   })

@@ -120,24 +120,26 @@ const refused = (error: VideoError | UsageError) => {
 
 /**
  * Refused when even a release of every call in flight would leave no room for `price`: what this
- * gateway's budget holds as spent or possibly spent, or what the journal does (`journal`: every
- * gateway's charges and creates in flight, for gateways sharing one), whichever is more.
+ * gateway's budget holds as spent or possibly spent, or what the journal does (`journal`), whichever
+ * is more. The journal's is every gateway's: charges, creates in flight, and videos admitted and
+ * not created yet (queued behind a gateway's submit slots) at their price.
  */
-const withinBudget = (
+const withinBudget = <E>(
   runtime: Tenancy.Tenant,
   price: Money.Usd,
-  journal: { readonly spent: Money.Usd; readonly uncertain: Money.Usd }
+  journal: Effect.Effect<{ readonly spent: Money.Usd; readonly uncertain: Money.Usd; readonly waiting: Money.Usd }, E>
 ) =>
   Effect.gen(function* () {
     const budget = yield* runtime.budget.snapshot
     if (budget.limit === undefined) return
+    const costs = yield* journal
     const here = Money.sum([budget.spent, budget.uncertain])
-    const everywhere = Money.sum([journal.spent, journal.uncertain])
+    const everywhere = Money.sum([costs.spent, costs.uncertain, costs.waiting])
     const floor = Money.greaterThan(everywhere, here) ? everywhere : here
     if (!Money.greaterThan(BigDecimal.sum(floor, price), budget.limit)) return
     return yield* Api.error(
       Api.QuotaExceeded,
-      `This video costs up to ${Money.format(price)} and ${Money.format(floor)} of your ${Money.format(budget.limit)} budget is spent or possibly spent; nothing was sent.`,
+      `This video costs up to ${Money.format(price)} and ${Money.format(floor)} of your ${Money.format(budget.limit)} budget is spent, possibly spent or promised to videos not created yet; nothing was sent.`,
       { type: "insufficient_quota", code: "insufficient_quota" }
     )
   })
@@ -195,7 +197,7 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
         const [model] = yield* Run.preflight(runtime.settings, runtime.registry, [
           { key: id, request: routed, output }
         ]).pipe(Effect.mapError(refused))
-        yield* withinBudget(runtime, model!.price, yield* state.videos.costs(tenant))
+        yield* withinBudget(runtime, model!.price, state.videos.costs(tenant))
         const admission = yield* state.videos.admit({
           tenant,
           id,
@@ -205,7 +207,8 @@ export const handlers = HttpApiBuilder.group(Api.GatewayApi, "videos", (handlers
           fingerprint,
           output,
           idempotencyKey,
-          notify: state.notified.has(tenant)
+          notify: state.notified.has(tenant),
+          price: model!.price
         })
         if (admission._tag === "Existing") {
           // Another request with this key was admitted meanwhile (here, or by another gateway).

@@ -104,7 +104,8 @@ export const deliver = (options: {
   readonly options: Options
 }): Effect.Effect<never, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
+    // No spans of its own: a span records the URL, which may carry the receiver's token.
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
     const { outbox, endpoints } = options
     const { retryDelays, attemptTimeout, tick } = options.options
     const lease = Duration.toMillis(attemptTimeout) + 5_000

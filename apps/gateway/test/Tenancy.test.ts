@@ -1,12 +1,14 @@
 /**
  * The gateway's guard on the engine's journal: the intent of a create is refused for a video that
  * has ended or was deleted (whichever gateway would create it again), before anything is sent;
- * every other record, and a create for a video still running, goes through unchanged.
+ * every other record, and a create for a video still running, goes through unchanged; an end is
+ * recorded on the video as soon as the journal has it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
-import { Submitting, Warning } from "@reelay/core/GenerationEvent"
+import { Failed, Submitting, Warning } from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
+import { GenerationFailed } from "@reelay/core/VideoError"
 import type { Videos } from "@reelay/journal"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -24,6 +26,7 @@ const video = (id: string, ended: Partial<Pick<Videos.Video, "endedAt" | "delete
   output: `/videos/${id}.mp4`,
   idempotencyKey: undefined,
   notify: false,
+  price: undefined,
   createdAt: new Date(0),
   endedAt: ended.endedAt,
   deletedAt: ended.deletedAt
@@ -35,9 +38,11 @@ const stored = new Map([
   ["deleted", video("deleted", { deletedAt: new Date(1) })]
 ])
 
-const videos = {
-  get: (_tenant: string, id: string) => Effect.succeed(Option.fromNullable(stored.get(id)))
-} as unknown as Videos.Service
+const recorded: Array<string> = []
+const videos: Pick<Videos.Service, "get" | "end"> = {
+  get: (_tenant, id) => Effect.succeed(Option.fromNullable(stored.get(id))),
+  end: (_tenant, id) => Effect.sync(() => void recorded.push(`${id}:ended`))
+}
 
 const submitting = (key: string) =>
   new Submitting({ key, provider: "laozhang", model: "veo-3.1-fast", idempotencyKey: "k" })
@@ -45,7 +50,6 @@ const submitting = (key: string) =>
 describe("the gateway's create guard", () => {
   it.effect("refuses the create's intent for an ended or deleted video, and passes everything else", () =>
     Effect.gen(function* () {
-      const recorded: Array<string> = []
       const store: JobStore.Service = {
         ...JobStore.memory,
         record: (_batch, key, event) => Effect.sync(() => void recorded.push(`${key}:${event._tag}`))
@@ -62,7 +66,16 @@ describe("the gateway's create guard", () => {
         "ended",
         new Warning({ key: "ended", code: "note", message: "not a create" })
       )
-      assert.deepStrictEqual(recorded, ["running:Submitting", "ended:Warning"])
+      // An end is recorded in the journal, then on the video, before the engine moves on.
+      yield* guarded.record(
+        "gw-team-a-running",
+        "running",
+        new Failed({
+          key: "running",
+          error: new GenerationFailed({ billing: "not-charged", message: "the provider failed it" })
+        })
+      )
+      assert.deepStrictEqual(recorded, ["running:Submitting", "ended:Warning", "running:Failed", "running:ended"])
     })
   )
 })

@@ -302,6 +302,23 @@ describe("gateway: /v1/videos", () => {
       expect(huge.status).toBe(413)
       expect(huge.code).toBe("request_too_large")
 
+      // The same without a Content-Length (a streamed body): counted as it arrives, still a 413.
+      const chunk = new Uint8Array(1024 * 1024).fill(32)
+      let sent = 0
+      const streamed = await fetch(`${gateway.baseURL}/videos`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.TEAM_A_KEY}`, "content-type": "application/json" },
+        body: new ReadableStream({
+          pull: (controller) => {
+            if (sent++ < 21) controller.enqueue(chunk)
+            else controller.close()
+          }
+        }),
+        duplex: "half"
+      } as RequestInit)
+      expect(streamed.status).toBe(413)
+      expect(await streamed.json()).toMatchObject({ error: { code: "request_too_large" } })
+
       const unknownField = await fetch(`${gateway.baseURL}/videos`, {
         method: "POST",
         headers: { authorization: `Bearer ${keys.TEAM_A_KEY}`, "content-type": "application/json" },

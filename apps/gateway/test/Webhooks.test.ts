@@ -77,7 +77,7 @@ const start = async (secretEnv = "TEAM_W_WEBHOOK_SECRET", env: Record<string, st
       webhooks: {
         retryDelays: Array.from({ length: 50 }, () => "40 millis"),
         tick: "40 millis",
-        attemptTimeout: "1 second"
+        attemptTimeout: "5 seconds"
       }
     },
     {
@@ -163,8 +163,8 @@ describe("gateway: webhooks", () => {
     const second = await start()
     try {
       await until(() => deliveriesOf(id).some((entry) => entry.status === 200), "the delivery after the restart")
-      const delivered = deliveriesOf(id).filter((entry) => entry.status === 200)
-      expect(delivered).toHaveLength(1)
+      // At least once: an attempt cut by the stop may have reached the receiver too.
+      expect(deliveriesOf(id).filter((entry) => entry.status === 200).length).toBeGreaterThanOrEqual(1)
     } finally {
       await second.stop()
     }

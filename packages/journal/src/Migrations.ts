@@ -205,10 +205,13 @@ const gatewayWebhooks = Effect.gen(function* () {
 /**
  * When the gateway saw a video end (`reelay_videos.ended_at`): from then on it is never created
  * again, whichever gateway would resume it (a failure that cost nothing is otherwise tried afresh).
+ * And its price as checked at admission (`price`): a budget counts a video admitted and not yet
+ * created, whichever gateway holds it.
  */
 const gatewayVideoEnds = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`ALTER TABLE reelay_videos ADD COLUMN ended_at BIGINT`
+  yield* sql`ALTER TABLE reelay_videos ADD COLUMN price TEXT`
 })
 
 /** Every migration, by id. Append only: a released migration is never edited. */

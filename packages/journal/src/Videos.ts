@@ -39,6 +39,8 @@ export interface Video {
   readonly idempotencyKey: string | undefined
   /** Whether its tenant is told of its end (`Webhooks`): as the tenant was configured when it was admitted. */
   readonly notify: boolean
+  /** The most it can cost, as checked at admission: counted against its tenant's budget until it is charged or ends. */
+  readonly price: Money.Usd | undefined
   readonly createdAt: Date
   /** When a gateway saw it end (saved, or failed): from then on it is never created again. */
   readonly endedAt: Date | undefined
@@ -85,10 +87,16 @@ export interface Service {
    * died since: see `Claims.isAlive`). Oldest first.
    */
   readonly unfinished: Effect.Effect<ReadonlyArray<Unfinished>, JournalError>
-  /** What a tenant's videos have cost: certainly, and possibly (as `Budget.make` is seeded). */
+  /**
+   * What a tenant's videos have cost, certainly (`spent`) and possibly (`uncertain`), as
+   * `Budget.make` is seeded; and what its admitted videos not yet created may cost (`waiting`).
+   */
   readonly costs: (
     tenant: string
-  ) => Effect.Effect<{ readonly spent: Money.Usd; readonly uncertain: Money.Usd }, JournalError>
+  ) => Effect.Effect<
+    { readonly spent: Money.Usd; readonly uncertain: Money.Usd; readonly waiting: Money.Usd },
+    JournalError
+  >
 }
 
 /** A video still to be generated, and who holds its job. */
@@ -96,6 +104,10 @@ export interface Unfinished {
   readonly video: Video
   /** The owner of the job's claim, when it is claimed and its owner is registered. */
   readonly holder: Claims.OwnerRecord | undefined
+  /** Whether the job is claimed at all (by a holder that may be gone). */
+  readonly claimed: boolean
+  /** Whether its job got past `planned` (a create was at least intended). */
+  readonly started: boolean
 }
 
 export class Videos extends Context.Tag("@reelay/journal/Videos")<Videos, Service>() {}
@@ -110,6 +122,7 @@ interface VideoRecord {
   readonly output: string
   readonly idempotency_key: string | null
   readonly notify: number | string
+  readonly price: string | null
   readonly created_at: number | string
   readonly ended_at: number | string | null
   readonly deleted_at: number | string | null
@@ -127,6 +140,7 @@ const toVideo = (record: VideoRecord): Video => ({
   output: record.output,
   idempotencyKey: Records.text(record.idempotency_key),
   notify: Number(record.notify) === 1,
+  price: Records.money(record.price),
   createdAt: Records.date(record.created_at) ?? new Date(0),
   endedAt: Records.date(record.ended_at),
   deletedAt: Records.date(record.deleted_at)
@@ -157,7 +171,8 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
     const admit: Service["admit"] = (video) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        yield* sql`INSERT INTO reelay_videos ${sql.insert({
+        // One statement decides: the row it returns is ours; none means the key named a video already.
+        const inserted = yield* sql<VideoRecord>`INSERT INTO reelay_videos ${sql.insert({
           tenant: video.tenant,
           id: video.id,
           batch: video.batch,
@@ -167,21 +182,16 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
           output: video.output,
           idempotency_key: video.idempotencyKey ?? null,
           notify: video.notify ? 1 : 0,
+          price: video.price === undefined ? null : Records.encodeMoney(video.price),
           created_at: now
-        })} ON CONFLICT DO NOTHING`
-        const found =
+        })} ON CONFLICT DO NOTHING RETURNING *`
+        if (inserted[0] !== undefined) return { _tag: "Admitted", video: toVideo(inserted[0]) } as const
+        const existing =
           video.idempotencyKey === undefined
-            ? yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${video.tenant} AND id = ${video.id}`
-            : yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${video.tenant} AND idempotency_key = ${video.idempotencyKey}`
-        const record = found[0]
-        if (record === undefined) {
-          return yield* Effect.dieMessage(`video ${video.id} was neither recorded nor found`)
-        }
-        const stored = toVideo(record)
-        // Ids are fresh for each admission: the row holds ours only if this call wrote it.
-        return stored.id === video.id
-          ? ({ _tag: "Admitted", video: stored } as const)
-          : ({ _tag: "Existing", video: stored } as const)
+            ? undefined
+            : (yield* sql<VideoRecord>`SELECT * FROM reelay_videos WHERE tenant = ${video.tenant} AND idempotency_key = ${video.idempotencyKey}`)[0]
+        if (existing === undefined) return yield* Effect.dieMessage(`video ${video.id} was neither recorded nor found`)
+        return { _tag: "Existing", video: toVideo(existing) } as const
       }).pipe(Effect.mapError(fail("record a video")))
 
     const list: Service["list"] = (tenant, page) =>
@@ -217,6 +227,8 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
 
     const unfinished: Service["unfinished"] = sql<
       VideoRecord & {
+        readonly j_claimed_by: string | null
+        readonly j_state: string | null
         readonly o_owner: string | null
         readonly o_pid: number | string | null
         readonly o_hostname: string | null
@@ -224,7 +236,7 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
         readonly o_started_at: number | string | null
         readonly o_expires_at: number | string | null
       }
-    >`SELECT v.*, o.owner AS o_owner, o.pid AS o_pid, o.hostname AS o_hostname, o.pid_namespace AS o_pid_namespace,
+    >`SELECT v.*, j.claimed_by AS j_claimed_by, j.state AS j_state, o.owner AS o_owner, o.pid AS o_pid, o.hostname AS o_hostname, o.pid_namespace AS o_pid_namespace,
         o.started_at AS o_started_at, o.expires_at AS o_expires_at
       FROM reelay_videos v
       LEFT JOIN reelay_jobs j ON j.batch = v.batch AND j.item_key = v.item_key
@@ -234,6 +246,8 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
       Effect.map((records) =>
         records.map((record) => ({
           video: toVideo(record),
+          claimed: record.j_claimed_by !== null,
+          started: record.j_state !== null && record.j_state !== "planned",
           holder:
             record.o_owner === null
               ? undefined
@@ -251,19 +265,27 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
     )
 
     const costs: Service["costs"] = (tenant) =>
-      sql<{ readonly amount: string; readonly billing: string }>`SELECT c.amount, c.billing FROM reelay_charges c
-        WHERE c.batch IN (SELECT v.batch FROM reelay_videos v WHERE v.tenant = ${tenant})`.pipe(
-        Effect.map((rows) => {
-          // As `Reader.batchCosts` counts: a create whose outcome is not settled (`pending`, its
-          // exposure) is possibly charged, like an `unknown` one.
-          const sum = (charged: boolean) =>
-            Money.sum(
-              rows.flatMap((row) => ((row.billing === "charged") === charged ? (Records.money(row.amount) ?? []) : []))
-            )
-          return { spent: sum(true), uncertain: sum(false) }
-        }),
-        Effect.mapError(fail("read a tenant's costs"))
-      )
+      Effect.gen(function* () {
+        const rows = yield* sql<{ readonly amount: string; readonly billing: string }>`SELECT c.amount, c.billing
+          FROM reelay_charges c
+          WHERE c.batch IN (SELECT v.batch FROM reelay_videos v WHERE v.tenant = ${tenant})`
+        // Admitted and neither charged nor ended: a create still to come (queued behind a gateway's
+        // submit slots, on any gateway of the journal), counted at its price.
+        const waiting = yield* sql<{ readonly price: string | null }>`SELECT v.price FROM reelay_videos v
+          WHERE v.tenant = ${tenant} AND v.ended_at IS NULL AND v.deleted_at IS NULL AND v.price IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM reelay_charges c WHERE c.batch = v.batch)`
+        // As `Reader.batchCosts` counts: a create whose outcome is not settled (`pending`, its
+        // exposure) is possibly charged, like an `unknown` one.
+        const sum = (charged: boolean) =>
+          Money.sum(
+            rows.flatMap((row) => ((row.billing === "charged") === charged ? (Records.money(row.amount) ?? []) : []))
+          )
+        return {
+          spent: sum(true),
+          uncertain: sum(false),
+          waiting: Money.sum(waiting.flatMap((row) => Records.money(row.price) ?? []))
+        }
+      }).pipe(Effect.mapError(fail("read a tenant's costs")))
 
     return { admit, get, byIdempotencyKey, list, remove, end, unfinished, costs }
   })

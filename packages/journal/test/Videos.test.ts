@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { GenerateRequest } from "@reelay/core/GenerateRequest"
 import * as JobStore from "@reelay/core/JobStore"
+import * as Money from "@reelay/core/Money"
 import * as BigDecimal from "effect/BigDecimal"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -29,7 +30,8 @@ const video = (tenant: string, id: string, idempotencyKey?: string) => {
     fingerprint: JobStore.fingerprint(request),
     output: `/videos/${tenant}/${id}.mp4`,
     idempotencyKey,
-    notify: false
+    notify: false,
+    price: Money.usd("0.15")
   }
 }
 
@@ -88,6 +90,8 @@ for (const dialect of dialects) {
         assert.isTrue(unfinished.every((entry) => entry.holder === undefined))
         const costs = yield* videos.costs("team-a")
         assert.isTrue(BigDecimal.isZero(costs.spent) && BigDecimal.isZero(costs.uncertain))
+        // v1 and v3 are admitted and not created yet: their prices wait against the budget.
+        assert.strictEqual(BigDecimal.format(costs.waiting), "0.3")
         // A create in flight (`pending`, its exposure) is possibly spent, as is an `unknown` one.
         const sql = Context.get(yield* Layer.build(db.client), SqlClient.SqlClient)
         const charge = (batch: string, ref: string, amount: string, billing: string) =>
@@ -109,6 +113,7 @@ for (const dialect of dialects) {
         const counted = yield* videos.costs("team-a")
         assert.strictEqual(BigDecimal.format(counted.spent), "0.15")
         assert.strictEqual(BigDecimal.format(counted.uncertain), "0.25")
+        assert.isTrue(BigDecimal.isZero(counted.waiting), "once its create is recorded, a video counts by its charge")
       })
     )
 
