@@ -42,7 +42,10 @@ const drainBytes = 100 * 1024 * 1024
 const drained = (request: HttpServerRequest.HttpServerRequest) => {
   let left = drainBytes
   return request.stream.pipe(
-    Stream.takeWhile((chunk) => (left -= chunk.length) > 0),
+    Stream.takeWhile((chunk) => {
+      left -= chunk.length
+      return left > 0
+    }),
     Stream.runDrain,
     Effect.ignore,
     Effect.zipRight(Effect.fail(tooLarge()))
