@@ -26,10 +26,8 @@ import type * as Money from "@reelay/core/Money"
 import * as OutputPath from "@reelay/core/OutputPath"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import { Journal, Outbox, Videos } from "@reelay/journal"
-import * as Claims from "@reelay/journal/Claims"
 import type { JournalError } from "@reelay/journal/JournalError"
 import type { StateFileError } from "@reelay/simulator/StateFile"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -41,6 +39,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Api from "./Api.js"
 import { GatewayState } from "./State.js"
+import * as Sweep from "./Sweep.js"
 import * as Telemetry from "./Telemetry.js"
 import * as Tenancy from "./Tenancy.js"
 import * as Tenants from "./Tenants.js"
@@ -133,21 +132,7 @@ const state = (options: Options) =>
       const outbox = Context.get(journal, Outbox.Outbox)
       const reader = Context.get(journal, Journal.Journal)
       const wake = yield* Queue.dropping<void>(1)
-      // A video's end, told to its tenant: recorded in the outbox first, then sent. A failure here
-      // is found again at the next start (`Outbox.missing`).
-      const notice = (video: Videos.Video) =>
-        Effect.gen(function* () {
-          if (!video.notify) return
-          const { object } = yield* VideosApi.describe(reader, video)
-          const event = Webhooks.eventOf(object, yield* Clock.currentTimeMillis)
-          if (event === undefined) return
-          yield* outbox.enqueue({ tenant: video.tenant, videoId: video.id, ...event })
-          yield* Queue.offer(wake, undefined)
-        }).pipe(
-          Effect.catchAll((error) =>
-            Effect.logError(`reelay gateway: the webhook of video ${video.id} is not recorded yet: ${error.message}`)
-          )
-        )
+      const notice = Webhooks.notice({ reader, outbox, wake })
       const jobs = yield* Tenancy.jobs(notice)
       // Runs before the jobs are interrupted (finalizers run last first): no create is cut mid-call.
       yield* Effect.addFinalizer(() =>
@@ -162,30 +147,8 @@ const state = (options: Options) =>
           { concurrency: "unbounded", discard: true }
         )
       )
-      // Every video not finished goes on, unless a live process works it: a task already created is
-      // polled, never created again. Looked at again every `sweep`, so the jobs of a gateway that
-      // died are taken up by the others without a restart.
-      const me = Claims.self()
-      const unclaimedGraceMillis = 30_000
-      const warned = new Set<string>()
-      const sweep = Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        for (const { video, holder, claimed, started } of yield* videos.unfinished) {
-          if (Claims.isAlive(holder, now, me)) continue
-          // Not started, not claimed, and admitted moments ago: its gateway may have it queued behind
-          // its submit slots. Taken up only once it has waited longer than a claim lasts.
-          if (!claimed && !started && now - video.createdAt.getTime() < unclaimedGraceMillis) continue
-          const runtime = runtimes.get(video.tenant)
-          if (runtime !== undefined) {
-            yield* jobs.start(runtime, video)
-          } else if (!warned.has(video.id)) {
-            warned.add(video.id)
-            yield* Effect.logWarning(
-              `reelay gateway: video ${video.id} belongs to tenant "${video.tenant}", no longer configured; it waits`
-            )
-          }
-        }
-      })
+      // Every video not finished goes on, unless a live process works it (`Sweep`).
+      const sweep = Sweep.make({ videos, runtimes, jobs })
       yield* sweep
       for (const missing of yield* outbox.missing) {
         const video = yield* videos.get(missing.tenant, missing.videoId)

@@ -15,7 +15,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { UsageError } from "@reelay/config/ConfigError"
 import type * as ConfigFile from "@reelay/config/ConfigFile"
-import type { Outbox } from "@reelay/journal"
+import type { Journal, Outbox, Videos } from "@reelay/journal"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import type * as Api from "./Api.js"
+import * as VideosApi from "./VideosApi.js"
 
 /** Where a tenant hears of its videos' ends, and the key its messages are signed with. */
 export interface Endpoint {
@@ -92,6 +93,27 @@ export const eventOf = (
   })
   return { event: type, messageId, payload }
 }
+
+/**
+ * A video's end, told to its tenant when it asked to be (`notify`): recorded in the outbox, then
+ * `wake` offered so it is sent at once. A failure here is found again at the next start
+ * (`Outbox.missing`).
+ */
+export const notice =
+  (options: { readonly reader: Journal.Service; readonly outbox: Outbox.Service; readonly wake: Queue.Queue<void> }) =>
+  (video: Videos.Video): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      if (!video.notify) return
+      const { object } = yield* VideosApi.describe(options.reader, video)
+      const event = eventOf(object, yield* Effect.clockWith((clock) => clock.currentTimeMillis))
+      if (event === undefined) return
+      yield* options.outbox.enqueue({ tenant: video.tenant, videoId: video.id, ...event })
+      yield* Queue.offer(options.wake, undefined)
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.logError(`reelay gateway: the webhook of video ${video.id} is not recorded yet: ${error.message}`)
+      )
+    )
 
 /**
  * Sends what is due, for ever: every `tick`, or at once when `wake` is offered (a video ended
