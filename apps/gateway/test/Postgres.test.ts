@@ -55,14 +55,7 @@ const start = () =>
 const client = (baseURL: string, apiKey: string = keys.TEAM_A_KEY) => new OpenAI({ apiKey, baseURL, maxRetries: 0 })
 const creates = () => sim.state.requests.list().filter((request) => request.route === "create").length
 
-const settle = async (openai: OpenAI, id: string) => {
-  for (let tries = 0; tries < 300; tries++) {
-    const video = await openai.videos.retrieve(id)
-    if (video.status === "completed" || video.status === "failed") return video
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`video ${id} did not finish`)
-}
+const { failure, settle } = Harness
 
 describe.skipIf(!withPostgres)("gateways sharing a PostgreSQL journal", () => {
   it("a video one gateway stopped mid-job is finished by another, created once", async () => {
@@ -101,13 +94,10 @@ describe.skipIf(!withPostgres)("gateways sharing a PostgreSQL journal", () => {
 
       const paid = await client(a.baseURL, keys.TEAM_C_KEY).videos.create({ prompt: "Team C's one video" })
       expect((await settle(client(a.baseURL, keys.TEAM_C_KEY), paid.id)).status).toBe("completed")
-      const refused = await client(b.baseURL, keys.TEAM_C_KEY)
-        .videos.create({ prompt: "One too many, elsewhere" })
-        .then(
-          () => undefined,
-          (error: unknown) => error as InstanceType<typeof OpenAI.APIError>
-        )
-      expect(refused?.status).toBe(429)
+      const refused = await failure(
+        client(b.baseURL, keys.TEAM_C_KEY).videos.create({ prompt: "One too many, elsewhere" })
+      )
+      expect(refused.status).toBe(429)
     } finally {
       await Promise.all([a.stop(), b.stop()])
     }

@@ -59,27 +59,7 @@ const client = (baseURL: string, apiKey: string = keys.TEAM_A_KEY) => new OpenAI
 /** Creates at the simulator so far. */
 const creates = () => sim.state.requests.list().filter((request) => request.route === "create").length
 
-/** Polls as a client does, honouring `openai-poll-after-ms`, until the video is done. */
-const settle = async (openai: OpenAI, id: string, limitMs = 30_000) => {
-  const until = Date.now() + limitMs
-  for (;;) {
-    const { data, response } = await openai.videos.retrieve(id).withResponse()
-    if (data.status === "completed" || data.status === "failed") return data
-    const after = Number(response.headers.get("openai-poll-after-ms"))
-    expect(after).toBeGreaterThan(0)
-    if (Date.now() > until) throw new Error(`video ${id} still ${data.status}`)
-    await new Promise((resolve) => setTimeout(resolve, Math.min(after, 200)))
-  }
-}
-
-/** The error an SDK call failed with. */
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected the call to fail")
-    },
-    (error: unknown) => error as InstanceType<typeof OpenAI.APIError>
-  )
+const { failure, settle } = Harness
 
 describe("gateway: /v1/videos", () => {
   it("creates, polls to completion, and streams the saved MP4 whose sha256 it reports", async () => {

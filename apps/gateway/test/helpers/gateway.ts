@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import type OpenAI from "openai"
 import * as Gateway from "../../src/Gateway.js"
 
 export const start = async (
@@ -32,3 +33,28 @@ export const start = async (
     stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
+
+/**
+ * Polls a video as a client does, honouring `openai-poll-after-ms` (which every unfinished answer
+ * must carry), until it is completed or failed.
+ */
+export const settle = async (openai: OpenAI, id: string, limitMs = 30_000) => {
+  const until = Date.now() + limitMs
+  for (;;) {
+    const { data, response } = await openai.videos.retrieve(id).withResponse()
+    if (data.status === "completed" || data.status === "failed") return data
+    const after = Number(response.headers.get("openai-poll-after-ms"))
+    if (!(after > 0)) throw new Error(`video ${id} is ${data.status} and its answer has no openai-poll-after-ms`)
+    if (Date.now() > until) throw new Error(`video ${id} still ${data.status}`)
+    await new Promise((resolve) => setTimeout(resolve, Math.min(after, 200)))
+  }
+}
+
+/** The error an SDK call failed with (a call that succeeds fails the test). */
+export const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error("expected the call to fail")
+    },
+    (error: unknown) => error as InstanceType<typeof OpenAI.APIError>
+  )
