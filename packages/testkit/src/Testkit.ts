@@ -8,6 +8,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeHttp from "node:http"
 import type { AddressInfo } from "node:net"
+import * as NodeNet from "node:net"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -230,16 +231,28 @@ export const partFiles = (dir: string): ReadonlyArray<string> =>
     ? (NodeFs.readdirSync(dir, { recursive: true }) as Array<string>).filter((name) => name.endsWith(".part"))
     : []
 
-/**
- * A local port nothing listens on (it was free a moment ago): a connection to it is refused, which is
- * how a test reaches `ProviderUnavailable` with `stage: "connect"`.
- */
-export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
-  const server = NodeHttp.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
+/** Whether a connection to `127.0.0.1:port` is refused (nothing listens there). */
+const refuses = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = NodeNet.connect({ host: "127.0.0.1", port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"))
   })
+
+/**
+ * A local port nothing listens on: a connection to it is refused, which is how a test reaches
+ * `ProviderUnavailable` with `stage: "connect"`. Taken below 1024, where no test's server can land
+ * (a server asking for port 0 gets an ephemeral one): a port freed a moment ago could be taken again
+ * by another test running at the same time before this one connects.
+ */
+export const closedPort: Effect.Effect<number> = Effect.promise(async () => {
+  for (let port = 1; port < 1024; port++) {
+    if (await refuses(port)) return port
+  }
+  throw new Error("every port below 1024 on 127.0.0.1 accepts connections: no closed port to offer")
 })
 
 /** One request a stub server received, body included. */
