@@ -7,6 +7,7 @@ import * as Http from "node:http"
 import * as NodePath from "node:path"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
+import * as Gateway from "../../apps/gateway/test/helpers/gateway.js"
 import * as Harness from "./harness.js"
 
 const harness = Harness.forFile()
@@ -84,23 +85,14 @@ describe("reelay serve", () => {
     const first = await serve()
     const { id } = await first.openai.videos.create({ prompt: "A tide coming in @sim:timing(queue=0,run=3)" })
     // Killed once the task id is journaled (`in_progress`): the create's answer is on record.
-    let status = "queued"
-    for (let tries = 0; tries < 250 && status === "queued"; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      status = (await first.openai.videos.retrieve(id)).status
-    }
-    expect(status).toBe("in_progress")
+    expect(await Gateway.started(first.openai, id)).toBe("in_progress")
     expect(creates()).toBe(1)
     first.child.kill("SIGKILL")
     await Harness.finish(first.child)
 
     const second = await serve()
     try {
-      let video = await second.openai.videos.retrieve(id)
-      for (let tries = 0; tries < 300 && video.status !== "completed" && video.status !== "failed"; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        video = await second.openai.videos.retrieve(id)
-      }
+      const video = await Gateway.settle(second.openai, id)
       expect(video.status, JSON.stringify(video.error)).toBe("completed")
       expect(creates()).toBe(1)
       expect(harness.chargesOf(vendor)).toHaveLength(1)

@@ -11,6 +11,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import type * as BigDecimal from "effect/BigDecimal"
 import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
 
@@ -85,6 +86,8 @@ export interface TenantInfo {
   readonly id: string
   /** Its profile in `reelay.config.json`, if it names one. */
   readonly profile: string | undefined
+  /** Its budget over all its videos, in dollars, if it has one. */
+  readonly budget: BigDecimal.BigDecimal | undefined
 }
 
 export class CurrentTenant extends Context.Tag("@reelay/gateway/CurrentTenant")<CurrentTenant, TenantInfo>() {}

@@ -20,9 +20,8 @@ import type { ConfigFileError } from "@reelay/config/ConfigError"
 import { UsageError } from "@reelay/config/ConfigError"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
-import * as Settings from "@reelay/config/Settings"
+import type * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
-import type * as Money from "@reelay/core/Money"
 import * as OutputPath from "@reelay/core/OutputPath"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import { Journal, Outbox, Videos } from "@reelay/journal"
@@ -31,7 +30,6 @@ import type { StateFileError } from "@reelay/simulator/StateFile"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -106,12 +104,6 @@ const state = (options: Options) =>
       const downloads = yield* Layer.build(Layers.downloadClient)
       const runtimes = new Map<string, Tenancy.Tenant>()
       const catalogs = new Map<string, Schema.Schema.Type<typeof Api.ModelList>>()
-      const limits = new Map<string, Money.Usd>()
-      for (const tenant of file.gateway?.tenants ?? []) {
-        if (tenant.budget === undefined) continue
-        const limit = Settings.parseDollars(String(tenant.budget), `gateway tenant "${tenant.id}" budget`)
-        limits.set(tenant.id, yield* Either.match(limit, { onLeft: Effect.fail, onRight: Effect.succeed }))
-      }
       for (const tenant of tenants.all) {
         const tenantSettings = settings.get(tenant.id)!
         catalogs.set(tenant.id, modelsOf(tenantSettings))
@@ -119,7 +111,6 @@ const state = (options: Options) =>
           tenant.id,
           yield* Tenancy.make({
             info: tenant,
-            limit: limits.get(tenant.id),
             settings: tenantSettings,
             simulator,
             journal,

@@ -13,6 +13,7 @@
 import * as NodePath from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Run from "@reelay/client/Run"
 import * as Stopping from "@reelay/client/Stopping"
 import type * as ConfigFile from "@reelay/config/ConfigFile"
 import * as Layers from "@reelay/config/Layers"
@@ -20,12 +21,11 @@ import * as Providers from "@reelay/config/Providers"
 import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
-import * as Engine from "@reelay/core/Engine"
+import type * as Engine from "@reelay/core/Engine"
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
-import type * as Money from "@reelay/core/Money"
 import * as Polling from "@reelay/core/Polling"
-import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import type * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import type { InvalidRequest } from "@reelay/core/VideoError"
 import type { Journal, Videos } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
@@ -43,10 +43,9 @@ export interface Tenant {
   readonly info: Api.TenantInfo
   readonly settings: Settings.Settings
   readonly registry: ProviderRegistry.Service
-  /** The tenant's budget as the engine holds it (`snapshot` says what is committed). */
-  readonly budget: Budget.Service
   readonly engine: Engine.Service
   readonly polling: Polling.PollingOptions
+  /** Its graceful stop, and the budget as the engine holds it (`stopping.budget.snapshot`). */
   readonly stopping: Stopping.Stopping
   readonly videos: Videos.Service
   /** Slots for jobs validating, reserving and creating (`concurrency.submit`, default 10). */
@@ -78,8 +77,6 @@ export const providersUsed = (settings: Settings.Settings): ReadonlyArray<string
 /** Builds a tenant's runtime over the shared journal (`journal`) and simulator. */
 export const make = (options: {
   readonly info: Api.TenantInfo
-  /** The tenant's budget over all its videos, if it has one. */
-  readonly limit: Money.Usd | undefined
   readonly settings: Settings.Settings
   readonly simulator: Providers.SimulatorUrls | undefined
   readonly journal: Context.Context<JobStore.JobStore | Journal.Journal | Videos.Videos>
@@ -92,33 +89,23 @@ export const make = (options: {
     const costs = yield* options.videos.costs(options.info.id)
     const stopping = Stopping.make(
       yield* Budget.make({
-        ...(options.limit === undefined ? {} : { limit: options.limit }),
+        ...(options.info.budget === undefined ? {} : { limit: options.info.budget }),
         spent: costs.spent,
         uncertain: costs.uncertain
       })
     )
-    const polling = Layers.pollingOf(settings)
-    const journal = Context.add(
-      options.journal,
-      JobStore.JobStore,
-      guarded(options.info.id, options.journal, options.videos)
-    )
-    const engine = yield* Engine.make({
-      polling,
-      download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
-    }).pipe(
-      Effect.provide(options.downloads),
-      Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
-      Effect.provideService(Budget.Budget, stopping.budget),
-      Effect.provide(journal)
-    )
+    const engine = yield* Run.engineOf(settings, {
+      registry,
+      budget: stopping.budget,
+      journal: Context.make(JobStore.JobStore, guarded(options.info.id, options.journal, options.videos)),
+      downloads: options.downloads
+    })
     return {
       info: options.info,
       settings,
       registry,
-      budget: stopping.budget,
       engine,
-      polling: { ...Polling.defaultPollingOptions, ...polling },
+      polling: { ...Polling.defaultPollingOptions, ...Layers.pollingOf(settings) },
       stopping,
       videos: options.videos,
       submits: yield* Effect.makeSemaphore(settings.concurrency.submit?.value ?? 10)

@@ -12,6 +12,7 @@ import type * as ConfigFile from "@reelay/config/ConfigFile"
 import * as Settings from "@reelay/config/Settings"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { TenantInfo } from "./Api.js"
@@ -23,6 +24,13 @@ export interface Tenants {
 }
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest()
+
+/** The secret in variable `name` (read through Effect's `Config`), trimmed; `""` when unset. */
+export const secretIn = (name: string): Effect.Effect<string> =>
+  Config.option(Config.redacted(name)).pipe(
+    Effect.map(Option.match({ onNone: () => "", onSome: (value) => Redacted.value(value).trim() })),
+    Effect.orElseSucceed(() => "")
+  )
 
 /**
  * The tenants of `file`, their keys read through Effect's `Config`. A tenant whose variable is unset
@@ -45,8 +53,7 @@ export const load = (file: ConfigFile.Loaded): Effect.Effect<Tenants, UsageError
           message: `gateway tenant "${tenant.id}": ${tenant.keyEnv} holds a provider's key; give the tenant a key of its own`
         })
       }
-      const key = yield* Config.option(Config.redacted(tenant.keyEnv)).pipe(Effect.orElseSucceed(() => Option.none()))
-      const value = Option.isSome(key) ? Redacted.value(key.value).trim() : ""
+      const value = yield* secretIn(tenant.keyEnv)
       if (value === "") {
         return yield* new UsageError({
           message: `gateway tenant "${tenant.id}" has no key: set ${tenant.keyEnv}`
@@ -60,7 +67,14 @@ export const load = (file: ConfigFile.Loaded): Effect.Effect<Tenants, UsageError
           message: `gateway tenants "${twin.info.id}" and "${tenant.id}" have the same key; give each its own`
         })
       }
-      entries.push({ info: { id: tenant.id, profile: tenant.profile }, key: key32 })
+      const budget =
+        tenant.budget === undefined
+          ? undefined
+          : yield* Either.match(Settings.parseDollars(String(tenant.budget), `gateway tenant "${tenant.id}" budget`), {
+              onLeft: Effect.fail,
+              onRight: Effect.succeed
+            })
+      entries.push({ info: { id: tenant.id, profile: tenant.profile, budget }, key: key32 })
     }
     return {
       all: entries.map((entry) => entry.info),

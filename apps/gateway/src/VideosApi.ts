@@ -61,8 +61,11 @@ const current = Effect.gen(function* () {
 export const describe = (journal: Journal.Service, video: Videos.Video) =>
   Effect.gen(function* () {
     const item = Option.getOrUndefined(yield* journal.item(video.batch, video.key))
-    const costs = yield* journal.batchCosts(video.batch)
-    return { video, item, object: VideoObject.make(video, item, costs) }
+    // Its charges alone (one read on every retrieve): `batchCosts` also sums the estimates.
+    const charges = yield* journal.charges({ batch: video.batch })
+    const sum = (billing: Journal.Charge["billing"]) =>
+      Money.sum(charges.filter((charge) => charge.billing === billing).map((charge) => charge.amount))
+    return { video, item, object: VideoObject.make(video, item, { charged: sum("charged"), unknown: sum("unknown") }) }
   })
 
 /** The tenant's video `id`, not deleted, described. */
@@ -130,7 +133,7 @@ const withinBudget = <E>(
   journal: Effect.Effect<{ readonly spent: Money.Usd; readonly uncertain: Money.Usd; readonly waiting: Money.Usd }, E>
 ) =>
   Effect.gen(function* () {
-    const budget = yield* runtime.budget.snapshot
+    const budget = yield* runtime.stopping.budget.snapshot
     if (budget.limit === undefined) return
     const costs = yield* journal
     const here = Money.sum([budget.spent, budget.uncertain])

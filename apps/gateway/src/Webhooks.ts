@@ -16,13 +16,12 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { UsageError } from "@reelay/config/ConfigError"
 import type * as ConfigFile from "@reelay/config/ConfigFile"
 import type { Journal, Outbox, Videos } from "@reelay/journal"
-import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import type * as Api from "./Api.js"
+import * as Tenants from "./Tenants.js"
 import * as VideosApi from "./VideosApi.js"
 
 /** Where a tenant hears of its videos' ends, and the key its messages are signed with. */
@@ -59,8 +58,7 @@ export const endpointsOf = (
     for (const tenant of tenants) {
       if (tenant.webhook === undefined) continue
       const { secretEnv, url } = tenant.webhook
-      const secret = yield* Config.option(Config.redacted(secretEnv)).pipe(Effect.orElseSucceed(() => Option.none()))
-      const text = Option.isSome(secret) ? Redacted.value(secret.value).trim() : ""
+      const text = yield* Tenants.secretIn(secretEnv)
       const key = /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text.slice(6), "base64") : undefined
       if (key === undefined || key.length < 24 || key.length > 64) {
         return yield* new UsageError({

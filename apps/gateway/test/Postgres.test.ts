@@ -55,7 +55,7 @@ const start = () =>
 const client = (baseURL: string, apiKey: string = keys.TEAM_A_KEY) => new OpenAI({ apiKey, baseURL, maxRetries: 0 })
 const creates = () => sim.state.requests.list().filter((request) => request.route === "create").length
 
-const { failure, settle } = Harness
+const { failure, settle, started } = Harness
 
 describe.skipIf(!withPostgres)("gateways sharing a PostgreSQL journal", () => {
   it("a video one gateway stopped mid-job is finished by another, created once", async () => {
@@ -63,12 +63,7 @@ describe.skipIf(!withPostgres)("gateways sharing a PostgreSQL journal", () => {
     try {
       const before = creates()
       const { id } = await client(a.baseURL).videos.create({ prompt: "A long pier @sim:timing(queue=0,run=3)" })
-      let status = "queued"
-      for (let tries = 0; tries < 250 && status === "queued"; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 20))
-        status = (await client(a.baseURL).videos.retrieve(id)).status
-      }
-      expect(status).toBe("in_progress")
+      expect(await started(client(a.baseURL), id)).toBe("in_progress")
       await a.stop()
       const done = await settle(client(b.baseURL), id)
       expect(done.status, JSON.stringify(done.error)).toBe("completed")

@@ -96,12 +96,7 @@ describe("gateway: telemetry", () => {
     try {
       const openai = new OpenAI({ apiKey: tenantKey, baseURL: gateway.baseURL, maxRetries: 0 })
       const { id } = await openai.videos.create({ prompt: "A heron in the reeds" })
-      let status = "queued"
-      for (let tries = 0; tries < 300 && status !== "completed" && status !== "failed"; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-        status = (await openai.videos.retrieve(id)).status
-      }
-      expect(status).toBe("completed")
+      expect((await Harness.settle(openai, id)).status).toBe("completed")
       const deadline = Date.now() + 20_000
       const wanted = () =>
         spanNames().some((name) => name.startsWith("http.server")) &&

@@ -323,6 +323,30 @@ export interface Handlers<R> {
 export type Outcome = { readonly _tag: "Finished" } | ({ readonly _tag: "Stopped" } & Stopping.Unfinished)
 
 /**
+ * The engine as the settings make it (their polling, the private networks their downloads may
+ * reach) over `registry`, `budget`, the journal's `JobStore` and the download client (`downloads`,
+ * `Layers.downloadClient` built).
+ */
+export const engineOf = (
+  settings: Settings.Settings,
+  services: {
+    readonly registry: ProviderRegistry.Service
+    readonly budget: Budget.Service
+    readonly journal: Context.Context<JobStore.JobStore>
+    readonly downloads: Context.Context<HttpClient.HttpClient>
+  }
+): Effect.Effect<Engine.Service, never, FileSystem.FileSystem> =>
+  Engine.make({
+    polling: Layers.pollingOf(settings),
+    download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
+  }).pipe(
+    Effect.provide(services.downloads),
+    Effect.provideService(ProviderRegistry.ProviderRegistry, services.registry),
+    Effect.provideService(Budget.Budget, services.budget),
+    Effect.provide(services.journal)
+  )
+
+/**
  * Runs `items` as a journaled batch on a new engine: the batch's settings recorded, a budget seeded
  * from what the batch already spent, every event handed to `handlers.onEvent`.
  *
@@ -356,15 +380,12 @@ export const execute = <R>(
         uncertain: costs.budget.uncertain
       })
     )
-    const engine = yield* Engine.make({
-      polling: Layers.pollingOf(settings),
-      download: { allowPrivateNetworks: settings.allowPrivateNetworks?.value }
-    }).pipe(
-      Effect.provide(yield* Layer.build(Layers.downloadClient)),
-      Effect.provideService(ProviderRegistry.ProviderRegistry, registry),
-      Effect.provideService(Budget.Budget, stopping.budget),
-      Effect.provide(journal)
-    )
+    const engine = yield* engineOf(settings, {
+      registry,
+      budget: stopping.budget,
+      journal,
+      downloads: yield* Layer.build(Layers.downloadClient)
+    })
 
     const stream = engine.generateMany(options.items, {
       batch,

@@ -50,6 +50,16 @@ export const settle = async (openai: OpenAI, id: string, limitMs = 30_000) => {
   }
 }
 
+/** Polls a video until it leaves `queued` (its task id is journaled): its status then. */
+export const started = async (openai: OpenAI, id: string) => {
+  for (let tries = 0; tries < 250; tries++) {
+    const { status } = await openai.videos.retrieve(id)
+    if (status !== "queued") return status
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return "queued"
+}
+
 /** The error an SDK call failed with (a call that succeeds fails the test). */
 export const failure = (promise: Promise<unknown>) =>
   promise.then(
