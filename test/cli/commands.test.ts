@@ -142,9 +142,9 @@ describe("bad input: one clear line, a non-zero exit, nothing sent, nothing char
     },
     {
       name: "an unknown command asked for its help",
-      args: () => ["worker", "--help"],
+      args: () => ["deploy", "--help"],
       code: 2,
-      line: /^reelay: UsageError: unknown command "worker" \(commands: /
+      line: /^reelay: UsageError: unknown command "deploy" \(commands: /
     },
     {
       name: "a flag without its value",

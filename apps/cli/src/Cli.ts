@@ -21,6 +21,7 @@ import * as Resume from "./specs/Resume.js"
 import * as Serve from "./specs/Serve.js"
 import * as Simulate from "./specs/Simulate.js"
 import * as Status from "./specs/Status.js"
+import * as Worker from "./specs/Worker.js"
 
 /** The version printed by `--version`. */
 export const version = "0.1.0"
@@ -35,7 +36,8 @@ export const specs: ReadonlyArray<Spec.AnySpec> = [
   Models.spec,
   Config.spec,
   Simulate.spec,
-  Serve.spec
+  Serve.spec,
+  Worker.spec
 ]
 
 /** What a command's module exports: its work, ending with an exit code (nothing: success). */
@@ -91,7 +93,8 @@ export const reelay = Command.make("reelay").pipe(
     command(Models.spec, () => import("./commands/Models.js")),
     command(Config.spec, () => import("./commands/Config.js")),
     command(Simulate.spec, () => import("./commands/Simulate.js"), { settings: false }),
-    command(Serve.spec, () => import("./commands/Serve.js"), { settings: false })
+    command(Serve.spec, () => import("./commands/Serve.js"), { settings: false }),
+    command(Worker.spec, () => import("./commands/Worker.js"))
   ])
 )
 

@@ -13,7 +13,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import type * as JobStore from "@reelay/core/JobStore"
 import * as NetworkPolicy from "@reelay/core/NetworkPolicy"
-import type { Outbox, Videos } from "@reelay/journal"
+import type { Drives, Outbox, Videos } from "@reelay/journal"
 import { Journal } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
 import { Simulator } from "@reelay/simulator"
@@ -73,7 +73,7 @@ export const isPostgres = (journal: Redacted.Redacted<string>): boolean =>
 /** The journal for writing: SQLite (the default) or PostgreSQL. */
 export const journalLayer = (
   settings: Settings.Settings
-): Layer.Layer<JobStore.JobStore | Journal.Journal | Videos.Videos | Outbox.Outbox, JournalError> =>
+): Layer.Layer<JobStore.JobStore | Journal.Journal | Videos.Videos | Outbox.Outbox | Drives.Drives, JournalError> =>
   isPostgres(settings.journal.value)
     ? Journal.layerPg({ url: settings.journal.value })
     : Journal.layerSqlite({ path: Redacted.value(settings.journal.value) })

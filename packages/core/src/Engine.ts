@@ -35,6 +35,7 @@ import { type Emit, limitOf, type Outcome } from "./internal/engine/Item.js"
 import * as Resumption from "./internal/engine/Resumption.js"
 import * as Run from "./internal/engine/Run.js"
 import type { Shared } from "./internal/engine/Shared.js"
+import * as Steps from "./internal/engine/Steps.js"
 import * as JobStore from "./JobStore.js"
 import * as NetworkPolicy from "./NetworkPolicy.js"
 import * as OutputPath from "./OutputPath.js"
@@ -43,6 +44,7 @@ import { ProviderRegistry } from "./ProviderRegistry.js"
 import * as ResponseBody from "./ResponseBody.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import type { SavedVideo } from "./SavedVideo.js"
+import type * as Stepper from "./Stepper.js"
 import type { TaskHandle } from "./TaskHandle.js"
 import type { VideoError } from "./VideoError.js"
 
@@ -169,6 +171,11 @@ export interface Service {
     handle: TaskHandle,
     options?: GenerateOptions & { readonly billed?: Billing.BillingOutcome | undefined }
   ) => Stream.Stream<GenerationEvent, VideoError>
+  /**
+   * A stepper: journaled items carried on one stage at a time, for a scheduler that waits between
+   * stages itself (see `Stepper`). Its concurrency limits hold across every item it advances.
+   */
+  readonly stepper: (options?: Stepper.StepperOptions) => Effect.Effect<Stepper.Stepper>
 }
 
 export class Engine extends Context.Tag("@reelay/core/Engine")<Engine, Service>() {}
@@ -306,7 +313,10 @@ export const make = (
       return { batch, saved, failed, duplicates } satisfies BatchReport
     })
 
-    return { generate, generateTo, generateMany, runMany, resume }
+    const stepper: Service["stepper"] = (stepperOptions = {}) =>
+      Steps.make(shared, stepperOptions, pollingFor(stepperOptions.polling))
+
+    return { generate, generateTo, generateMany, runMany, resume, stepper }
   })
 
 /** The engine as a layer. Provide a `ProviderRegistry`, an `HttpClient` and a `FileSystem`; optionally a `Budget` and a `JobStore`. */

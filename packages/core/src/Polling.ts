@@ -20,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import type { GenerationTime } from "./ModelSpec.js"
 import type { TaskHandle } from "./TaskHandle.js"
 import { isTerminal, type TaskStatus } from "./TaskStatus.js"
@@ -165,6 +166,18 @@ export const progressOf = (status: TaskStatus): number | undefined => {
 }
 
 /**
+ * A tracker's state as plain data, so a wait can outlive the process that planned it (a durable
+ * workflow sleeps between polls and polls on from here, its readings and deadline kept).
+ */
+export const TrackerState = Schema.Struct({
+  startedAt: Schema.Number,
+  readings: Schema.Array(Schema.Struct({ at: Schema.Number, progress: Schema.UndefinedOr(Schema.Number) })),
+  hintMillis: Schema.UndefinedOr(Schema.Number),
+  lastSeen: Schema.UndefinedOr(Schema.Literal("queued", "running"))
+})
+export type TrackerState = typeof TrackerState.Type
+
+/**
  * One task's polling state: its readings, the server's last hint, and where the deadline stands. It
  * holds no fiber and no closure, so a scheduler can keep thousands of them in a table; `poll` drives
  * one from a loop.
@@ -176,7 +189,7 @@ export class Tracker {
   private readonly readings: Array<Reading> = []
   private hintMillis: number | undefined = undefined
   private first = true
-  private last: TaskStatus | undefined = undefined
+  private lastSeen: "queued" | "running" | undefined = undefined
   /** Whether the poll being planned is the last look, at the deadline. */
   finalPoll = false
 
@@ -186,11 +199,28 @@ export class Tracker {
     readonly options: PollingOptions,
     now: number,
     /** Poll at once instead of waiting (a resumed task: its state is unknown). */
-    private readonly immediately: boolean
+    private readonly immediately: boolean,
+    /** Carry on from a state taken earlier (`state`): its readings, and the deadline it started. */
+    restored?: TrackerState | undefined
   ) {
-    this.startedAt = now
-    this.deadlineAt = now + Duration.toMillis(options.deadline)
+    this.startedAt = restored?.startedAt ?? now
+    this.deadlineAt = this.startedAt + Duration.toMillis(options.deadline)
     this.submittedAt = Math.min(handle.createdAt.getTime(), now)
+    if (restored !== undefined) {
+      this.readings.push(...restored.readings.slice(-8))
+      this.hintMillis = restored.hintMillis
+      this.lastSeen = restored.lastSeen
+    }
+  }
+
+  /** The state to carry on from later (see `TrackerState`). */
+  get state(): TrackerState {
+    return {
+      startedAt: this.startedAt,
+      readings: [...this.readings],
+      hintMillis: this.hintMillis,
+      lastSeen: this.lastSeen
+    }
   }
 
   private planAt(now: number): Plan {
@@ -218,7 +248,7 @@ export class Tracker {
 
   /** Records a status read at `at`; returns the finish estimate while the task is not done. */
   record(status: TaskStatus, at: number): number | undefined {
-    this.last = status
+    this.lastSeen = status._tag === "Queued" ? "queued" : status._tag === "Running" ? "running" : this.lastSeen
     this.readings.push({ at, progress: progressOf(status) })
     if (this.readings.length > 8) this.readings.shift()
     this.hintMillis = status._tag === "Queued" || status._tag === "Running" ? status.pollAfterMillis : undefined
@@ -228,7 +258,7 @@ export class Tracker {
   /** The `PollTimeout` the wait ends with at `at`: `cut` when a status call was still unanswered. */
   timedOut(at: number, cut: boolean): PollTimeout {
     const { handle } = this
-    const state = this.last === undefined ? undefined : this.last._tag === "Queued" ? "queued" : "running"
+    const state = this.lastSeen
     const waited = `${Math.round((at - this.startedAt) / 1000)} s`
     return new PollTimeout({
       provider: handle.provider,

@@ -54,6 +54,7 @@ export * as RetryPolicy from "./RetryPolicy.js"
 export * as Sanitize from "./Sanitize.js"
 /** A verified video on disk. */
 export * as SavedVideo from "./SavedVideo.js"
+export * as Stepper from "./Stepper.js"
 /** The handle of an accepted task. */
 export * as TaskHandle from "./TaskHandle.js"
 /** What a provider says about a task. */

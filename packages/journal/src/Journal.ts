@@ -57,6 +57,7 @@ import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Claims from "./Claims.js"
 import * as Database from "./Database.js"
+import * as Drives from "./Drives.js"
 import type { JobState } from "./JobState.js"
 import { JournalError } from "./JournalError.js"
 import * as Migrations from "./Migrations.js"
@@ -278,10 +279,12 @@ const writer = (label: string, options: WriterOptions) =>
     const journal = yield* Reader.make(label)
     const videos = yield* Videos.make(label)
     const outbox = yield* Outbox.make(label)
+    const drives = yield* Drives.make(label)
     return Context.make(JobStore.JobStore, jobStore).pipe(
       Context.add(Journal, journal),
       Context.add(Videos.Videos, videos),
-      Context.add(Outbox.Outbox, outbox)
+      Context.add(Outbox.Outbox, outbox),
+      Context.add(Drives.Drives, drives)
     )
   })
 
@@ -292,8 +295,11 @@ const writer = (label: string, options: WriterOptions) =>
  */
 export const layer = (
   options: WriterOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError, SqlClient.SqlClient> =>
-  Layer.scopedContext(writer("journal", options))
+): Layer.Layer<
+  JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox | Drives.Drives,
+  JournalError,
+  SqlClient.SqlClient
+> => Layer.scopedContext(writer("journal", options))
 
 export interface SqliteOptions extends WriterOptions {
   /** Default `.reelay/journal.db`; its directory is created. */
@@ -310,7 +316,7 @@ export interface SqliteOptions extends WriterOptions {
  */
 export const layerSqlite = (
   options: SqliteOptions = {}
-): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError> =>
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox | Drives.Drives, JournalError> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const sql = yield* Sqlite.openWriter(options.path ?? defaultPath)
@@ -348,7 +354,7 @@ export interface PgOptions extends WriterOptions {
  */
 export const layerPg = (
   options: PgOptions
-): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox, JournalError> =>
+): Layer.Layer<JobStore.JobStore | Journal | Videos.Videos | Outbox.Outbox | Drives.Drives, JournalError> =>
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: () => import("@effect/sql-pg/PgClient"),

@@ -214,6 +214,25 @@ const gatewayVideoEnds = Effect.gen(function* () {
   yield* sql`ALTER TABLE reelay_videos ADD COLUMN price TEXT`
 })
 
+/**
+ * The cluster's hold on the items it runs (`Drives`): the generation of the workflow driving each,
+ * and when it is due to move it again, so a watchdog can drive a stalled item again.
+ */
+const clusterDrives = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE reelay_drives (
+    batch TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    due_at BIGINT NOT NULL,
+    overwrite INTEGER NOT NULL DEFAULT 0,
+    redriven INTEGER NOT NULL DEFAULT 0,
+    ended_at BIGINT,
+    PRIMARY KEY (batch, item_key)
+  )`
+  yield* sql`CREATE INDEX reelay_drives_due ON reelay_drives (due_at)`
+})
+
 /** Every migration, by id. Append only: a released migration is never edited. */
 export const migrations = {
   "1_create": create,
@@ -221,11 +240,12 @@ export const migrations = {
   "3_claims_and_exposure": claimsAndExposure,
   "4_gateway_videos": gatewayVideos,
   "5_gateway_webhooks": gatewayWebhooks,
-  "6_gateway_video_ends": gatewayVideoEnds
+  "6_gateway_video_ends": gatewayVideoEnds,
+  "7_cluster_drives": clusterDrives
 } as const
 
 /** The id of the latest migration: a journal older than this is migrated, a newer one refused by readers. */
-export const latest = 6
+export const latest = 7
 
 /** Runs the migrations that have not run yet. */
 export const run: Effect.Effect<

@@ -8,11 +8,17 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Session from "@reelay/client/Run"
+import * as Enqueue from "@reelay/cluster/Enqueue"
 import * as Json from "@reelay/config/Json"
 import * as Layers from "@reelay/config/Layers"
 import * as Providers from "@reelay/config/Providers"
+import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
+import * as JobStore from "@reelay/core/JobStore"
+import { Journal } from "@reelay/journal"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -63,6 +69,7 @@ export const run = (args: BatchArgs) =>
     }
     const outputDir = NodePath.resolve(opt(args.outDir) ?? NodePath.join(settings.outDir?.value ?? "out", batch))
     const items = parsed.items.map((item) => ({ ...item, label: `${args.file}:${item.line}` }))
+    if (args.enqueue) return yield* enqueue(args, { batch, items, outputDir, mode })
     const code = yield* Effect.scoped(
       Effect.gen(function* () {
         const simulator = yield* Layers.startSimulator(settings, Session.providersOf(items.map((item) => item.request)))
@@ -106,3 +113,79 @@ export const run = (args: BatchArgs) =>
     )
     return code
   }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+/**
+ * `--enqueue`: the same checks as a run, then the batch journaled in PostgreSQL and its items
+ * handed to the cluster's workers (`@reelay/cluster`). Nothing is sent to a provider from here.
+ */
+const enqueue = (
+  args: BatchArgs,
+  run: {
+    readonly batch: string
+    readonly items: ReadonlyArray<Session.Item>
+    readonly outputDir: string
+    readonly mode: Output.Mode
+  }
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { settings } = yield* CommandSettings.CommandSettings
+      const { batch, items, outputDir } = run
+      if (!Layers.isPostgres(settings.journal.value)) {
+        return yield* new UsageError({
+          message:
+            "--enqueue hands the batch to the workers of a PostgreSQL journal: give --journal postgres://... (the one the workers were started with)"
+        })
+      }
+      const simulated = Session.providersOf(items.map((item) => item.request)).find((id) =>
+        Settings.isSimulator(id ?? settings.provider.value)
+      )
+      if (simulated !== undefined) {
+        return yield* new UsageError({
+          message: `--enqueue: the built-in simulator (${simulated ?? settings.provider.value}) lives inside one process, and workers on other hosts cannot reach it; run a simulator server (reelay simulate) and point the provider at it (its base URL), as for a vendor`
+        })
+      }
+      const registry = yield* Providers.registry(settings, undefined)
+      const models = yield* Session.preflight(settings, registry, items)
+      yield* Session.withinBudgetForAny(settings, models)
+      yield* Session.refuseSharedOutputs(items, outputDir)
+      yield* Session.refuseExisting(items, {
+        outputDir,
+        overwrite: args.overwrite,
+        started: Session.startedItems(settings, batch),
+        hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
+      })
+      // The workers write here: it must be one path on every worker (a shared file system). It is
+      // checked from this host; each worker checks again before it writes, and leaves an item it
+      // cannot write to another worker.
+      yield* Session.checkOutputs(items, { outputDir: { path: outputDir, flag: "--out-dir" }, directoriesOnly: true })
+      const journal = yield* Layer.build(Layers.journalLayer(settings))
+      yield* Context.get(journal, Journal.Journal).describe(batch, Session.recordedSettings(settings))
+      yield* Context.get(journal, JobStore.JobStore).open(
+        batch,
+        items.map((item) => ({
+          key: item.key,
+          fingerprint: JobStore.fingerprint(item.request),
+          request: item.request,
+          output: Session.outputOf(item, outputDir)
+        }))
+      )
+      const enqueued = yield* Enqueue.enqueue(
+        batch,
+        items.map((item) => ({ key: item.key, overwrite: item.overwrite ?? args.overwrite }))
+      ).pipe(
+        Effect.provide(Enqueue.clientLayer),
+        Effect.provide(PgClient.layer({ url: settings.journal.value })),
+        Effect.provide(journal)
+      )
+      if (run.mode === "json") {
+        yield* Output.stdout(JSON.stringify({ type: "enqueued", batch, items: enqueued, outputDir }))
+      } else {
+        yield* Output.stdout(batch)
+        yield* Output.stderr(
+          `reelay: batch ${batch}: ${enqueued} item(s) handed to the workers; follow it with reelay status ${batch}, from any host with the same --journal`
+        )
+      }
+      return 0
+    })
+  )

@@ -17,6 +17,10 @@ export const spec = Spec.command({
       "overwrite",
       'Let items replace files already at their outputs (a line\'s "overwrite" decides for it); files this batch saved itself never count.'
     ),
+    enqueue: Spec.boolean(
+      "enqueue",
+      "Journal the batch and hand its items to the workers of the PostgreSQL journal (reelay worker), then return."
+    ),
     batch: Spec.text("batch", "The batch id.", {
       default: "the file's name and a hash of its content: the same file again resumes it"
     }),

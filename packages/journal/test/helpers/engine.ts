@@ -7,6 +7,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { afterAll } from "@effect/vitest"
 import * as Engine from "@reelay/core/Engine"
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
+import type * as Polling from "@reelay/core/Polling"
 import * as ProviderRegistry from "@reelay/core/ProviderRegistry"
 import type * as VideoProvider from "@reelay/core/VideoProvider"
 import * as Effect from "effect/Effect"
@@ -26,9 +27,12 @@ export const tempDir = (prefix = "reelay-journal-") => {
   return dir
 }
 
-export const engineLayer = (providers: ReadonlyArray<VideoProvider.Service>) =>
+export const engineLayer = (
+  providers: ReadonlyArray<VideoProvider.Service>,
+  options: { readonly polling?: Partial<Polling.PollingOptions> } = {}
+) =>
   Engine.layer({
-    polling: { timeScale: 0.001, jitter: 0 },
+    polling: { timeScale: 0.001, jitter: 0, ...options.polling },
     retry: { baseDelay: "1 millis", maxDelay: "5 millis", jitter: 0 }
   }).pipe(
     Layer.provide(

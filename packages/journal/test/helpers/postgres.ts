@@ -66,8 +66,17 @@ const freePort = (): Promise<number> =>
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
 
+export interface StartOptions {
+  /**
+   * Addresses to listen on besides 127.0.0.1, each trusted for clients of its /24 (test hosts in
+   * network namespaces reaching the server over a virtual link).
+   */
+  readonly also?: ReadonlyArray<string> | undefined
+}
+
 /** Starts a server; call `stop()` when done (it also deletes the data directory). */
-export const start = async (): Promise<PgServer> => {
+export const start = async (options: StartOptions = {}): Promise<PgServer> => {
+  const also = options.also ?? []
   const bin = findBinaries()
   if (bin === undefined) throw new Error("PostgreSQL server binaries not found (apt-get install postgresql)")
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reelay-pg-"))
@@ -91,6 +100,10 @@ export const start = async (): Promise<PgServer> => {
       "--no-sync",
       "--no-instructions"
     ])
+    if (also.length > 0) {
+      const rules = also.map((address) => `host all all ${address.replace(/\.\d+$/, ".0")}/24 trust\n`).join("")
+      fs.appendFileSync(path.join(data, "pg_hba.conf"), rules)
+    }
     asServerUser(path.join(bin, "pg_ctl"), [
       "-D",
       data,
@@ -100,7 +113,7 @@ export const start = async (): Promise<PgServer> => {
       "-t",
       "30",
       "-o",
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`,
+      `-c listen_addresses=${["127.0.0.1", ...also].join(",")} -p ${port} -k ${dir} -c max_connections=200`,
       "start"
     ])
   } catch (error) {

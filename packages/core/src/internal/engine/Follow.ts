@@ -68,8 +68,43 @@ export interface Follower {
   readonly close: Effect.Effect<void>
 }
 
+/**
+ * Where a task handed off by a `handing` follower stands: waiting `delayMillis` for its next status
+ * call (with the polling state to carry on from), or made and ready to deliver.
+ */
+export type HandOff =
+  | { readonly _tag: "Waiting"; readonly delayMillis: number; readonly polling: Polling.TrackerState }
+  | { readonly _tag: "Ready" }
+
+/**
+ * How a follower waits: in its own table under one timer (`make`), or not at all, handing every wait
+ * to its caller (`handing`).
+ */
+type Waits =
+  | { readonly _tag: "Table"; readonly fork: (effect: Effect.Effect<void>) => void }
+  | {
+      readonly _tag: "Hand"
+      readonly hand: (handOff: HandOff) => void
+      /** The polling state a resumed task carries on from. */
+      readonly restored: Polling.TrackerState | undefined
+    }
+
 /** A follower for one run; `fork` runs the timer and the status calls under the run's scope. */
-export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void): Follower => {
+export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void): Follower =>
+  follower(shared, { _tag: "Table", fork })
+
+/**
+ * A follower that keeps no table: a resumed task is polled at once; a wait for the next status call,
+ * and a video ready to deliver, end the step, handed to `hand` with what is needed to carry on. A
+ * durable workflow waits between the steps instead (see `Engine.Stepper`).
+ */
+export const handing = (
+  shared: Shared,
+  hand: (handOff: HandOff) => void,
+  restored: Polling.TrackerState | undefined
+): Follower => follower(shared, { _tag: "Hand", hand, restored })
+
+const follower = (shared: Shared, waits: Waits): Follower => {
   const heap = new DueHeap<Watch>()
   /** Every watch between `follow` and its settlement: in the heap or in a status call. */
   const live = new Set<Watch>()
@@ -102,7 +137,7 @@ export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void
   })
 
   /** Queues `watch` for its next poll, `delay` from `now`. */
-  const schedule = (watch: Watch, now: number, delay: number): void => {
+  const schedule = (watch: Watch, now: number, delay: number, fork: (effect: Effect.Effect<void>) => void): void => {
     watch.due = now + delay
     heap.push(watch)
     if (!timerRunning) {
@@ -113,8 +148,19 @@ export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void
     }
   }
 
-  const plan = (watch: Watch, now: number) =>
-    Effect.map(Random.next, (random) => schedule(watch, now, watch.tracker.nextDelay(now, random)))
+  /** `watch` waits for its next poll: in the table, or handed off (polled at once when it is due now). */
+  const later = (watch: Watch, now: number): Step =>
+    Effect.flatMap(Random.next, (random) => {
+      const delay = watch.tracker.nextDelay(now, random)
+      if (waits._tag === "Table") {
+        schedule(watch, now, delay, waits.fork)
+        return Effect.succeed(Parked)
+      }
+      if (delay < 1) return poll(watch)
+      live.delete(watch)
+      waits.hand({ _tag: "Waiting", delayMillis: delay, polling: watch.tracker.state })
+      return Effect.succeed(Parked)
+    })
 
   /** The task ended without a video (or the wait did): bill what the failure proves, then `onFailure`. */
   const fail = (watch: Watch, failure: VideoError, endsTask: boolean): Step =>
@@ -163,6 +209,12 @@ export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void
       )
       if (Either.isLeft(found)) return yield* watch.task.onFailure(found.left)
       yield* item.emit(new Succeeded({ key: item.key, taskId: handle.taskId, asset: found.right }))
+      // A link outlives the stage (the journal keeps it with `Succeeded`); a stream does not, so a
+      // video only a stream reaches is delivered now.
+      if (waits._tag === "Hand" && found.right._tag === "Url") {
+        waits.hand({ _tag: "Ready" })
+        return Parked
+      }
       return yield* watch.task.onVideo(found.right)
     })
 
@@ -207,8 +259,7 @@ export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void
           return yield* fail(watch, reading.error, true)
         default: {
           if (tracker.finalPoll) return yield* fail(watch, tracker.timedOut(at, false), false)
-          yield* plan(watch, yield* Clock.currentTimeMillis)
-          return Parked
+          return yield* later(watch, yield* Clock.currentTimeMillis)
         }
       }
     })
@@ -228,13 +279,13 @@ export const make = (shared: Shared, fork: (effect: Effect.Effect<void>) => void
         yield* task.settlement.settle(error.billing, handle.taskId)
         return yield* task.onFailure(error)
       }
+      const restored = waits._tag === "Hand" && task.immediately ? waits.restored : undefined
       const watch = new Watch(
         task,
-        new Polling.Tracker(handle, task.model.generationTime, task.item.polling, now, task.immediately)
+        new Polling.Tracker(handle, task.model.generationTime, task.item.polling, now, task.immediately, restored)
       )
       live.add(watch)
-      yield* plan(watch, now)
-      return Parked
+      return yield* later(watch, now)
     })
 
   const close = Effect.suspend(() => {

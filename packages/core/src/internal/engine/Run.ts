@@ -33,7 +33,12 @@ export interface Reporting extends Omit<ItemShared, "carry"> {
   readonly end: (item: Item, exit: Exit.Exit<Outcome, VideoError>) => Effect.Effect<void>
 }
 
-export const make = (shared: Shared, reporting: Reporting): Effect.Effect<Run, never, Scope.Scope> =>
+export const make = (
+  shared: Shared,
+  reporting: Reporting,
+  /** The run's follower (default: one with its own table and timer, `Follow.make`). */
+  makeFollower: (fork: (effect: Effect.Effect<void>) => void) => Follow.Follower = (fork) => Follow.make(shared, fork)
+): Effect.Effect<Run, never, Scope.Scope> =>
   Effect.gen(function* () {
     let follower: Follow.Follower | undefined
     // Added before the fiber set: finalizers run last-in first-out, so the fibers stop first and the
@@ -46,7 +51,7 @@ export const make = (shared: Shared, reporting: Reporting): Effect.Effect<Run, n
     const fork = (effect: Effect.Effect<void>): void => {
       runFork(effect)
     }
-    follower = Follow.make(shared, fork)
+    follower = makeFollower(fork)
     const { end, ...rest } = reporting
     const itemShared: ItemShared = {
       ...rest,
