@@ -10,6 +10,7 @@
  *   pnpm bench download --runs 3 --size 1g
  *   pnpm bench cli --runs 10
  *   pnpm bench gateway --jobs 1000 --clients 200   the gateway and its polling clients against the engine alone
+ *   pnpm bench cluster --jobs 10000 --workers 1,2,3   reelay worker processes on a PostgreSQL journal
  *   pnpm bench report                           docs/benchmarks.md again from the saved figures
  *   pnpm bench inflight --inflight 100000 --save   one part, merged into the saved figures, and the
  *                                               document written from them (a full set, part by part)
@@ -29,6 +30,7 @@ import * as NodePath from "node:path"
 import { parseArgs } from "node:util"
 import { benchDir, bundle } from "./lib/bundle.js"
 import { type CliResult, runCli } from "./lib/cli.js"
+import { type ClusterScenario, runCluster } from "./lib/cluster.js"
 import { type DownloadRow, runDownload } from "./lib/download.js"
 import { type GatewayScenario, runGateway } from "./lib/gateway.js"
 import { type InflightRow, type InflightScenario, runInflight } from "./lib/inflight.js"
@@ -55,6 +57,7 @@ const { values, positionals } = parseArgs({
     "inflight-limit": { type: "string" },
     jobs: { type: "string" },
     clients: { type: "string" },
+    workers: { type: "string" },
     save: { type: "boolean" },
     results: { type: "string" },
     doc: { type: "string" }
@@ -72,9 +75,9 @@ const counts = (text: string) => text.split(",").map((n) => Number(n.replace(/_/
 const scaleText = values.scale ?? "1/30"
 const timeScale = fraction(scaleText)
 const which = positionals[0] ?? "all"
-if (!["all", "polling", "inflight", "download", "cli", "gateway", "report"].includes(which)) {
+if (!["all", "polling", "inflight", "download", "cli", "gateway", "cluster", "report"].includes(which)) {
   process.stderr.write(
-    `unknown benchmark "${which}": polling, inflight, download, cli, gateway, report, or nothing for all\n`
+    `unknown benchmark "${which}": polling, inflight, download, cli, gateway, cluster, report, or nothing for all\n`
   )
   process.exit(2)
 }
@@ -95,6 +98,8 @@ const inflightScale = fraction(inflightScaleText)
 const inflightLimitMs = Number(values["inflight-limit"] ?? 1200) * 1000
 const gatewayJobs = Number(values.jobs ?? 1000)
 const gatewayClients = Number(values.clients ?? 200)
+const clusterJobs = Number(values.jobs ?? 10000)
+const clusterWorkers = counts(values.workers ?? "1,2,3")
 
 // ---------------------------------------------------------------------------------------------------
 // Formatting
@@ -235,6 +240,7 @@ interface Results {
   readonly download: ReadonlyArray<DownloadRow> | undefined
   readonly cli: CliResult | undefined
   readonly gateway?: GatewayScenario | undefined
+  readonly cluster?: ClusterScenario | undefined
 }
 
 /** One line of the issue's table: a figure for reelay today and for the central poller. */
@@ -612,6 +618,7 @@ ${downloadTable(download)}
   }
 
   if (results.gateway !== undefined) sections.push(gatewaySection(results.gateway))
+  if (results.cluster !== undefined) sections.push(clusterSection(results.cluster))
 
   if (cli !== undefined) {
     sections.push(`## CLI cold start
@@ -675,6 +682,52 @@ ${table(
 - What flatters whom: the gateway pays for HTTP, JSON, one journal batch per video and two journal
   reads per retrieve; the engine alone batches its journal writes per run and answers nobody. The
   clients share the machine's two cores with both processes and the simulator.`
+
+const clusterSection = (c: ClusterScenario) => `## Cluster
+
+${count(c.jobs)} videos handed to \`reelay worker\` processes on one PostgreSQL journal with
+\`reelay batch --enqueue\`, one durable workflow per video (\`pnpm bench cluster --jobs ${c.jobs}\`,
+\`bench/lib/cluster.ts\`). The polling workload (linear, pinned durations) at ${scaleName(c.timeScale)},
+${c.rounds} paired round(s) (the order rotated each round), min / median. Every worker on this machine,
+\`--poll-interval ${c.pollInterval}\`, default concurrency (10 creates, 10 status calls, 5 downloads each).
+The common ideal is the longest task's own duration, ${fixed(c.idealSeconds, 1)} s.
+
+${table(
+  [
+    "workers",
+    "saved",
+    "wall, s",
+    "wall / ideal",
+    "status / video",
+    "peak RSS per worker, MB",
+    "CPU ms / video (all workers)",
+    "DB transactions / video",
+    "enqueue, s"
+  ],
+  c.rows.map((r) => [
+    String(r.workers),
+    `${r.completed}/${c.jobs}${r.firstError === undefined ? "" : ` (${r.firstError.slice(0, 60)})`}`,
+    both(r.wallSeconds),
+    both(r.wallOverIdeal),
+    both(r.statusPerVideo),
+    both(r.rssPerWorkerMB, 0),
+    both(r.cpuMsPerVideo, 1),
+    both(r.transactionsPerVideo, 1),
+    both(r.enqueueSeconds, 1)
+  ])
+)}
+
+- Wall time runs from the first create the simulator saw to the last video the journal records
+  saved. CPU and peak RSS are each worker's own process (from /proc, start-up included); the
+  database server's and the simulator's are not counted.
+- DB transactions are PostgreSQL's commits and rollbacks in the batch's database over the run
+  (\`pg_stat_database\`): each is at least one round trip. They include what a worker does while it
+  has nothing to do (looking for messages every poll interval, renewing its locks and heartbeat).
+- What limits scaling here: all workers, PostgreSQL and the simulator share two cores, so more
+  workers add coordination (more runners polling the database, shard moves) without adding CPU.
+  Each stage is an activity: a message and a reply written by the cluster, then the journal's open,
+  claim, records and unclaim, and each wake-up replays the workflow's earlier stages from their
+  records. On separate hosts the workers' CPU adds up; the database becomes the shared cost.`
 
 /** reelay's CPU per video against the others', from this run's 1,000-task linear rows. */
 const costNote = (s: Scenario | undefined): string => {
@@ -850,7 +903,8 @@ const merge = (earlier: Saved | undefined, part: Saved): Saved => {
     inflight,
     download: part.download ?? earlier.download,
     cli: part.cli ?? earlier.cli,
-    gateway: part.gateway ?? earlier.gateway
+    gateway: part.gateway ?? earlier.gateway,
+    cluster: part.cluster ?? earlier.cluster
   }
 }
 
@@ -891,6 +945,7 @@ const main = async () => {
   let download: ReadonlyArray<DownloadRow> | undefined
   let cli: CliResult | undefined
   let gateway: GatewayScenario | undefined
+  let cluster: ClusterScenario | undefined
   const only = values.only?.split(",")
   if (all || which === "polling") {
     const plan: Array<[Workload, number]> = all
@@ -935,7 +990,11 @@ const main = async () => {
     gateway = await runGateway({ jobs: gatewayJobs, clients: gatewayClients, rounds, timeScale })
     process.stdout.write(`\n${gatewaySection(gateway)}\n\n`)
   }
-  const results: Results = { polling, inflight, download, cli, gateway }
+  if (all || which === "cluster") {
+    cluster = await runCluster({ jobs: clusterJobs, rounds, timeScale, workerCounts: clusterWorkers })
+    process.stdout.write(`\n${clusterSection(cluster)}\n\n`)
+  }
+  const results: Results = { polling, inflight, download, cli, gateway, cluster }
   if (targets(results).length > 0) process.stdout.write(`### targets\n\n${targetsTable(results)}\n\n`)
   const earlier = earlierTargets(results)
   if (earlier.length > 0) {

@@ -10,6 +10,8 @@ export interface Host {
   readonly name: string
   /** Its address on the bridge (127.0.0.1 without namespaces). */
   readonly address: string
+  /** A port of its own for a worker (hosts on one machine cannot share one). */
+  readonly port: number
   /** `command args` run inside it. */
   readonly wrap: (command: string, args: ReadonlyArray<string>) => readonly [string, ReadonlyArray<string>]
 }
@@ -45,7 +47,15 @@ const local = (): Hosts => {
   return {
     isolated: false,
     machine: "127.0.0.1",
-    add: () => ({ name: `local-${++count}`, address: "127.0.0.1", wrap: (command, args) => [command, args] }),
+    add: () => {
+      count++
+      return {
+        name: `local-${count}`,
+        address: "127.0.0.1",
+        port: 34430 + count,
+        wrap: (command, args) => [command, args]
+      }
+    },
     remove: () => {}
   }
 }
@@ -77,7 +87,7 @@ export const make = (): Hosts => {
       ip("netns", "exec", name, "ip", "addr", "add", `${address}/24`, "dev", inside)
       ip("netns", "exec", name, "ip", "link", "set", inside, "up")
       ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
-      return { name, address, wrap: (command, args) => ["ip", ["netns", "exec", name, command, ...args]] }
+      return { name, address, port: 34431, wrap: (command, args) => ["ip", ["netns", "exec", name, command, ...args]] }
     },
     remove: () => {
       for (const name of namespaces.splice(0)) {

@@ -43,7 +43,7 @@ describe("Usage.check", () => {
   it("names the nearest command or flag", () => {
     expect(refusal("genrate")).toContain('did you mean "generate"?')
     expect(refusal("stauts")).toContain('did you mean "status"?')
-    expect(refusal("worker", "--help")).toMatch(/^unknown command "worker" \(commands: generate, batch, /)
+    expect(refusal("deploy", "--help")).toMatch(/^unknown command "deploy" \(commands: generate, batch, /)
     expect(refusal("batch", "jobs.jsonl", "--concurency-submit", "2")).toContain("did you mean --concurrency-submit?")
     expect(refusal("cost", "--sinse", "2026-01-01")).toContain("did you mean --since?")
     expect(refusal("status", "--frobnicate")).toBe(

@@ -13,6 +13,7 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Drives } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
@@ -24,7 +25,7 @@ import * as Storage from "./Storage.js"
 import { type Payload, VideoWorkflow } from "./VideoWorkflow.js"
 
 /** The workflow engine of a process that only hands work to the cluster, over the database in the context. */
-export const clientLayer: Layer.Layer<WorkflowEngine.WorkflowEngine, never, SqlClient.SqlClient> =
+export const clientLayer: Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError, SqlClient.SqlClient> =
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(
       Sharding.layer.pipe(
@@ -34,7 +35,7 @@ export const clientLayer: Layer.Layer<WorkflowEngine.WorkflowEngine, never, SqlC
         Layer.provide(ClusterSettings.sharding(undefined))
       )
     ),
-    Layer.provide(Layer.orDie(Storage.layer))
+    Layer.provide(Storage.layer)
   )
 
 /** Starts the workflow of `payload`, or finds it started: the same item and generation run once. */

@@ -14,6 +14,7 @@ import { Drives, Journal } from "@reelay/journal"
 import type { JournalError } from "@reelay/journal/JournalError"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -47,6 +48,30 @@ const patiently = <A>(effect: Effect.Effect<A, JobStore.JobStoreError | JournalE
     Effect.orDie
   )
 
+/** How long the workflow waits after `step` before its next stage (see `VideoWorkflow`). */
+export const plannedWait = (step: Stepper.Step): number => {
+  switch (step._tag) {
+    case "Waiting":
+      return step.delayMillis
+    case "Held":
+      return Math.max(step.recheckMillis, heldRecheckMillis)
+    case "Unwritable":
+      return Duration.toMillis(handOverDelay)
+    default:
+      return 0
+  }
+}
+
+/**
+ * The shortest wait before asking again for an item another process holds: a holder that died keeps
+ * its claim until its lease runs out (30 s), and asking every second until then costs a stage and a
+ * durable clock each time.
+ */
+export const heldRecheckMillis = 5_000
+
+/** How long an item this worker cannot write waits before it is handed on. */
+export const handOverDelay = Duration.seconds(30)
+
 export const make = (
   stepper: Stepper.Stepper,
   timings?: ClusterSettings.Timings | undefined
@@ -62,7 +87,7 @@ export const make = (
         Effect.gen(function* () {
           const { batch, key, generation } = payload
           const startedAt = yield* Clock.currentTimeMillis
-          if (!(yield* drives.moved(batch, key, generation, startedAt + allowance))) {
+          if (!(yield* drives.moved(batch, key, generation, Math.ceil(startedAt + allowance)))) {
             return { _tag: "Superseded" } as const
           }
           const stored = yield* journal.item(batch, key)
@@ -78,8 +103,8 @@ export const make = (
           if (Stepper.ended(step)) {
             yield* drives.ended(batch, key, generation)
           } else {
-            const waits = step._tag === "Waiting" ? step.delayMillis : step._tag === "Held" ? step.recheckMillis : 0
-            yield* drives.moved(batch, key, generation, (yield* Clock.currentTimeMillis) + waits + allowance)
+            const now = yield* Clock.currentTimeMillis
+            yield* drives.moved(batch, key, generation, Math.ceil(now + plannedWait(step) + allowance))
           }
           return step
         })

@@ -22,7 +22,7 @@ import * as Stepper from "@reelay/core/Stepper"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Stages } from "./Stages.js"
+import { plannedWait, Stages } from "./Stages.js"
 
 /** Which item a workflow drives, and under which generation. */
 export const Payload = Schema.Struct({
@@ -57,9 +57,6 @@ export const VideoWorkflow = Workflow.make({
   idempotencyKey: (payload) => `${payload.batch}\u0000${payload.key}\u0000${payload.generation}`
 })
 
-/** How long an item this worker cannot write waits before it is handed on. */
-export const handOverDelay = Duration.seconds(30)
-
 /** A durable wait, skipped when there is nothing to wait for. Every wait is durable (`inMemoryThreshold` zero). */
 const wait = (name: string, millis: number) =>
   millis < 1
@@ -82,15 +79,15 @@ export const layer = VideoWorkflow.toLayer((payload) =>
       switch (result._tag) {
         case "Waiting":
           polling = result.polling
-          yield* wait(`wait/${stage}`, result.delayMillis)
+          yield* wait(`wait/${stage}`, plannedWait(result))
           break
         case "Ready":
           break
         case "Held":
-          yield* wait(`wait/${stage}`, result.recheckMillis)
+          yield* wait(`wait/${stage}`, plannedWait(result))
           break
         case "Unwritable":
-          yield* wait(`wait/${stage}`, Duration.toMillis(handOverDelay))
+          yield* wait(`wait/${stage}`, plannedWait(result))
           yield* Activity.make({ name: `hand-over/${stage}`, execute: stages.handOver(payload) })
           return { _tag: "HandedOver", message: result.message } as const
         case "Superseded":

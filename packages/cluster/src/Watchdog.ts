@@ -45,7 +45,11 @@ export const look = (
     }
     return driven
   }).pipe(
-    Effect.catchAll((error) => Effect.as(Effect.logWarning(`reelay worker: the watchdog: ${error.message}`), [])),
+    // A look that fails (the database gone a moment, a message refused) is reported and the next
+    // look goes on: the watchdog must outlive whatever it is watching for.
+    Effect.catchAllCause((cause) =>
+      Effect.as(Effect.logWarning("reelay worker: the watchdog could not look for stalled items", cause), [])
+    ),
     Effect.withSpan("Cluster.watchdog")
   )
 

@@ -170,6 +170,8 @@ export const progressOf = (status: TaskStatus): number | undefined => {
  * workflow sleeps between polls and polls on from here, its readings and deadline kept).
  */
 export const TrackerState = Schema.Struct({
+  /** The task it follows: a state is carried on only for the same task. */
+  taskId: Schema.String,
   startedAt: Schema.Number,
   readings: Schema.Array(Schema.Struct({ at: Schema.Number, progress: Schema.UndefinedOr(Schema.Number) })),
   hintMillis: Schema.UndefinedOr(Schema.Number),
@@ -216,6 +218,7 @@ export class Tracker {
   /** The state to carry on from later (see `TrackerState`). */
   get state(): TrackerState {
     return {
+      taskId: this.handle.taskId,
       startedAt: this.startedAt,
       readings: [...this.readings],
       hintMillis: this.hintMillis,

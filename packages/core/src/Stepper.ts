@@ -49,7 +49,11 @@ export type Step = typeof Step.Type
 export const ended = (step: Step): boolean =>
   step._tag === "Saved" || step._tag === "Failed" || step._tag === "Duplicate"
 
-/** One item, as the store holds it. */
+/**
+ * One item, as the store holds it. With a store shared by several processes (one with claims, the
+ * journal), the item must have been opened in it already (`JobStore.open`, as handing a batch to the
+ * workers does): each stage only claims it.
+ */
 export interface StepItem {
   readonly key: string
   readonly request: GenerateRequest

@@ -217,6 +217,8 @@ export interface Service {
    * later resume can run it the same way. Replaces what was recorded. Writers only.
    */
   readonly describe: (batch: string, settings: Readonly<Record<string, string>>) => Effect.Effect<void, JournalError>
+  /** What `describe` recorded for `batch` (empty when nothing was). */
+  readonly settingsOf: (batch: string) => Effect.Effect<Readonly<Record<string, string>>, JournalError>
 }
 
 /** Read access to the journal (a writer layer provides it too). */

@@ -198,6 +198,11 @@ export const make = (label = "journal"): Effect.Effect<Journal.Service, never, S
           yield* sql`INSERT INTO reelay_batches ${sql.insert({ batch, created_at: now, updated_at: now, settings: text })}
           ON CONFLICT (batch) DO UPDATE SET settings = excluded.settings`
         }).pipe(Effect.mapError(fail("describe a batch"))),
+      settingsOf: (batch) =>
+        sql<{ readonly settings: string | null }>`SELECT settings FROM reelay_batches WHERE batch = ${batch}`.pipe(
+          Effect.map((records) => settingsOf(records[0]?.settings ?? null)),
+          Effect.mapError(fail("read a batch's settings"))
+        ),
       items,
       item: (batch, key) =>
         sql<Records.JobRecord>`SELECT * FROM reelay_jobs WHERE batch = ${batch} AND item_key = ${key}`.pipe(

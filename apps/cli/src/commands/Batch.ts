@@ -17,7 +17,10 @@ import * as Providers from "@reelay/config/Providers"
 import * as Settings from "@reelay/config/Settings"
 import * as Setup from "@reelay/config/Setup"
 import * as JobStore from "@reelay/core/JobStore"
-import { Journal } from "@reelay/journal"
+import * as Money from "@reelay/core/Money"
+import type * as ProviderRegistry from "@reelay/core/ProviderRegistry"
+import { Database, Journal } from "@reelay/journal"
+import { JournalError } from "@reelay/journal/JournalError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -74,27 +77,7 @@ export const run = (args: BatchArgs) =>
       Effect.gen(function* () {
         const simulator = yield* Layers.startSimulator(settings, Session.providersOf(items.map((item) => item.request)))
         const registry = yield* Providers.registry(settings, simulator)
-        const models = yield* Session.preflight(settings, registry, items)
-        // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.
-        yield* Session.withinBudgetForAny(settings, models)
-        yield* Session.refuseSharedOutputs(items, outputDir)
-        // Files this batch saved itself (items the journal shows started: a rerun, a second process,
-        // a crash just after saving) are its own; any other file at an output is refused.
-        yield* Session.refuseExisting(items, {
-          outputDir,
-          overwrite: args.overwrite,
-          started: Session.startedItems(settings, batch),
-          hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
-        })
-        // A batch may be run by several processes at once: only directories are probed here, never
-        // an item's own `.part`, which another process may be writing.
-        yield* Session.checkOutputs(items, {
-          outputDir: {
-            path: outputDir,
-            flag: opt(args.outDir) === undefined ? `the output directory ${outputDir}` : "--out-dir"
-          },
-          directoriesOnly: true
-        })
+        yield* checkBatch(args, registry, { batch, items, outputDir })
         const journal = yield* Layer.build(Layers.journalLayer(settings))
         if (settings.notice !== undefined && items.some((item) => item.request.provider === settings.provider.value)) {
           yield* Output.stderr(settings.notice)
@@ -113,6 +96,41 @@ export const run = (args: BatchArgs) =>
     )
     return code
   }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+/**
+ * Everything checked before a batch is journaled, for a run and for `--enqueue` alike: providers,
+ * keys and requests, the budget, the outputs.
+ */
+const checkBatch = (
+  args: BatchArgs,
+  registry: ProviderRegistry.Service,
+  run: { readonly batch: string; readonly items: ReadonlyArray<Session.Item>; readonly outputDir: string }
+) =>
+  Effect.gen(function* () {
+    const { settings } = yield* CommandSettings.CommandSettings
+    const { batch, items, outputDir } = run
+    const models = yield* Session.preflight(settings, registry, items)
+    // A budget that cannot pay for even the cheapest item would only journal a batch of refusals.
+    yield* Session.withinBudgetForAny(settings, models)
+    yield* Session.refuseSharedOutputs(items, outputDir)
+    // Files this batch saved itself (items the journal shows started: a rerun, a second process,
+    // a crash just after saving) are its own; any other file at an output is refused.
+    yield* Session.refuseExisting(items, {
+      outputDir,
+      overwrite: args.overwrite,
+      started: Session.startedItems(settings, batch),
+      hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
+    })
+    // A batch may be run by several processes at once: only directories are probed here, never
+    // an item's own `.part`, which another process may be writing.
+    yield* Session.checkOutputs(items, {
+      outputDir: {
+        path: outputDir,
+        flag: opt(args.outDir) === undefined ? `the output directory ${outputDir}` : "--out-dir"
+      },
+      directoriesOnly: true
+    })
+  })
 
 /**
  * `--enqueue`: the same checks as a run, then the batch journaled in PostgreSQL and its items
@@ -145,22 +163,16 @@ const enqueue = (
           message: `--enqueue: the built-in simulator (${simulated ?? settings.provider.value}) lives inside one process, and workers on other hosts cannot reach it; run a simulator server (reelay simulate) and point the provider at it (its base URL), as for a vendor`
         })
       }
-      const registry = yield* Providers.registry(settings, undefined)
-      const models = yield* Session.preflight(settings, registry, items)
-      yield* Session.withinBudgetForAny(settings, models)
-      yield* Session.refuseSharedOutputs(items, outputDir)
-      yield* Session.refuseExisting(items, {
-        outputDir,
-        overwrite: args.overwrite,
-        started: Session.startedItems(settings, batch),
-        hint: { flag: "--overwrite", perItem: 'or "overwrite": true on its line' }
-      })
-      // The workers write here: it must be one path on every worker (a shared file system). It is
-      // checked from this host; each worker checks again before it writes, and leaves an item it
-      // cannot write to another worker.
-      yield* Session.checkOutputs(items, { outputDir: { path: outputDir, flag: "--out-dir" }, directoriesOnly: true })
+      // The workers write where the checks look from here: one path on every worker (a shared file
+      // system). Each worker checks again before it writes, and leaves an item it cannot write to
+      // another worker.
+      yield* checkBatch(args, yield* Providers.registry(settings, undefined), run)
       const journal = yield* Layer.build(Layers.journalLayer(settings))
-      yield* Context.get(journal, Journal.Journal).describe(batch, Session.recordedSettings(settings))
+      // The batch's budget goes with it: the workers hold it to what the journal says they all spent.
+      yield* Context.get(journal, Journal.Journal).describe(batch, {
+        ...Session.recordedSettings(settings),
+        ...(settings.budget === undefined ? {} : { budget: Money.format(settings.budget.value) })
+      })
       yield* Context.get(journal, JobStore.JobStore).open(
         batch,
         items.map((item) => ({
@@ -176,7 +188,15 @@ const enqueue = (
       ).pipe(
         Effect.provide(Enqueue.clientLayer),
         Effect.provide(PgClient.layer({ url: settings.journal.value })),
-        Effect.provide(journal)
+        Effect.provide(journal),
+        Effect.catchTag("SqlError", (error) =>
+          Effect.fail(
+            new JournalError({
+              operation: "hand the batch to the workers",
+              message: `the batch is journaled, but its items could not be handed to the workers (${Database.explain(error)}); run the same command again`
+            })
+          )
+        )
       )
       if (run.mode === "json") {
         yield* Output.stdout(JSON.stringify({ type: "enqueued", batch, items: enqueued, outputDir }))

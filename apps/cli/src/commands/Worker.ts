@@ -21,6 +21,7 @@ import * as Setup from "@reelay/config/Setup"
 import * as Budget from "@reelay/core/Budget"
 import type { GenerationEvent } from "@reelay/core/GenerationEvent"
 import * as JobStore from "@reelay/core/JobStore"
+import * as Money from "@reelay/core/Money"
 import { Database, Journal } from "@reelay/journal"
 import { JournalError } from "@reelay/journal/JournalError"
 import * as Context from "effect/Context"
@@ -135,19 +136,27 @@ export const run = (args: WorkerArgs) =>
           status: settings.concurrency.status?.value,
           download: settings.concurrency.download?.value
         },
-        // Each worker holds only its own reservations: the batch's budget is what the journal says
-        // every worker spent, and possibly spent, so far.
+        // Each worker holds only its own reservations: a batch's budget (the smaller of the one it
+        // was enqueued with and this worker's --max-cost) is held to what the journal says every
+        // worker spent, and possibly spent, on it so far. Read only by stages that may reserve.
         budgetOf: (batch) =>
-          limit === undefined
-            ? Budget.make()
-            : reader.batchCosts(batch).pipe(
-                Effect.flatMap((costs) =>
-                  Budget.make({ limit, spent: costs.budget.spent, uncertain: costs.budget.uncertain })
-                ),
-                Effect.mapError(
-                  (error) => new JobStore.JobStoreError({ operation: "read the batch's costs", message: error.message })
-                )
-              ),
+          Effect.gen(function* () {
+            const recorded = (yield* reader.settingsOf(batch)).budget
+            const limits = [limit, recorded === undefined ? undefined : Money.usd(recorded)].filter(
+              (value): value is Money.Usd => value !== undefined
+            )
+            if (limits.length === 0) return yield* Budget.make()
+            const costs = yield* reader.batchCosts(batch)
+            return yield* Budget.make({
+              limit: limits.reduce((least, value) => (Money.greaterThan(least, value) ? value : least)),
+              spent: costs.budget.spent,
+              uncertain: costs.budget.uncertain
+            })
+          }).pipe(
+            Effect.mapError(
+              (error) => new JobStore.JobStoreError({ operation: "read the batch's budget", message: error.message })
+            )
+          ),
         onEvent: (batch, event) => {
           const line = describe(batch, event)
           return line === undefined ? Effect.void : Output.stderr(`reelay worker: ${line}`)
@@ -179,7 +188,10 @@ export const run = (args: WorkerArgs) =>
       yield* Output.stderr(
         `reelay: worker ${address.host}:${address.port} joined the cluster of ${databaseName(settings.journal.value)}; SIGTERM to stop`
       )
-      yield* Deferred.await(stop)
+      // A worker that can no longer keep its claims (the journal unreachable until they expired)
+      // must stop: every item it holds may be taken over by another.
+      const lost = Context.get(journal, JobStore.JobStore).claims?.lost ?? Effect.never
+      yield* Effect.raceFirst(Deferred.await(stop), lost)
       yield* Output.stderr("reelay: worker stopping: stages in flight finish, then the shards go to other workers")
     })
   ).pipe(

@@ -17,6 +17,10 @@ export interface PgServer {
   /** `postgres://reelay@127.0.0.1:<port>/<database>` for a database of this server. */
   readonly url: (database: string) => string
   readonly port: number
+  /** Creates a database of this server. */
+  readonly createDatabase: (database: string) => void
+  /** Runs one statement in `database` with psql: its output, unaligned, one row per line. */
+  readonly query: (database: string, statement: string) => string
   readonly stop: () => void
 }
 
@@ -125,6 +129,15 @@ export const start = async (options: StartOptions = {}): Promise<PgServer> => {
   return {
     port,
     url: (database) => `postgres://reelay@127.0.0.1:${port}/${database}`,
+    createDatabase: (database) => {
+      execFileSync(path.join(bin, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "reelay", database])
+    },
+    query: (database, statement) =>
+      execFileSync(
+        path.join(bin, "psql"),
+        ["-h", "127.0.0.1", "-p", String(port), "-U", "reelay", "-d", database, "-At", "-c", statement],
+        { encoding: "utf8" }
+      ).trim(),
     stop: () => {
       if (stopped) return
       stopped = true

@@ -159,7 +159,7 @@ const follower = (shared: Shared, waits: Waits): Follower => {
       if (delay < 1) return poll(watch)
       live.delete(watch)
       waits.hand({ _tag: "Waiting", delayMillis: delay, polling: watch.tracker.state })
-      return Effect.succeed(Parked)
+      return Effect.as(watch.task.settlement.release, Parked)
     })
 
   /** The task ended without a video (or the wait did): bill what the failure proves, then `onFailure`. */
@@ -279,7 +279,12 @@ const follower = (shared: Shared, waits: Waits): Follower => {
         yield* task.settlement.settle(error.billing, handle.taskId)
         return yield* task.onFailure(error)
       }
-      const restored = waits._tag === "Hand" && task.immediately ? waits.restored : undefined
+      // A state carried on is the same task's: a state left by another task of the item (an
+      // earlier attempt) would bring its deadline and readings.
+      const restored =
+        waits._tag === "Hand" && task.immediately && waits.restored?.taskId === handle.taskId
+          ? waits.restored
+          : undefined
       const watch = new Watch(
         task,
         new Polling.Tracker(handle, task.model.generationTime, task.item.polling, now, task.immediately, restored)

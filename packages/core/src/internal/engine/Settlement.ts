@@ -63,6 +63,19 @@ export class Settlement {
     })
   }
 
+  /**
+   * The attempt goes on in a later stage, which accounts it as resumed (`Resumed`, from the store):
+   * its reservation here is given back, so it is not counted twice (no event; nothing if settled).
+   */
+  get release(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const { account } = this
+      if (this.settled || account._tag !== "Reserved") return Effect.void
+      this.settled = true
+      return this.shared.budget.settle(account.reservation, "not-charged")
+    })
+  }
+
   /** The attempt ended unsettled: its reservation is kept as uncertain (no event; nothing if settled). */
   get abandon(): Effect.Effect<void> {
     return Effect.suspend(() => {

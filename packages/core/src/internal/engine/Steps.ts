@@ -25,12 +25,20 @@ import * as Resumption from "./Resumption.js"
 import * as Run from "./Run.js"
 import type { Shared } from "./Shared.js"
 
-/** Stages that write the item's output: this process must be able to, or the item is left to another. */
+/**
+ * Stages that may write the item's output (a poll that finds a video only a stream reaches saves it
+ * at once): this process must be able to, or the item is left to another.
+ */
 const writes = (resumption: JobStore.Resumption): boolean =>
   resumption._tag === "Fresh" ||
+  resumption._tag === "Poll" ||
   resumption._tag === "Fetch" ||
   resumption._tag === "Verify" ||
   resumption._tag === "Uncertain"
+
+/** Stages that may reserve money: they reserve from the batch's budget (`budgetOf`). */
+const reserves = (resumption: JobStore.Resumption): boolean =>
+  resumption._tag === "Fresh" || resumption._tag === "Uncertain" || resumption._tag === "Ended"
 
 export const make = (
   shared: Shared,
@@ -54,7 +62,8 @@ export const make = (
       restored: Polling.TrackerState | undefined
     ) =>
       Effect.gen(function* () {
-        const budget = options.budgetOf === undefined ? shared.budget : yield* options.budgetOf(batch)
+        const budget =
+          options.budgetOf === undefined || !reserves(resumption) ? shared.budget : yield* options.budgetOf(batch)
         const local: Shared = { ...shared, budget }
         let handOff: Follow.HandOff | undefined
         let ending: Exit.Exit<Outcome, VideoError> | undefined
@@ -112,31 +121,33 @@ export const make = (
 
     const advance: Stepper.Stepper["advance"] = (batch, entry, restored) =>
       Effect.gen(function* () {
-        const job: JobStore.JobItem = {
-          key: entry.key,
-          fingerprint: JobStore.fingerprint(entry.request),
-          request: entry.request,
-          output: entry.output
-        }
-        const [plan] = yield* store.open(batch, [job])
-        if (plan === undefined) return yield* Effect.dieMessage(`the store did not answer for item ${entry.key}`)
         const claims = store.claims
-        if (claims === undefined || plan.claimable === false) {
+        if (claims === undefined) {
+          // Nothing shared: the store says where the item stands when it is opened.
+          const job: JobStore.JobItem = {
+            key: entry.key,
+            fingerprint: JobStore.fingerprint(entry.request),
+            request: entry.request,
+            output: entry.output
+          }
+          const [plan] = yield* store.open(batch, [job])
+          if (plan === undefined) return yield* Effect.dieMessage(`the store did not answer for item ${entry.key}`)
           return yield* stage(batch, entry, plan.resumption, restored)
         }
-        // Whether this process can write the output is asked before the claim: an item it cannot
-        // save is left as it stands, unclaimed, for a process that can.
-        if (writes(plan.resumption)) {
-          const writable = yield* Effect.either(OutputPath.checkDirectory(NodePath.dirname(entry.output)))
-          if (writable._tag === "Left") return { _tag: "Unwritable", message: writable.left.message } as const
-        }
+        // Shared: the item was opened when its batch was handed over, and claiming it says where it
+        // stands (opening it again would read the whole batch at every stage).
         const claim = yield* claims.claim(batch, entry.key)
         if (claim._tag === "Held") {
           return { _tag: "Held", holder: claim.holder, recheckMillis: recheckMillis() } as const
         }
-        return yield* stage(batch, entry, claim.resumption, restored).pipe(
-          Effect.ensuring(Effect.ignore(claims.unclaim(batch, entry.key)))
-        )
+        return yield* Effect.gen(function* () {
+          // An item this process cannot save is given back as it stands, for a process that can.
+          if (writes(claim.resumption)) {
+            const writable = yield* Effect.either(OutputPath.checkDirectory(NodePath.dirname(entry.output)))
+            if (writable._tag === "Left") return { _tag: "Unwritable", message: writable.left.message } as const
+          }
+          return yield* stage(batch, entry, claim.resumption, restored)
+        }).pipe(Effect.ensuring(Effect.ignore(claims.unclaim(batch, entry.key))))
       }).pipe(Effect.withSpan("Engine.advance", { attributes: { "reelay.batch": batch, "reelay.key": entry.key } }))
 
     return { advance }
