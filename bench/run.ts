@@ -618,7 +618,7 @@ ${downloadTable(download)}
   }
 
   if (results.gateway !== undefined) sections.push(gatewaySection(results.gateway))
-  if (results.cluster !== undefined) sections.push(clusterSection(results.cluster))
+  if (results.cluster !== undefined) sections.push(clusterSection(results.cluster, engineAloneCpu(results.gateway)))
 
   if (cli !== undefined) {
     sections.push(`## CLI cold start
@@ -683,7 +683,11 @@ ${table(
   reads per retrieve; the engine alone batches its journal writes per run and answers nobody. The
   clients share the machine's two cores with both processes and the simulator.`
 
-const clusterSection = (c: ClusterScenario) => `## Cluster
+/** The engine alone's CPU per video (the gateway scenario's last row), to set the cluster's against. */
+const engineAloneCpu = (g: GatewayScenario | undefined) =>
+  g?.rows.find((row) => row.id === "engine")?.cpuMsPerVideo?.median
+
+const clusterSection = (c: ClusterScenario, engineCpu: number | undefined) => `## Cluster
 
 ${count(c.jobs)} videos handed to \`reelay worker\` processes on one PostgreSQL journal with
 \`reelay batch --enqueue\`, one durable workflow per video (\`pnpm bench cluster --jobs ${c.jobs}\`,
@@ -723,11 +727,25 @@ ${table(
 - DB transactions are PostgreSQL's commits and rollbacks in the batch's database over the run
   (\`pg_stat_database\`): each is at least one round trip. They include what a worker does while it
   has nothing to do (looking for messages every poll interval, renewing its locks and heartbeat).
-- What limits scaling here: all workers, PostgreSQL and the simulator share two cores, so more
-  workers add coordination (more runners polling the database, shard moves) without adding CPU.
-  Each stage is an activity: a message and a reply written by the cluster, then the journal's open,
-  claim, records and unclaim, and each wake-up replays the workflow's earlier stages from their
-  records. On separate hosts the workers' CPU adds up; the database becomes the shared cost.`
+- What it costs: each stage is an activity (a message and a reply written by the cluster, the
+  journal's claim, records and unclaim, the item's due time), each wait a durable clock (a message,
+  a deferred, a resume), and each wake-up replays the workflow's earlier stages from their records.${
+    engineCpu === undefined || c.rows[0]?.cpuMsPerVideo === undefined
+      ? ""
+      : `
+  Against the engine alone running the same kind of work as one batch (${fixed(engineCpu, 1)} CPU ms per video,
+  the gateway section), one worker spends ${fixed(c.rows[0].cpuMsPerVideo.median / engineCpu, 1)} times the CPU per video.`
+  }
+- What limits scaling on this machine: one worker is one Node thread, busy for nearly the whole run;
+  more workers on the same two cores share them with PostgreSQL and the simulator, so they add
+  coordination (more runners reading the database, shard moves, contention) without adding CPU, and
+  the CPU per video rises with each. On separate hosts each worker brings its own cores; the
+  database is then the shared cost, about ${fixed(c.rows[0]?.transactionsPerVideo?.median, 0)} transactions per video.
+- Memory: every workflow handed to a worker is alive in it until it ends. With all ${count(c.jobs)} enqueued
+  at once, that is the peak RSS above (divide by the videos each worker holds); an admission window
+  (a worker starting only as many workflows as it can run) would bound it, and is not built yet.
+- Status calls per video: the durable waits place each poll just after the planned finish, at the
+  clock's resolution (the poll interval), so nearly every video is seen done at its first look.`
 
 /** reelay's CPU per video against the others', from this run's 1,000-task linear rows. */
 const costNote = (s: Scenario | undefined): string => {
@@ -992,7 +1010,7 @@ const main = async () => {
   }
   if (all || which === "cluster") {
     cluster = await runCluster({ jobs: clusterJobs, rounds, timeScale, workerCounts: clusterWorkers })
-    process.stdout.write(`\n${clusterSection(cluster)}\n\n`)
+    process.stdout.write(`\n${clusterSection(cluster, undefined)}\n\n`)
   }
   const results: Results = { polling, inflight, download, cli, gateway, cluster }
   if (targets(results).length > 0) process.stdout.write(`### targets\n\n${targetsTable(results)}\n\n`)

@@ -62,10 +62,15 @@ run("reelay workers on several hosts", () => {
     LAOZHANG_API_KEY: key
   })
 
-  /** `reelay worker` on `host`, its address printed once it has joined. */
-  const worker = async (host: Hosts.Host, environment: Record<string, string>, extra: ReadonlyArray<string> = []) => {
+  /** `reelay worker` on `host`, its address printed once it has joined; `user`: run as that user. */
+  const worker = async (
+    host: Hosts.Host,
+    environment: Record<string, string>,
+    extra: ReadonlyArray<string> = [],
+    user?: string
+  ) => {
     const port = host.port
-    const [command, args] = host.wrap(process.execPath, [
+    const reelay = [
       Harness.bundle,
       "worker",
       "--address",
@@ -79,9 +84,21 @@ run("reelay workers on several hosts", () => {
       "--stop-timeout",
       "3s",
       ...extra
-    ])
+    ]
+    const [command, args] =
+      user === undefined
+        ? host.wrap(process.execPath, reelay)
+        : // setpriv execs the worker in its place (runuser would stand between it and its signals).
+          host.wrap("setpriv", [
+            `--reuid=${user}`,
+            `--regid=${user === "nobody" ? "nogroup" : user}`,
+            "--clear-groups",
+            process.execPath,
+            ...reelay
+          ])
     const child = spawn(command, args, {
-      cwd: Harness.workdir("worker"),
+      // Another user cannot enter this process's private working directories.
+      cwd: user === undefined ? Harness.workdir("worker") : "/tmp",
       env: environment,
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -360,4 +377,49 @@ run("reelay workers on several hosts", () => {
     second.child.kill("SIGTERM")
     expect(await second.exited, second.stderr()).toBe(0)
   }, 240_000)
+
+  // As another user, a worker that cannot write where the batch's videos go (as a host whose
+  // shared file system is missing or read-only would be): root only.
+  const asAnotherUser = typeof process.getuid === "function" && process.getuid() === 0 ? it : it.skip
+
+  asAnotherUser(
+    "a worker that cannot write the outputs hands the items on, creating nothing; one that can saves them",
+    async () => {
+      const journal = database()
+      const key = `sk-cluster-${process.pid}-d`
+      const environment = env(key, journal)
+      const cwd = Harness.workdir("cluster-unwritable")
+      NodeFs.writeFileSync(
+        NodePath.join(cwd, "two.jsonl"),
+        ["reef", "kelp"]
+          .map((name) => JSON.stringify({ key: name, prompt: `A ${name} in the current @sim:timing(queue=0,run=3)` }))
+          .join("\n")
+      )
+      const host = hosts.add()
+      const blind = await worker(host, environment, [], "nobody")
+      await enqueue("two.jsonl", "reef", NodePath.join(cwd, "out"), environment, cwd)
+      // Each item handed on to a later generation (after 30 s), nothing created or charged meanwhile.
+      await until(
+        async () => query(journal, "SELECT COALESCE(MIN(generation), 0) FROM reelay_drives"),
+        (value) => Number(value) >= 2,
+        120_000
+      )
+      expect(tasksOf(key)).toHaveLength(0)
+      blind.child.kill("SIGTERM")
+      expect(await blind.exited, blind.stderr()).toBe(0)
+
+      const able = await worker(host, environment)
+      const report = await until(
+        () => status("reef", environment, cwd),
+        (value) => value.items.every((item) => item.state === "downloaded"),
+        120_000
+      )
+      expect(report.items.map((item) => item.key).sort()).toEqual(["kelp", "reef"])
+      expect(tasksOf(key)).toHaveLength(2)
+      expect(blind.stderr()).not.toMatch(/: created /)
+      able.child.kill("SIGTERM")
+      expect(await able.exited, able.stderr()).toBe(0)
+    },
+    300_000
+  )
 })
