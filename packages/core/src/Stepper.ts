@@ -18,6 +18,7 @@
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Budget from "./Budget.js"
+import type { BatchConcurrency } from "./Engine.js"
 import type { GenerateRequest } from "./GenerateRequest.js"
 import type { GenerationEvent } from "./GenerationEvent.js"
 import type * as JobStore from "./JobStore.js"
@@ -63,13 +64,7 @@ export interface StepItem {
 
 export interface StepperOptions {
   /** Stages at once, across everything this stepper advances (defaults 10, 10 and 5). */
-  readonly concurrency?:
-    | {
-        readonly submit?: number | undefined
-        readonly status?: number | undefined
-        readonly download?: number | undefined
-      }
-    | undefined
+  readonly concurrency?: BatchConcurrency | undefined
   /** As `BatchOptions.recreateUncertain`. */
   readonly recreateUncertain?: boolean | undefined
   /** As `BatchOptions.retryFailed`. */
