@@ -9,7 +9,7 @@
 export * as Claims from "./Claims.js"
 /** Write transactions several processes can share, and failures in words. */
 export * as Database from "./Database.js"
-/** The gateway's webhook deliveries, retried until delivered. */
+/** The cluster's hold on each item it runs: its workflow's generation and due time, for the watchdog. */
 export * as Drives from "./Drives.js"
 /** The state machine: how events move an item, and where an item resumes. */
 export * as JobState from "./JobState.js"
@@ -19,6 +19,7 @@ export * as Journal from "./Journal.js"
 export * as JournalError from "./JournalError.js"
 /** The schema, as migrations. */
 export * as Migrations from "./Migrations.js"
+/** The gateway's webhook deliveries, retried until delivered. */
 export * as Outbox from "./Outbox.js"
 /** The read API over any `@effect/sql` client. */
 export * as Reader from "./Reader.js"
