@@ -19,6 +19,7 @@ import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_proces
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import type { Readable } from "node:stream"
+import * as JobState from "@reelay/journal/JobState"
 import * as Postgres from "../../packages/journal/test/helpers/postgres.js"
 import { benchDir } from "./bundle.js"
 import { type Stat, stat } from "./polling.js"
@@ -166,7 +167,7 @@ export const runCluster = async (options: {
           { cwd: work, env, stdio: ["ignore", "ignore", "pipe"] }
         )
         const enqueueSeconds = (Date.now() - enqueueStarted) / 1000
-        const ended = "('downloaded','failed','expired','uncertain','duplicate')"
+        const ended = `(${JobState.ended.map((state) => `'${state}'`).join(",")})`
         const deadline = Date.now() + timeLimitMs
         let done = 0
         while (Date.now() < deadline) {

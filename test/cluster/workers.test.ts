@@ -416,7 +416,7 @@ run("reelay workers on several hosts", () => {
       )
       expect(report.items.map((item) => item.key).sort()).toEqual(["kelp", "reef"])
       expect(tasksOf(key)).toHaveLength(2)
-      expect(blind.stderr()).not.toMatch(/: created /)
+      expect(blind.stderr()).not.toMatch(/: submitted: task /)
       able.child.kill("SIGTERM")
       expect(await able.exited, able.stderr()).toBe(0)
     },

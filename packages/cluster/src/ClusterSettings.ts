@@ -61,8 +61,9 @@ export const sharding = (
     shardsPerGroup,
     entityMessagePollInterval: pollInterval,
     refreshAssignmentsInterval: Duration.min(pollInterval, Duration.seconds(3)),
+    // The locks are renewed every third of this (the cluster takes the smaller of that and its own
+    // refresh interval), so nothing else needs setting.
     shardLockExpiration: lockExpiration,
-    shardLockRefreshInterval: Duration.divide(lockExpiration, 3).pipe(Option.getOrElse(() => Duration.seconds(10))),
     runnerHealthCheckInterval: Duration.min(lockExpiration, Duration.minutes(1)),
     entityTerminationTimeout: timings.stopTimeout ?? "2 minutes"
   })

@@ -14,6 +14,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Database from "./Database.js"
+import * as JobState from "./JobState.js"
 import { JournalError } from "./JournalError.js"
 import * as Records from "./Records.js"
 
@@ -86,9 +87,6 @@ const toDrive = (record: DriveRecord): Drive => ({
   overwrite: Number(record.overwrite) === 1
 })
 
-/** The states in which a job has ended (see `JobState`). */
-const ended = ["downloaded", "failed", "expired", "uncertain", "duplicate"] as const
-
 /** The holds over the client in the context; the table must exist (migration 7). */
 export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -136,7 +134,7 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
           LEFT JOIN reelay_jobs j ON j.batch = d.batch AND j.item_key = d.item_key
           LEFT JOIN reelay_owners o ON o.owner = j.claimed_by
           WHERE d.ended_at IS NULL AND d.due_at < ${now}
-            AND (j.state IS NULL OR j.state NOT IN ${sql.in(ended)})
+            AND (j.state IS NULL OR j.state NOT IN ${sql.in(JobState.ended)})
             AND (o.owner IS NULL OR o.expires_at <= ${now})
           ORDER BY d.due_at LIMIT ${limit}`.pipe(
           Effect.map((records) => records.map(toDrive)),

@@ -55,6 +55,12 @@ export type JobState = typeof JobState.Type
 /** The states in their natural order, for tables and summaries. */
 export const states: ReadonlyArray<JobState> = JobState.literals
 
+/** The states in which an item has ended: nothing more will move it without a resume. */
+export const ended: ReadonlyArray<JobState> = ["downloaded", "failed", "expired", "uncertain", "duplicate"]
+
+/** The states in which an item is still being worked (or waits to be). */
+export const working: ReadonlyArray<JobState> = states.filter((state) => !ended.includes(state))
+
 /** One item as the journal keeps it (the `reelay_jobs` row, decoded). */
 export interface Row {
   readonly state: JobState

@@ -13,6 +13,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Database from "./Database.js"
+import * as JobState from "./JobState.js"
 import { JournalError } from "./JournalError.js"
 import * as Records from "./Records.js"
 
@@ -90,9 +91,6 @@ const toDelivery = (record: DeliveryRecord): Delivery => ({
   lastError: Records.text(record.last_error)
 })
 
-/** The states in which a job has ended (see `JobState`). */
-const ended = ["downloaded", "failed", "expired", "uncertain"] as const
-
 /** The outbox over the client in the context; the table must exist (migration 5). */
 export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -154,7 +152,7 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
         ),
       missing: sql<{ readonly tenant: string; readonly id: string }>`SELECT v.tenant, v.id FROM reelay_videos v
         JOIN reelay_jobs j ON j.batch = v.batch AND j.item_key = v.item_key
-        WHERE v.notify = 1 AND j.state IN ${sql.in(ended)}
+        WHERE v.notify = 1 AND j.state IN ${sql.in(JobState.ended)}
           AND NOT EXISTS (SELECT 1 FROM reelay_webhooks w WHERE w.tenant = v.tenant AND w.video_id = v.id)
         ORDER BY v.created_at`.pipe(
         Effect.map((rows) => rows.map((row) => ({ tenant: row.tenant, videoId: row.id }))),

@@ -21,6 +21,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Claims from "./Claims.js"
 import * as Database from "./Database.js"
+import * as JobState from "./JobState.js"
 import { JournalError } from "./JournalError.js"
 import * as Records from "./Records.js"
 
@@ -146,9 +147,6 @@ const toVideo = (record: VideoRecord): Video => ({
   deletedAt: Records.date(record.deleted_at)
 })
 
-/** The states in which a job still has work to do (see `JobState`). */
-const working = ["planned", "submitting", "submitted", "running", "succeeded"] as const
-
 /** The video index over the client in the context; the table must exist (migration 4). */
 export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -241,7 +239,7 @@ export const make = (label = "journal"): Effect.Effect<Service, never, SqlClient
       FROM reelay_videos v
       LEFT JOIN reelay_jobs j ON j.batch = v.batch AND j.item_key = v.item_key
       LEFT JOIN reelay_owners o ON o.owner = j.claimed_by
-      WHERE v.deleted_at IS NULL AND v.ended_at IS NULL AND (j.state IS NULL OR j.state IN ${sql.in(working)})
+      WHERE v.deleted_at IS NULL AND v.ended_at IS NULL AND (j.state IS NULL OR j.state IN ${sql.in(JobState.working)})
       ORDER BY v.created_at, v.id`.pipe(
       Effect.map((records) =>
         records.map((record) => ({

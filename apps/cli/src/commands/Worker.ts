@@ -34,6 +34,7 @@ import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
 import * as CommandSettings from "../CommandSettings.js"
 import * as Output from "../Output.js"
+import * as Render from "../Render.js"
 import * as Signals from "../Signals.js"
 import type { Args as WorkerArgs } from "../specs/Worker.js"
 
@@ -74,22 +75,8 @@ export const databaseName = (url: Redacted.Redacted<string>): string => {
   }
 }
 
-/** One line for the events an operator follows: creates, ends, warnings. */
-const describe = (batch: string, event: GenerationEvent): string | undefined => {
-  const item = `${batch}/${event.key}`
-  switch (event._tag) {
-    case "Submitted":
-      return `${item}: created ${event.handle.taskId} at ${event.handle.provider}`
-    case "Saved":
-      return `${item}: saved ${event.video.path}`
-    case "Failed":
-      return `${item}: failed: ${event.error._tag}: ${event.error.message}`
-    case "Warning":
-      return `${item}: ${event.code}: ${event.message}`
-    default:
-      return undefined
-  }
-}
+/** The events an operator of a worker follows, of thousands of videos: creates, ends, warnings. */
+const followed: ReadonlySet<GenerationEvent["_tag"]> = new Set(["Submitted", "Saved", "Failed", "Warning"])
 
 /** Runs the command. */
 export const run = (args: WorkerArgs) =>
@@ -158,8 +145,8 @@ export const run = (args: WorkerArgs) =>
             )
           ),
         onEvent: (batch, event) => {
-          const line = describe(batch, event)
-          return line === undefined ? Effect.void : Output.stderr(`reelay worker: ${line}`)
+          const line = followed.has(event._tag) ? Render.eventLine(event) : undefined
+          return line === undefined ? Effect.void : Output.stderr(`reelay worker: ${batch}/${line}`)
         }
       })
       yield* Layer.build(
